@@ -1,0 +1,29 @@
+"""facefocal-data: region-level face understanding data, from face images to validated shards.
+
+The Python API mirrors the CLI: ``facefocal_data.build(...)`` is what ``facefocal build`` runs.
+Heavy modules load on first use, so importing the package has no side effects.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .config import Recipe, load_recipe
+    from .pipeline import BuildSummary, build
+
+__all__ = ["BuildSummary", "Recipe", "__version__", "build", "load_recipe"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("build", "BuildSummary"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
+    if name in ("Recipe", "load_recipe"):
+        from . import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module 'facefocal_data' has no attribute {name!r}")

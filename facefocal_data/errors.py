@@ -1,0 +1,27 @@
+"""Exception types that the CLI turns into one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+
+class FacefocalError(Exception):
+    """Base class: a setup problem the user can fix, with a message that says how."""
+
+
+class ModelMissingError(FacefocalError):
+    """A weights file is not in the cache."""
+
+
+class ModelHashError(FacefocalError):
+    """A weights file is present but its bytes are not the ones the manifest pins."""
+
+
+class RecipeError(FacefocalError):
+    """The recipe (YAML) is unreadable or holds an invalid value."""
+
+
+class BackendUnavailableError(FacefocalError):
+    """A backend's runtime library is not installed or cannot start."""
+
+
+class OutputConflictError(FacefocalError):
+    """The output directory holds a build that this run must not mix with."""

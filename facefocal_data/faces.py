@@ -1,0 +1,122 @@
+"""Stage: find every face in an image and give each its landmarks, pose and stored crop.
+
+BlazeFace full-range finds the faces (with tiling for group photos); the FaceLandmarker runs on
+a square crop around each detection; the stored crop is a square around the landmarks, so all
+geometry is expressed in crop pixels, which are model pixels for Qwen2.5-VL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Recipe
+from .estimators import DETECTORS, LANDMARKERS
+from .vision.blazeface import Detection
+from .vision.geometry import Box, box_iou, crop_square, head_pose, points_box, square_box, to_crop
+
+LANDMARKER_MIN_PX = 192
+LANDMARKER_MAX_PX = 512
+
+
+@dataclass
+class Face:
+    """One face, geometry already in crop pixels."""
+
+    detection: Detection
+    crop_box: Box  # square, source pixels (may extend past the image; outside is black)
+    crop: np.ndarray  # RGB, size x size
+    points: np.ndarray  # (478, 3) crop px; z scaled like x
+    landmark_box: Box  # source pixels
+    blendshapes: dict[str, float]
+    pose: dict[str, float]
+
+
+@dataclass
+class FaceScan:
+    """What one image gave: faces, plus counts that explain an empty result."""
+
+    faces: list[Face]
+    detections: int
+    too_small: int
+    no_landmarks: int
+
+    def empty_reason(self) -> str:
+        if self.detections == 0:
+            return "no face found"
+        parts = [f"{self.detections} detection(s) but no usable face"]
+        if self.too_small:
+            parts.append(f"{self.too_small} smaller than min_face_px")
+        if self.no_landmarks:
+            parts.append(f"{self.no_landmarks} without landmarks")
+        return "; ".join(parts)
+
+
+def _inside(point: np.ndarray, box: Box, slack: float) -> bool:
+    w, h = box[2] - box[0], box[3] - box[1]
+    return bool(
+        box[0] - slack * w <= point[0] <= box[2] + slack * w
+        and box[1] - slack * h <= point[1] <= box[3] + slack * h
+    )
+
+
+class FaceAnalyzer:
+    """Holds the detector and landmarker (loaded once) and scans images."""
+
+    def __init__(self, recipe: Recipe) -> None:
+        self.recipe = recipe
+        self.detector = DETECTORS.create(recipe.detector.backend, recipe.detector)
+        self.landmarker = LANDMARKERS.create(recipe.landmarks.backend, recipe.landmarks)
+
+    @property
+    def geometry_source(self) -> str:
+        return f"{self.detector.source}+{self.landmarker.source}"
+
+    def scan(self, rgb: np.ndarray) -> FaceScan:
+        cfg = self.recipe
+        detections = sorted(self.detector.detect(rgb), key=lambda d: -d.score)
+        big = [d for d in detections if d.size >= cfg.detector.min_face_px][: cfg.detector.max_faces]
+        faces: list[Face] = []
+        misses = 0
+        for det in big:
+            face = self._landmark(rgb, det)
+            if face is None:
+                misses += 1
+                continue
+            if any(box_iou(face.landmark_box, f.landmark_box) >= cfg.landmarks.dedup_iou for f in faces):
+                continue  # the same face found twice (overlapping tiles or detections)
+            faces.append(face)
+        faces.sort(key=lambda f: (f.landmark_box[0], f.landmark_box[1]))  # left to right
+        return FaceScan(faces, len(detections), len(detections) - len(big), misses)
+
+    def _landmark(self, rgb: np.ndarray, det: Detection) -> Face | None:
+        box = square_box(det.box, self.recipe.landmarks.crop_scale)
+        side = box[2] - box[0]
+        px = int(np.clip(round(side), LANDMARKER_MIN_PX, LANDMARKER_MAX_PX))
+        mesh = self.landmarker.detect_centered(crop_square(rgb, box, px))
+        if mesh is None:
+            return None
+        src = mesh.points.astype(np.float64) * (side / px)
+        src[:, 0] += box[0]
+        src[:, 1] += box[1]
+        if not _inside(src[:, :2].mean(0), det.box, slack=0.25):
+            return None  # the landmarker locked onto a neighbouring face
+        lbox = points_box(src)
+        size = self.recipe.crop.size
+        crop_box = square_box(lbox, self.recipe.crop.margin)
+        points = np.zeros((src.shape[0], 3))
+        points[:, :2] = to_crop(src, crop_box, size)
+        points[:, 2] = src[:, 2] * size / (crop_box[2] - crop_box[0])
+        return Face(
+            detection=det,
+            crop_box=crop_box,
+            crop=crop_square(rgb, crop_box, size),
+            points=points,
+            landmark_box=lbox,
+            blendshapes=mesh.blendshapes,
+            pose=head_pose(mesh.transform),
+        )
+
+    def close(self) -> None:
+        self.landmarker.close()

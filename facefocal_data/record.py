@@ -1,0 +1,213 @@
+"""The one canonical record: a face crop with its geometry, labels and regions.
+
+One row per face (the unit a VLM sees). The dataclasses are what code builds and reads; the
+Arrow schema below is how a row is stored; `schemas/face_record.schema.json` says the same thing
+as JSON Schema, and a test keeps the three in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+RECORD_SCHEMA_VERSION = 1
+
+VALUE_TYPES = ("probability", "intensity_0_5", "binary", "class", "years")
+
+
+@dataclass
+class AULabel:
+    """One action unit's label in one region; ``value_type`` keeps scales from mixing."""
+
+    au: str  # "AU12"
+    name: str  # canonical FACS name
+    value: float | None
+    value_type: str
+    present: bool | None
+    confidence: float | None
+    source: str  # model id with weights hash, or "gt:<dataset>"
+
+
+@dataclass
+class Description:
+    text: str
+    describer: str
+    model: str | None
+    prompt_version: str
+    checks: list[str] = field(default_factory=list)
+    fallback_used: bool = False
+
+
+@dataclass
+class Region:
+    region_id: str  # "mouth", "eye_left" (subject's left), "box_03"
+    kind: str  # "named" | "box"
+    bbox_xyxy: list[int]  # crop pixels
+    observable_aus: list[str]  # AUs whose action area overlaps this region enough
+    aus: list[AULabel] = field(default_factory=list)
+    description: Description | None = None
+
+
+@dataclass
+class EmotionLabel:
+    label: str
+    probs: dict[str, float]
+    source: str
+
+
+@dataclass
+class AgeLabel:
+    years: float | None
+    bin: str | None
+    spread: float | None
+    source: str
+
+
+@dataclass
+class FaceRecord:
+    record_id: str
+    source_dataset: str
+    source_path: str
+    subject_id: str | None
+    split: str | None
+    face_index: int
+    faces_in_image: int
+    image_bytes: bytes
+    image_path: str
+    width: int
+    height: int
+    source_width: int
+    source_height: int
+    crop_box_in_source: list[float]
+    detection_score: float
+    landmarks_478: list[list[float]]
+    landmarks_68: list[list[float]]
+    blendshapes: dict[str, float]
+    head_pose: dict[str, float]
+    regions: list[Region]
+    geometry_source: str
+    emotion: EmotionLabel | None = None
+    age: AgeLabel | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        """The stored row: plain Python values matching `ARROW_SCHEMA`."""
+        row = asdict(self)
+        row["image"] = {"bytes": row.pop("image_bytes"), "path": row.pop("image_path")}
+        row["blendshapes"] = [{"name": k, "score": v} for k, v in self.blendshapes.items()]
+        if self.emotion is not None:
+            row["emotion"]["probs"] = [{"label": k, "p": v} for k, v in self.emotion.probs.items()]
+        row["schema_version"] = RECORD_SCHEMA_VERSION
+        return row
+
+
+def json_view(row: dict[str, Any]) -> dict[str, Any]:
+    """The row as JSON Schema sees it: image bytes summarised, everything else as is."""
+    view = dict(row)
+    image = row.get("image")
+    if isinstance(image, dict):
+        data = image.get("bytes")
+        view["image"] = {
+            "bytes": len(data) if isinstance(data, bytes | bytearray) else data,
+            "path": image.get("path"),
+        }
+    return view
+
+
+def make_record_id(source_dataset: str, source_key: str, face_index: int, recipe_hash: str) -> str:
+    """Stable id: the same source face under the same recipe always gets the same id."""
+    payload = json.dumps([source_dataset, source_key, face_index, recipe_hash])
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+_POINT = pa.list_(pa.float32(), 2)
+_AU = pa.struct(
+    [
+        ("au", pa.string()),
+        ("name", pa.string()),
+        ("value", pa.float32()),
+        ("value_type", pa.string()),
+        ("present", pa.bool_()),
+        ("confidence", pa.float32()),
+        ("source", pa.string()),
+    ]
+)
+_DESCRIPTION = pa.struct(
+    [
+        ("text", pa.string()),
+        ("describer", pa.string()),
+        ("model", pa.string()),
+        ("prompt_version", pa.string()),
+        ("checks", pa.list_(pa.string())),
+        ("fallback_used", pa.bool_()),
+    ]
+)
+_REGION = pa.struct(
+    [
+        ("region_id", pa.string()),
+        ("kind", pa.string()),
+        ("bbox_xyxy", pa.list_(pa.int32(), 4)),
+        ("observable_aus", pa.list_(pa.string())),
+        ("aus", pa.list_(_AU)),
+        ("description", _DESCRIPTION),
+    ]
+)
+
+ARROW_SCHEMA = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("schema_version", pa.int16()),
+        ("source_dataset", pa.string()),
+        ("source_path", pa.string()),
+        ("subject_id", pa.string()),
+        ("split", pa.string()),
+        ("face_index", pa.int32()),
+        ("faces_in_image", pa.int32()),
+        ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("source_width", pa.int32()),
+        ("source_height", pa.int32()),
+        ("crop_box_in_source", pa.list_(pa.float32(), 4)),
+        ("detection_score", pa.float32()),
+        ("landmarks_478", pa.list_(_POINT)),
+        ("landmarks_68", pa.list_(_POINT)),
+        ("blendshapes", pa.list_(pa.struct([("name", pa.string()), ("score", pa.float32())]))),
+        ("head_pose", pa.struct([("yaw", pa.float32()), ("pitch", pa.float32()), ("roll", pa.float32())])),
+        (
+            "emotion",
+            pa.struct(
+                [
+                    ("label", pa.string()),
+                    ("probs", pa.list_(pa.struct([("label", pa.string()), ("p", pa.float32())]))),
+                    ("source", pa.string()),
+                ]
+            ),
+        ),
+        (
+            "age",
+            pa.struct(
+                [
+                    ("years", pa.float32()),
+                    ("bin", pa.string()),
+                    ("spread", pa.float32()),
+                    ("source", pa.string()),
+                ]
+            ),
+        ),
+        ("regions", pa.list_(_REGION)),
+        ("geometry_source", pa.string()),
+    ]
+)
+
+# `datasets` reads this key and turns the image struct into `Image()`; other columns it infers.
+HF_FEATURES_METADATA = {
+    b"huggingface": json.dumps({"info": {"features": {"image": {"_type": "Image"}}}}).encode()
+}
+
+
+def arrow_schema_with_metadata(extra: dict[bytes, bytes] | None = None) -> pa.Schema:
+    return ARROW_SCHEMA.with_metadata({**HF_FEATURES_METADATA, **(extra or {})})

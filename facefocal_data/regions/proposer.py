@@ -1,0 +1,45 @@
+"""Stage: a face's landmarks -> its regions (named and boxes), each with the AUs it can show."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..config import Recipe
+from ..record import Region
+from .named import NAMED_REGIONS, RegionDef
+from .propose import ActionAreas, BoxSampling, region_box, sample_boxes
+
+
+class RegionProposer:
+    """Stage: landmarks (crop px) -> regions, per the recipe's `regions` section."""
+
+    def __init__(self, recipe: Recipe) -> None:
+        cfg = recipe.regions
+        wanted = None if cfg.named == "all" else set(cfg.named)
+        self.defs: list[RegionDef] = [r for r in NAMED_REGIONS if wanted is None or r.name in wanted]
+        self.defs += [
+            RegionDef(name, tuple(c.landmarks), c.pad_x, c.pad_y, c.description)
+            for name, c in cfg.custom.items()
+        ]
+        b = cfg.boxes
+        self.sampling = BoxSampling(b.count, b.min_side, b.max_side, b.max_aspect, b.seed)
+        self.fixed = [list(box) for box in b.fixed]
+        self.size = recipe.crop.size
+        self.threshold = cfg.au_overlap
+        self.vocabulary = list(recipe.labels.au_vocabulary)
+
+    def propose(self, points: np.ndarray, key: str) -> list[Region]:
+        """Regions of one face; ``key`` seeds its random boxes so reruns give the same boxes."""
+        areas = ActionAreas(points, self.size, self.vocabulary)
+        regions = []
+        for rdef in self.defs:
+            box = region_box(points, rdef, self.size)
+            regions.append(Region(rdef.name, "named", box, areas.observable(box, self.threshold)))
+        for i, box in enumerate(self.fixed):
+            clipped = [min(max(v, 0), self.size) for v in box]
+            regions.append(
+                Region(f"box_user_{i:02d}", "box", clipped, areas.observable(clipped, self.threshold))
+            )
+        for i, box in enumerate(sample_boxes(self.sampling, self.size, key)):
+            regions.append(Region(f"box_{i:02d}", "box", box, areas.observable(box, self.threshold)))
+        return regions

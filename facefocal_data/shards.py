@@ -1,0 +1,236 @@
+"""Write validated records as Parquet shards, in parts that commit atomically.
+
+A part is: the shard file renamed into place, its errors table renamed into place, then the
+manifest rewritten (temp file + rename). A crash leaves at most files the manifest does not
+list; the next run deletes them and redoes those source items. Rows already listed are never
+rewritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__
+from .config import Recipe
+from .errors import OutputConflictError
+from .models.manifest import ModelSpec
+from .models.store import sha256_file
+from .record import RECORD_SCHEMA_VERSION, FaceRecord, arrow_schema_with_metadata
+from .schema import problems, row_problems
+
+MANIFEST = "manifest.json"
+SHARD_DIR = "shards"
+ERROR_DIR = "errors"
+
+ERROR_SCHEMA = pa.schema(
+    [
+        ("source_dataset", pa.string()),
+        ("source_path", pa.string()),
+        ("kind", pa.string()),  # "error" | "no_face"
+        ("stage", pa.string()),  # read | decode | detect | landmarks | regions | validate | ...
+        ("reason", pa.string()),
+        ("record_id", pa.string()),
+        ("time", pa.string()),
+    ]
+)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class ErrorEvent:
+    """A source item (or one of its faces) that gave no row, and why."""
+
+    source_dataset: str
+    source_path: str
+    kind: str
+    stage: str
+    reason: str
+    record_id: str | None = None
+    time: str = field(default_factory=now_iso)
+
+
+def _fsync_write(path: Path, writer: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    writer(tmp)
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_manifest(out: Path) -> dict[str, Any] | None:
+    path = out / MANIFEST
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+class ShardWriter:
+    """Buffers validated rows and error events; commits a part every `shard_rows` rows."""
+
+    def __init__(
+        self, out: Path, recipe: Recipe, models: Iterable[ModelSpec], overwrite: bool = False
+    ) -> None:
+        self.out = Path(out)
+        self.recipe = recipe
+        self.recipe_hash = recipe.content_hash()
+        self.rows: list[dict[str, Any]] = []
+        self.events: list[ErrorEvent] = []
+        self.pending_sources: list[str] = []
+        self.last_flush = time.monotonic()
+        self.rows_written = 0
+        self.events_written = 0
+        self.manifest = self._open(overwrite, list(models))
+        self.done = {key for part in self.manifest["parts"] for key in part["sources"]}
+
+    # -- opening and resuming ------------------------------------------------------------
+    def _open(self, overwrite: bool, models: list[ModelSpec]) -> dict[str, Any]:
+        existing = read_manifest(self.out)
+        if existing is not None and (overwrite or existing.get("recipe_hash") != self.recipe_hash):
+            if not overwrite:
+                raise OutputConflictError(
+                    f"{self.out} holds a build of another recipe ({existing.get('recipe_name')},"
+                    f" hash {str(existing.get('recipe_hash'))[:12]}…); use a new --out or --overwrite"
+                )
+            self._remove_listed(existing)
+            existing = None
+        for folder in (SHARD_DIR, ERROR_DIR):
+            (self.out / folder).mkdir(parents=True, exist_ok=True)
+        if existing is None:
+            existing = {
+                "format_version": 1,
+                "toolkit_version": __version__,
+                "record_schema_version": RECORD_SCHEMA_VERSION,
+                "recipe_name": self.recipe.name,
+                "recipe_hash": self.recipe_hash,
+                "recipe": self.recipe.model_dump(mode="json"),
+                "models": [
+                    {"name": m.name, "sha256": m.sha256, "source": m.source, "licence": m.licence}
+                    for m in models
+                ],
+                "created": now_iso(),
+                "updated": now_iso(),
+                "parts": [],
+            }
+        self._remove_unlisted(existing)
+        return existing
+
+    def _listed_files(self, manifest: dict[str, Any]) -> set[str]:
+        files = set()
+        for part in manifest["parts"]:
+            for key in ("shard", "errors"):
+                if part.get(key):
+                    files.add(part[key]["file"])
+        return files
+
+    def _remove_listed(self, manifest: dict[str, Any]) -> None:
+        for rel in self._listed_files(manifest):
+            (self.out / rel).unlink(missing_ok=True)
+        (self.out / MANIFEST).unlink(missing_ok=True)
+
+    def _remove_unlisted(self, manifest: dict[str, Any]) -> None:
+        """Files from a run that died before its manifest update: not part of the dataset."""
+        listed = self._listed_files(manifest)
+        for folder in (SHARD_DIR, ERROR_DIR):
+            for path in (self.out / folder).iterdir():
+                rel = f"{folder}/{path.name}"
+                if rel not in listed and (path.suffix == ".parquet" or path.name.endswith(".tmp")):
+                    path.unlink()
+
+    # -- adding ----------------------------------------------------------------------------
+    def is_done(self, key: str) -> bool:
+        return key in self.done
+
+    def add(self, key: str, records: list[FaceRecord], events: list[ErrorEvent]) -> list[ErrorEvent]:
+        """Queue one source item's results; invalid rows become (and are returned as) errors."""
+        rejected = []
+        for record in records:
+            row = record.to_row()
+            reasons = row_problems(row)
+            if reasons:
+                rejected.append(
+                    ErrorEvent(
+                        record.source_dataset,
+                        record.source_path,
+                        "error",
+                        "validate",
+                        "; ".join(reasons),
+                        record.record_id,
+                    )
+                )
+            else:
+                self.rows.append(row)
+        self.events.extend(events + rejected)
+        self.pending_sources.append(key)
+        if len(self.rows) >= self.recipe.output.shard_rows or (
+            time.monotonic() - self.last_flush >= self.recipe.output.flush_seconds
+        ):
+            self.flush()
+        return rejected
+
+    # -- committing ------------------------------------------------------------------------
+    def flush(self) -> None:
+        if not self.pending_sources:
+            return
+        index = max((p["index"] for p in self.manifest["parts"]), default=-1) + 1
+        part = {
+            "index": index,
+            "sources": list(self.pending_sources),
+            "shard": self._write_shard(index) if self.rows else None,
+            "errors": self._write_errors(index) if self.events else None,
+        }
+        self.manifest["parts"].append(part)
+        self.manifest["updated"] = now_iso()
+        manifest_problems = problems(self.manifest, "shard_manifest")
+        if manifest_problems:  # a bug, not bad input: stop before writing a broken manifest
+            raise RuntimeError(f"internal error, manifest invalid: {manifest_problems}")
+        _fsync_write(self.out / MANIFEST, lambda p: p.write_text(json.dumps(self.manifest, indent=1)))
+        self.done.update(self.pending_sources)
+        self.rows_written += len(self.rows)
+        self.events_written += len(self.events)
+        self.rows, self.events, self.pending_sources = [], [], []
+        self.last_flush = time.monotonic()
+
+    def _write_shard(self, index: int) -> dict[str, Any]:
+        rel = f"{SHARD_DIR}/part-{index:05d}.parquet"
+        meta = {
+            b"facefocal": json.dumps(
+                {"recipe_hash": self.recipe_hash, "toolkit_version": __version__}
+            ).encode()
+        }
+        table = pa.Table.from_pylist(self.rows, schema=arrow_schema_with_metadata(meta))
+        out = self.recipe.output
+        compression = None if out.compression == "none" else out.compression
+        _fsync_write(
+            self.out / rel,
+            lambda p: pq.write_table(table, p, compression=compression, row_group_size=out.row_group_rows),
+        )
+        path = self.out / rel
+        return {
+            "file": rel,
+            "rows": table.num_rows,
+            "sha256": sha256_file(path),
+            "bytes": path.stat().st_size,
+            "record_ids": [row["record_id"] for row in self.rows],
+        }
+
+    def _write_errors(self, index: int) -> dict[str, Any]:
+        rel = f"{ERROR_DIR}/errors-{index:05d}.parquet"
+        table = pa.Table.from_pylist([e.__dict__ for e in self.events], schema=ERROR_SCHEMA)
+        _fsync_write(self.out / rel, lambda p: pq.write_table(table, p))
+        return {"file": rel, "rows": table.num_rows, "sha256": sha256_file(self.out / rel)}
+
+    def close(self) -> None:
+        self.flush()

@@ -1,0 +1,82 @@
+"""Read and decode an input image into RGB, turning every failure into a short reason."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 100_000_000  # refuse decompression bombs instead of exhausting memory
+
+
+class ImageReadError(Exception):
+    """The file could not become an RGB image; the message is the reason stored in errors."""
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ImageReadError("unreadable: path is a directory") from None
+    except PermissionError:
+        raise ImageReadError("unreadable: permission denied") from None
+    except FileNotFoundError:
+        raise ImageReadError("unreadable: file not found (dangling link or removed)") from None
+    except OSError as exc:
+        raise ImageReadError(f"unreadable: {exc.strerror or exc}") from None
+    if not data:
+        raise ImageReadError("empty file (0 bytes)")
+    return data
+
+
+def decode_rgb(data: bytes) -> np.ndarray:
+    """Decode with EXIF orientation applied; truncated or corrupt data is an error, not a guess."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageReadError(f"image too large: {image.width}x{image.height} pixels")
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            rgb = _to_rgb(image)
+    except UnidentifiedImageError:
+        raise ImageReadError("not an image: no known image format in the file") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageReadError(f"image too large: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        reason = str(exc) or type(exc).__name__
+        if "truncated" in reason.lower():
+            raise ImageReadError(f"truncated image: {reason}") from None
+        raise ImageReadError(f"corrupt image: {reason}") from None
+    if rgb.shape[0] < 8 or rgb.shape[1] < 8:
+        raise ImageReadError(f"image too small: {rgb.shape[1]}x{rgb.shape[0]} pixels")
+    return rgb
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        return np.asarray(background)
+    if image.mode in ("I;16", "I;16B", "I", "F"):
+        arr = np.asarray(image, dtype=np.float32)
+        arr = cv2.normalize(arr, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        return np.ascontiguousarray(np.stack([arr] * 3, axis=-1))
+    return np.ascontiguousarray(np.asarray(image.convert("RGB")))
+
+
+def encode(rgb: np.ndarray, image_format: str, jpeg_quality: int = 95) -> bytes:
+    """Encode a crop for storage (JPEG or PNG)."""
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    if image_format == "png":
+        ok, buf = cv2.imencode(".png", bgr)
+    else:
+        ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    if not ok:
+        raise ImageReadError(f"could not encode crop as {image_format}")
+    return buf.tobytes()
