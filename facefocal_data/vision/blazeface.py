@@ -19,6 +19,8 @@ from ..models import load_model_bytes, model_spec
 INPUT_SIZE = 192
 GRID = 48  # stride 4 over 192 px, one anchor per cell
 SCORE_CLIP = 100.0
+MIN_TILE = INPUT_SIZE
+MAX_WINDOWS = 64
 
 
 @dataclass(frozen=True)
@@ -149,16 +151,22 @@ class BlazeFaceDetector:
         return boxes, scores, kps
 
     def windows(self, h: int, w: int) -> list[tuple[int, int, int, int]]:
-        """The whole image, plus overlapping square tiles when faces may be too small for 192 px."""
+        """The whole image, then overlapping square tiles at halving sizes down to 384 px.
+
+        Faces under ~10% of a window's side are too small for the 192 px input; tiles make
+        them bigger. The pyramid is capped at MAX_WINDOWS model calls per image.
+        """
         wins = [(0, 0, w, h)]
-        side = min(h, w)
-        if not self.tile or max(h, w) <= 2 * INPUT_SIZE:
-            return wins
-        tile = max(INPUT_SIZE * 2, side // 2 if max(h, w) / side < 1.6 else side)
-        step = max(1, int(tile * 0.75))
-        ys = sorted({*range(0, max(1, h - tile) + 1, step), max(0, h - tile)})
-        xs = sorted({*range(0, max(1, w - tile) + 1, step), max(0, w - tile)})
-        wins += [(x, y, min(w, x + tile), min(h, y + tile)) for y in ys for x in xs]
+        tile = min(h, w) // 2
+        while self.tile and tile >= MIN_TILE and len(wins) < MAX_WINDOWS:
+            step = max(1, int(tile * 0.75))
+            ys = sorted({*range(0, h - tile + 1, step), h - tile})
+            xs = sorted({*range(0, w - tile + 1, step), w - tile})
+            level = [(x, y, x + tile, y + tile) for y in ys for x in xs]
+            if len(wins) + len(level) > MAX_WINDOWS:
+                break
+            wins += level
+            tile //= 2
         return wins
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:

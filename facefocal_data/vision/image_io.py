@@ -10,7 +10,16 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_PIXELS = 100_000_000  # refuse decompression bombs instead of exhausting memory
+MAX_PIXELS = 100_000_000
+MAGIC = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}  # refuse decompression bombs instead of exhausting memory
 
 
 class ImageReadError(Exception):
@@ -45,6 +54,9 @@ def decode_rgb(data: bytes) -> np.ndarray:
             image = ImageOps.exif_transpose(image)
             rgb = _to_rgb(image)
     except UnidentifiedImageError:
+        kind = sniff_format(data)
+        if kind:
+            raise ImageReadError(f"corrupt image: {kind} header but unreadable content") from None
         raise ImageReadError("not an image: no known image format in the file") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageReadError(f"image too large: {exc}") from None
@@ -56,6 +68,13 @@ def decode_rgb(data: bytes) -> np.ndarray:
     if rgb.shape[0] < 8 or rgb.shape[1] < 8:
         raise ImageReadError(f"image too small: {rgb.shape[1]}x{rgb.shape[0]} pixels")
     return rgb
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The format a file's first bytes claim, to tell a damaged image from a non-image."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for magic, name in MAGIC.items() if data.startswith(magic)), None)
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:

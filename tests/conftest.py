@@ -1,0 +1,95 @@
+"""Shared fixtures: real models (fetched once into the user cache), real images, built datasets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples" / "images"
+ASTRONAUT = EXAMPLES / "astronaut.png"
+CAT = EXAMPLES / "chelsea.png"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def models_ready() -> None:
+    """The real weights, verified; `make test` fetches them first, this is a no-op then."""
+    from facefocal_data.models import fetch
+
+    bad = [s for s in fetch() if not s.ok]
+    assert not bad, f"models not usable: {bad}"
+
+
+@pytest.fixture(scope="session")
+def astronaut_rgb() -> np.ndarray:
+    return np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+
+
+def make_group_photo(rgb: np.ndarray) -> np.ndarray:
+    """Six astronaut faces at different sizes, some mirrored, on a 1240x760 canvas."""
+    face = rgb[20:280, 110:350]
+    canvas = np.full((760, 1240, 3), 200, np.uint8)
+    scales = [1.0, 0.8, 0.6, 0.9, 0.7, 0.5]
+    for k, scale in enumerate(scales):
+        patch = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if k % 2:
+            patch = patch[:, ::-1]
+        y, x = 20 + (k // 3) * 370, 20 + (k % 3) * 410
+        canvas[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
+    return canvas
+
+
+@pytest.fixture(scope="session")
+def group_photo(astronaut_rgb: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("group") / "group_of_six.png"
+    Image.fromarray(make_group_photo(astronaut_rgb)).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mixed_folder(tmp_path_factory: pytest.TempPathFactory, group_photo: Path) -> Path:
+    """Good images next to every kind of bad file the build must survive."""
+    root = tmp_path_factory.mktemp("mixed")
+    good = ASTRONAUT.read_bytes()
+    (root / "a_astronaut.png").write_bytes(good)
+    (root / "b_group.png").write_bytes(group_photo.read_bytes())
+    jpeg = cv2.imencode(".jpg", cv2.imread(str(ASTRONAUT)))[1].tobytes()
+    (root / "c_truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    corrupt = bytearray(good)
+    corrupt[100:4000] = os.urandom(3900)
+    (root / "d_corrupt.png").write_bytes(bytes(corrupt))
+    (root / "e_empty.jpg").write_bytes(b"")
+    (root / "f_notes.jpg").write_text("these are meeting notes, not a picture\n")
+    (root / "g_folder.png").mkdir()
+    (root / "h_dangling.jpg").symlink_to(root / "does-not-exist.jpg")
+    (root / "i_cat.png").write_bytes(CAT.read_bytes())
+    (root / "readme.md").write_text("not an image extension: ignored and counted\n")
+    return root
+
+
+EXPECTED_BAD = {
+    "c_truncated.jpg": "truncated image",
+    "d_corrupt.png": "corrupt image",
+    "e_empty.jpg": "empty file",
+    "f_notes.jpg": "not an image",
+    "g_folder.png": "unreadable",
+    "h_dangling.jpg": "unreadable",
+}
+
+
+@pytest.fixture(scope="session")
+def mixed_build(mixed_folder: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from facefocal_data import build
+
+    out = tmp_path_factory.mktemp("out") / "mixed"
+    summary = build(mixed_folder, out)
+    return out, summary

