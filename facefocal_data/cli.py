@@ -170,6 +170,33 @@ def show(
     )
 
 
+@app.command()
+def records(
+    out: Annotated[Path, typer.Argument(help="A build directory.")],
+    ids_only: Annotated[bool, typer.Option("--ids-only", help="Print record ids only, one a line.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Show at most N records.", min=1)] = None,
+) -> None:
+    """List the records of a build (id, source image, face index, detection score)."""
+    from .render import RecordNotFoundError, list_records
+
+    try:
+        rows = list_records(out)[:limit]
+    except RecordNotFoundError as exc:
+        _fail(str(exc))
+        return
+    if ids_only:
+        for row in rows:
+            print(row["record_id"])
+        return
+    table = Table()
+    for col in ("record_id", "source", "face", "score"):
+        table.add_column(col, no_wrap=True)
+    for row in rows:
+        face = f"{row['face_index'] + 1}/{row['faces_in_image']}"
+        table.add_row(row["record_id"], row["source_path"], face, f"{row['detection_score']:.2f}")
+    out_console.print(table)
+
+
 @models_app.command("fetch")
 def models_fetch(
     name: Annotated[list[str] | None, typer.Argument(help="Models to fetch (default: all).")] = None,

@@ -8,7 +8,8 @@ stages in process; engines decide where stages run, stages never know which engi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,18 @@ def _batches(items: Iterable[SourceItem], size: int) -> Iterable[list[SourceItem
         yield batch
 
 
+def _prefetch_decoded(items: list[SourceItem]) -> Iterator[list[WorkItem]]:
+    """Batches of decoded images; the next batch decodes on a thread during this one's inference."""
+    batches = [[WorkItem(it) for it in chunk] for chunk in _batches(items, BATCH_SIZE)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-decode") as pool:
+        pending = pool.submit(stage_decode, batches[0]) if batches else None
+        for i, batch in enumerate(batches):
+            assert pending is not None
+            pending.result()
+            pending = pool.submit(stage_decode, batches[i + 1]) if i + 1 < len(batches) else None
+            yield batch
+
+
 def models_for(recipe: Recipe) -> list[ModelSpec]:
     """The weights a recipe loads (recorded in the manifest)."""
     names = []
@@ -198,10 +211,8 @@ def build(
     try:
         if analyzer is not None:
             builder = RecordBuilder(recipe, analyzer.geometry_source)
-            for batch_items in _batches(todo, BATCH_SIZE):
-                batch = [WorkItem(it) for it in batch_items]
-                stage_decode(batch)
-                stage_faces(batch, analyzer)
+
+            def finish(batch: list[WorkItem]) -> None:
                 builder(batch)
                 for work in batch:
                     rejected = writer.add(work.item.key, work.records, work.events)
@@ -209,6 +220,17 @@ def build(
                 summary.seconds = time.perf_counter() - started
                 if on_progress:
                     on_progress(summary.images, len(todo), summary)
+
+            # three lanes: decode (prefetch thread) | inference (here) | records + writing (finisher)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-finish") as finisher:
+                finishing = None
+                for batch in _prefetch_decoded(todo):
+                    stage_faces(batch, analyzer)
+                    if finishing is not None:
+                        finishing.result()
+                    finishing = finisher.submit(finish, batch)
+                if finishing is not None:
+                    finishing.result()
     finally:
         writer.close()  # commit whatever is buffered, even when interrupted
         if analyzer is not None:

@@ -51,6 +51,16 @@ class Region:
     aus: list[AULabel] = field(default_factory=list)
     description: Description | None = None
 
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "region_id": self.region_id,
+            "kind": self.kind,
+            "bbox_xyxy": self.bbox_xyxy,
+            "observable_aus": self.observable_aus,
+            "aus": [asdict(au) for au in self.aus],
+            "description": None if self.description is None else asdict(self.description),
+        }
+
 
 @dataclass
 class EmotionLabel:
@@ -94,14 +104,48 @@ class FaceRecord:
     age: AgeLabel | None = None
 
     def to_row(self) -> dict[str, Any]:
-        """The stored row: plain Python values matching `ARROW_SCHEMA`."""
-        row = asdict(self)
-        row["image"] = {"bytes": row.pop("image_bytes"), "path": row.pop("image_path")}
-        row["blendshapes"] = [{"name": k, "score": v} for k, v in self.blendshapes.items()]
-        if self.emotion is not None:
-            row["emotion"]["probs"] = [{"label": k, "p": v} for k, v in self.emotion.probs.items()]
+        """The stored row: plain Python values matching `ARROW_SCHEMA`.
+
+        Built by hand rather than with `dataclasses.asdict`, which deep-copies the 478
+        landmarks and cost more than the rest of the row together.
+        """
+        row = {name: getattr(self, name) for name in _SCALAR_FIELDS}
         row["schema_version"] = RECORD_SCHEMA_VERSION
+        row["image"] = {"bytes": self.image_bytes, "path": self.image_path}
+        row["blendshapes"] = [{"name": k, "score": v} for k, v in self.blendshapes.items()]
+        row["head_pose"] = dict(self.head_pose)
+        row["emotion"] = (
+            None
+            if self.emotion is None
+            else {
+                "label": self.emotion.label,
+                "probs": [{"label": k, "p": v} for k, v in self.emotion.probs.items()],
+                "source": self.emotion.source,
+            }
+        )
+        row["age"] = None if self.age is None else asdict(self.age)
+        row["regions"] = [region.to_row() for region in self.regions]
         return row
+
+
+_SCALAR_FIELDS = (
+    "record_id",
+    "source_dataset",
+    "source_path",
+    "subject_id",
+    "split",
+    "face_index",
+    "faces_in_image",
+    "width",
+    "height",
+    "source_width",
+    "source_height",
+    "crop_box_in_source",
+    "detection_score",
+    "landmarks_478",
+    "landmarks_68",
+    "geometry_source",
+)
 
 
 def json_view(row: dict[str, Any]) -> dict[str, Any]:

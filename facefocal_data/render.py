@@ -20,6 +20,20 @@ class RecordNotFoundError(LookupError):
     pass
 
 
+def list_records(out: str | Path) -> list[dict[str, Any]]:
+    """Id, source and face index of every stored record, without reading image bytes."""
+    out = Path(out)
+    manifest = read_manifest(out)
+    if manifest is None:
+        raise RecordNotFoundError(f"no manifest.json in {out}")
+    columns = ["record_id", "source_path", "face_index", "faces_in_image", "detection_score"]
+    rows: list[dict[str, Any]] = []
+    for part in manifest["parts"]:
+        if part.get("shard"):
+            rows += pq.read_table(out / part["shard"]["file"], columns=columns).to_pylist()
+    return rows
+
+
 def find_record(out: str | Path, record_id: str) -> dict[str, Any]:
     """Read one row by id, opening only the shard the manifest lists it in."""
     out = Path(out)

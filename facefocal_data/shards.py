@@ -1,5 +1,7 @@
 """Write validated records as Parquet shards, in parts that commit atomically.
 
+Commits run on one background thread, in order, one at a time.
+
 A part is: the shard file renamed into place, its errors table renamed into place, then the
 manifest rewritten (temp file + rename). A crash leaves at most files the manifest does not
 list; the next run deletes them and redoes those source items. Rows already listed are never
@@ -13,6 +15,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +96,9 @@ class ShardWriter:
         self.rows_written = 0
         self.events_written = 0
         self.manifest = self._open(overwrite, list(models))
+        # Parquet encoding, fsync and the manifest update overlap with the next images' inference.
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-commit")
+        self._commit_job: Future[None] | None = None
         self.done = {key for part in self.manifest["parts"] for key in part["sources"]}
 
     # -- opening and resuming ------------------------------------------------------------
@@ -182,35 +188,47 @@ class ShardWriter:
 
     # -- committing ------------------------------------------------------------------------
     def flush(self) -> None:
+        """Hand the buffered part to the committer thread; at most one commit is in flight."""
         if not self.pending_sources:
             return
+        rows, events, sources = self.rows, self.events, self.pending_sources
+        self.rows, self.events, self.pending_sources = [], [], []
+        self.last_flush = time.monotonic()
+        self._wait()
+        self._commit_job = self._committer.submit(self._commit, rows, events, sources)
+
+    def _wait(self) -> None:
+        """Block until the previous commit is on disk; re-raise its failure here."""
+        if self._commit_job is not None:
+            job, self._commit_job = self._commit_job, None
+            job.result()
+
+    def _commit(self, rows: list[dict[str, Any]], events: list[ErrorEvent], sources: list[str]) -> None:
         index = max((p["index"] for p in self.manifest["parts"]), default=-1) + 1
         part = {
             "index": index,
-            "sources": list(self.pending_sources),
-            "shard": self._write_shard(index) if self.rows else None,
-            "errors": self._write_errors(index) if self.events else None,
+            "sources": sources,
+            "shard": self._write_shard(index, rows) if rows else None,
+            "errors": self._write_errors(index, events) if events else None,
         }
-        self.manifest["parts"].append(part)
-        self.manifest["updated"] = now_iso()
-        manifest_problems = problems(self.manifest, "shard_manifest")
+        manifest = {**self.manifest, "parts": [*self.manifest["parts"], part], "updated": now_iso()}
+        manifest_problems = problems(manifest, "shard_manifest")
         if manifest_problems:  # a bug, not bad input: stop before writing a broken manifest
             raise RuntimeError(f"internal error, manifest invalid: {manifest_problems}")
-        _fsync_write(self.out / MANIFEST, lambda p: p.write_text(json.dumps(self.manifest, indent=1)))
-        self.done.update(self.pending_sources)
-        self.rows_written += len(self.rows)
-        self.events_written += len(self.events)
-        self.rows, self.events, self.pending_sources = [], [], []
-        self.last_flush = time.monotonic()
+        _fsync_write(self.out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=1)))
+        self.manifest = manifest
+        self.done.update(sources)
+        self.rows_written += len(rows)
+        self.events_written += len(events)
 
-    def _write_shard(self, index: int) -> dict[str, Any]:
+    def _write_shard(self, index: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
         rel = f"{SHARD_DIR}/part-{index:05d}.parquet"
         meta = {
             b"facefocal": json.dumps(
                 {"recipe_hash": self.recipe_hash, "toolkit_version": __version__}
             ).encode()
         }
-        table = pa.Table.from_pylist(self.rows, schema=arrow_schema_with_metadata(meta))
+        table = pa.Table.from_pylist(rows, schema=arrow_schema_with_metadata(meta))
         out = self.recipe.output
         compression = None if out.compression == "none" else out.compression
         _fsync_write(
@@ -223,14 +241,19 @@ class ShardWriter:
             "rows": table.num_rows,
             "sha256": sha256_file(path),
             "bytes": path.stat().st_size,
-            "record_ids": [row["record_id"] for row in self.rows],
+            "record_ids": [row["record_id"] for row in rows],
         }
 
-    def _write_errors(self, index: int) -> dict[str, Any]:
+    def _write_errors(self, index: int, events: list[ErrorEvent]) -> dict[str, Any]:
         rel = f"{ERROR_DIR}/errors-{index:05d}.parquet"
-        table = pa.Table.from_pylist([e.__dict__ for e in self.events], schema=ERROR_SCHEMA)
+        table = pa.Table.from_pylist([e.__dict__ for e in events], schema=ERROR_SCHEMA)
         _fsync_write(self.out / rel, lambda p: pq.write_table(table, p))
         return {"file": rel, "rows": table.num_rows, "sha256": sha256_file(self.out / rel)}
 
     def close(self) -> None:
-        self.flush()
+        """Commit what is buffered and wait until it is on disk."""
+        try:
+            self.flush()
+            self._wait()
+        finally:
+            self._committer.shutdown(wait=True)

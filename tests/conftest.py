@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -20,6 +21,20 @@ ASTRONAUT = EXAMPLES / "astronaut.png"
 CAT = EXAMPLES / "chelsea.png"
 
 
+def _load_group_maker():  # type: ignore[no-untyped-def]
+    """The same composite the examples ship, built fresh from the astronaut."""
+    spec = importlib.util.spec_from_file_location(
+        "make_group_photo", REPO / "examples" / "make_group_photo.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.make_group_photo
+
+
+make_group_photo = _load_group_maker()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def models_ready() -> None:
     """The real weights, verified; `make test` fetches them first, this is a no-op then."""
@@ -32,20 +47,6 @@ def models_ready() -> None:
 @pytest.fixture(scope="session")
 def astronaut_rgb() -> np.ndarray:
     return np.asarray(Image.open(ASTRONAUT).convert("RGB"))
-
-
-def make_group_photo(rgb: np.ndarray) -> np.ndarray:
-    """Six astronaut faces at different sizes, some mirrored, on a 1240x760 canvas."""
-    face = rgb[20:280, 110:350]
-    canvas = np.full((760, 1240, 3), 200, np.uint8)
-    scales = [1.0, 0.8, 0.6, 0.9, 0.7, 0.5]
-    for k, scale in enumerate(scales):
-        patch = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if k % 2:
-            patch = patch[:, ::-1]
-        y, x = 20 + (k // 3) * 370, 20 + (k % 3) * 410
-        canvas[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
-    return canvas
 
 
 @pytest.fixture(scope="session")

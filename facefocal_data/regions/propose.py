@@ -77,29 +77,44 @@ class ActionAreas:
 
     A two-sided AU has one patch per side; a region sees the AU when it holds enough of *one*
     patch, so a single eye region can show AU07 although it holds half of the whole area.
+    Each patch is kept as a summed-area table, so a box's share of every patch of every AU is
+    one vectorised lookup.
     """
 
     def __init__(self, points: np.ndarray, size: int, aus: Sequence[str]) -> None:
         self.scale = 1.0 / GRID_DIVISOR
         self.grid = max(1, size // GRID_DIVISOR)
-        self.patches: dict[str, list[tuple[np.ndarray, int]]] = {
-            au: [self._patch(points, group) for group in AU_ACTION_AREAS[au]] for au in aus
-        }
+        self.aus = list(aus)
+        tables, areas, owners = [], [], []
+        for k, au in enumerate(self.aus):
+            for group in AU_ACTION_AREAS[au]:
+                table, area = self._patch(points, group)
+                tables.append(table)
+                areas.append(area)
+                owners.append(k)
+        self.tables = np.stack(tables) if tables else np.zeros((0, self.grid + 1, self.grid + 1))
+        self.areas = np.maximum(np.array(areas, np.float64), 1.0)
+        self.empty = np.array(areas) == 0
+        self.owners = np.array(owners, np.int64)
 
     def _patch(self, points: np.ndarray, group: list[int]) -> tuple[np.ndarray, int]:
         mask = np.zeros((self.grid, self.grid), np.uint8)
         hull = cv2.convexHull((points[group, :2] * self.scale).astype(np.float32))
         cv2.fillConvexPoly(mask, np.round(hull).astype(np.int32), 1)
-        return mask, int(mask.sum())
+        return cv2.integral(mask), int(mask.sum())
+
+    def overlaps(self, box: Sequence[int]) -> dict[str, float]:
+        """For each AU, the largest share of any one of its patches that lies inside the box."""
+        x1, y1, x2, y2 = (min(self.grid, max(0, round(v * self.scale))) for v in box)
+        t = self.tables
+        inside = t[:, y2, x2] - t[:, y1, x2] - t[:, y2, x1] + t[:, y1, x1]
+        share = np.where(self.empty, 0.0, inside / self.areas)
+        best = np.zeros(len(self.aus))
+        np.maximum.at(best, self.owners, share)
+        return dict(zip(self.aus, best.tolist(), strict=True))
 
     def overlap(self, au: str, box: Sequence[int]) -> float:
-        """Largest fraction of any one of the AU's patches that lies inside the box."""
-        x1, y1, x2, y2 = (round(v * self.scale) for v in box)
-        best = 0.0
-        for mask, area in self.patches[au]:
-            if area:
-                best = max(best, float(mask[y1:y2, x1:x2].sum()) / area)
-        return best
+        return self.overlaps(box)[au]
 
     def observable(self, box: Sequence[int], threshold: float) -> list[str]:
-        return [au for au in self.patches if self.overlap(au, box) >= threshold]
+        return [au for au, share in self.overlaps(box).items() if share >= threshold]

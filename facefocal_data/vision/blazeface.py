@@ -108,19 +108,17 @@ class BlazeFaceDetector:
         outputs = sorted(self._interpreter.get_output_details(), key=lambda d: d["shape"][-1])
         self._scores_out, self._boxes_out = outputs[0]["index"], outputs[1]["index"]
         self._anchors = _anchors()
-        self.inference_seconds = 0.0
 
     def prepare(self, rgb: np.ndarray) -> tuple[np.ndarray, float, float, float]:
         """Letterbox to 192x192, scale to [-1, 1]; returns tensor, scale and padding."""
         h, w = rgb.shape[:2]
         scale = INPUT_SIZE / max(h, w)
         nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-        resized = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        resized = _resize(rgb, nw, nh)
         canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.float32)
         pad_y, pad_x = (INPUT_SIZE - nh) // 2, (INPUT_SIZE - nw) // 2
         canvas[pad_y : pad_y + nh, pad_x : pad_x + nw] = resized
-        tensor = (canvas / 127.5 - 1.0)[None]
-        return tensor, scale, pad_x, pad_y
+        return _normalise(canvas)[None], scale, pad_x, pad_y
 
     def infer(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The bare model call (timed separately by the benchmark)."""
@@ -130,51 +128,72 @@ class BlazeFaceDetector:
         logits = self._interpreter.get_tensor(self._scores_out)[0, :, 0]
         return raw, logits
 
-    def _detect_window(self, rgb: np.ndarray, ox: float, oy: float) -> tuple[np.ndarray, ...]:
-        tensor, scale, pad_x, pad_y = self.prepare(rgb)
+    def _run(self, tensor: np.ndarray, scale: float, pad: tuple[float, float], origin: tuple[float, float]):  # type: ignore[no-untyped-def]
+        """Infer one 192x192 tensor and map its detections to source pixels."""
         raw, logits = self.infer(tensor)
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)))
         keep = scores >= self.min_score
         raw, scores, anchors = raw[keep], scores[keep], self._anchors[keep]
-        cx = raw[:, 0] / INPUT_SIZE + anchors[:, 0]
-        cy = raw[:, 1] / INPUT_SIZE + anchors[:, 1]
-        bw, bh = raw[:, 2] / INPUT_SIZE, raw[:, 3] / INPUT_SIZE
-        boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
-        kps = raw[:, 4:16].reshape(-1, 6, 2) / INPUT_SIZE + anchors[:, None, :]
-        # letterboxed [0,1] -> source pixels
-        boxes = boxes * INPUT_SIZE
-        boxes[:, [0, 2]] = (boxes[:, [0, 2]] - pad_x) / scale + ox
-        boxes[:, [1, 3]] = (boxes[:, [1, 3]] - pad_y) / scale + oy
-        kps = kps * INPUT_SIZE
-        kps[..., 0] = (kps[..., 0] - pad_x) / scale + ox
-        kps[..., 1] = (kps[..., 1] - pad_y) / scale + oy
+        centres = raw[:, 0:2] + anchors * INPUT_SIZE
+        half = raw[:, 2:4] / 2
+        boxes = np.concatenate([centres - half, centres + half], axis=1)
+        kps = raw[:, 4:16].reshape(-1, 6, 2) + anchors[:, None, :] * INPUT_SIZE
+        offset = np.array(origin) - np.array(pad) / scale
+        boxes = boxes / scale + np.tile(offset, 2)
+        kps = kps / scale + offset
         return boxes, scores, kps
 
-    def windows(self, h: int, w: int) -> list[tuple[int, int, int, int]]:
-        """The whole image, then overlapping square tiles at halving sizes down to 384 px.
+    def windows(self, h: int, w: int) -> list[int]:
+        """Tile sides for the pyramid: halving from half the short side down to 192 px.
 
         Faces under ~10% of a window's side are too small for the 192 px input; tiles make
         them bigger. The pyramid is capped at MAX_WINDOWS model calls per image.
         """
-        wins = [(0, 0, w, h)]
+        sides: list[int] = []
+        calls = 1
         tile = min(h, w) // 2
-        while self.tile and tile >= MIN_TILE and len(wins) < MAX_WINDOWS:
-            step = max(1, int(tile * 0.75))
-            ys = sorted({*range(0, h - tile + 1, step), h - tile})
-            xs = sorted({*range(0, w - tile + 1, step), w - tile})
-            level = [(x, y, x + tile, y + tile) for y in ys for x in xs]
-            if len(wins) + len(level) > MAX_WINDOWS:
+        while self.tile and tile >= MIN_TILE:
+            calls += len(_starts(h, tile)) * len(_starts(w, tile))
+            if calls > MAX_WINDOWS:
                 break
-            wins += level
+            sides.append(tile)
             tile //= 2
-        return wins
+        return sides
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """Whole image letterboxed, then each tile level from one resize of the image."""
         h, w = rgb.shape[:2]
-        parts = [self._detect_window(rgb[y1:y2, x1:x2], x1, y1) for x1, y1, x2, y2 in self.windows(h, w)]
+        tensor, scale, pad_x, pad_y = self.prepare(rgb)
+        parts = [self._run(tensor, scale, (pad_x, pad_y), (0.0, 0.0))]
+        for tile in self.windows(h, w):
+            scale = INPUT_SIZE / tile
+            small = _normalise(_resize(rgb, max(1, round(w * scale)), max(1, round(h * scale))))
+            for y in _starts(h, tile):
+                for x in _starts(w, tile):
+                    rx, ry = round(x * scale), round(y * scale)
+                    window = np.full((INPUT_SIZE, INPUT_SIZE, 3), -1.0, np.float32)
+                    patch = small[ry : ry + INPUT_SIZE, rx : rx + INPUT_SIZE]
+                    window[: patch.shape[0], : patch.shape[1]] = patch
+                    parts.append(self._run(window[None], scale, (0.0, 0.0), (rx / scale, ry / scale)))
         boxes = np.concatenate([p[0] for p in parts])
         if not len(boxes):
             return []
         scores = np.concatenate([p[1] for p in parts])
         kps = np.concatenate([p[2] for p in parts])
         return weighted_nms(boxes, scores, kps, self.iou_threshold)
+
+
+def _starts(length: int, tile: int) -> list[int]:
+    """Window origins along one axis: 25% overlap, the last window flush with the edge."""
+    step = max(1, int(tile * 0.75))
+    return sorted({*range(0, length - tile + 1, step), length - tile})
+
+
+def _resize(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    shrink = width < rgb.shape[1]
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def _normalise(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB -> float32 in [-1, 1], the model's input range."""
+    return rgb.astype(np.float32) * (1 / 127.5) - 1.0

