@@ -39,3 +39,9 @@ def test_recipe_hash_ignores_output_layout_only() -> None:
     base = Recipe().content_hash()
     assert Recipe.model_validate({"output": {"shard_rows": 7}}).content_hash() == base
     assert Recipe.model_validate({"crop": {"size": 224}}).content_hash() != base
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "examples" / "recipes").glob("*.yaml")))
+def test_example_recipes_load(path: Path) -> None:
+    recipe = load_recipe(path)
+    assert recipe.name and recipe.crop.size % 28 == 0
