@@ -75,6 +75,7 @@ def build(
     Reruns into the same --out resume: images already written are skipped.
     """
     _quiet_native_logs()
+    from .native_logs import filtered_stderr
     from .pipeline import build as run_build
 
     columns = [
@@ -85,14 +86,18 @@ def build(
         TimeElapsedColumn(),
     ]
     try:
-        with Progress(*columns, console=console, transient=True, disable=json_summary) as progress:
-            task = progress.add_task("build", total=None, info="loading models")
+        with filtered_stderr() as real_stderr:
+            bar_console = Console(file=real_stderr, stderr=True)
+            with Progress(*columns, console=bar_console, transient=True, disable=json_summary) as progress:
+                task = progress.add_task("build", total=None, info="loading models")
 
-            def on_progress(done: int, total: int, summary) -> None:  # type: ignore[no-untyped-def]
-                info = f"faces {summary.faces} · errors {summary.errors} · no-face {summary.no_face}"
-                progress.update(task, completed=done, total=total, info=info)
+                def on_progress(done: int, total: int, summary) -> None:  # type: ignore[no-untyped-def]
+                    info = f"faces {summary.faces} · errors {summary.errors} · no-face {summary.no_face}"
+                    progress.update(task, completed=done, total=total, info=info)
 
-            summary = run_build(input, out, recipe, limit=limit, overwrite=overwrite, on_progress=on_progress)
+                summary = run_build(
+                    input, out, recipe, limit=limit, overwrite=overwrite, on_progress=on_progress
+                )
     except (FacefocalError, FileNotFoundError) as exc:
         _fail(str(exc))
         return
