@@ -101,11 +101,3 @@ NAMED_REGIONS: tuple[RegionDef, ...] = (
     RegionDef("full_face", FACE_OVAL, 0.02, 0.02, "the whole face oval"),
 )
 # fmt: on
-
-
-def named_region(name: str) -> RegionDef:
-    for region in NAMED_REGIONS:
-        if region.name == name:
-            return region
-    known = ", ".join(r.name for r in NAMED_REGIONS)
-    raise KeyError(f"unknown region {name!r}; built-in regions: {known}")
