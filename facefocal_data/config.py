@@ -6,6 +6,7 @@ Unknown keys are errors, so a typo in a recipe fails loudly instead of being ign
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -14,8 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import RecipeError
+from .facs import DEFAULT_AU_VOCABULARY, normalise_au
 from .paths import data_dir
-from .regions.facs import DEFAULT_AU_VOCABULARY, normalise_au
 from .regions.named import NAMED_REGIONS
 
 
@@ -112,13 +113,55 @@ class RegionsConfig(_Strict):
         return value
 
 
+class AUConfig(_Strict):
+    backend: str = "mediapipe"
+    threshold: float = Field(0.5, ge=0.0, le=1.0, description="default `present` threshold")
+    thresholds: dict[str, float] = Field(
+        default_factory=lambda: {"AU05": 0.05, "AU14": 0.3, "AU18": 0.3, "AU22": 0.3, "AU24": 0.3},
+        description="per-AU `present` thresholds (activation scale)",
+    )
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _codes(cls, value: dict[Any, float]) -> dict[str, float]:
+        return {normalise_au(k): float(v) for k, v in (value or {}).items()}
+
+    def threshold_for(self, au: str) -> float:
+        return self.thresholds.get(au, self.threshold)
+
+
+class EmotionConfig(_Strict):
+    backend: str = "facex"  # facex | fer | none
+    uncertain_below: float = Field(0.5, ge=0.0, le=1.0, description="top probability under this is uncertain")
+
+
+class AgeConfig(_Strict):
+    backend: str = "agegender"  # agegender | none
+    bins: list[int] = Field(default_factory=lambda: [0, 3, 10, 20, 30, 40, 50, 60, 70])
+
+    @field_validator("bins")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if not value or value[0] != 0 or any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError(f"age bins are increasing lower edges starting at 0, got {value}")
+        return value
+
+
 class LabelsConfig(_Strict):
     au_vocabulary: list[str] = list(DEFAULT_AU_VOCABULARY)
+    au: AUConfig = AUConfig()
+    emotion: EmotionConfig = EmotionConfig()
+    age: AgeConfig = AgeConfig()
 
     @field_validator("au_vocabulary", mode="before")
     @classmethod
     def _normalise(cls, value: list[Any]) -> list[str]:
         return [normalise_au(v) for v in value]
+
+
+class DescribeConfig(_Strict):
+    describer: str = "template"  # template | none
+    seed: int = 0
 
 
 class OutputConfig(_Strict):
@@ -136,6 +179,7 @@ class Recipe(_Strict):
     crop: CropConfig = CropConfig()
     regions: RegionsConfig = RegionsConfig()
     labels: LabelsConfig = LabelsConfig()
+    describe: DescribeConfig = DescribeConfig()
     output: OutputConfig = OutputConfig()
 
     def content_hash(self) -> str:

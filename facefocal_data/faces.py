@@ -28,6 +28,7 @@ class Face:
     crop_box: Box  # square, source pixels (may extend past the image; outside is black)
     crop: np.ndarray  # RGB, size x size
     points: np.ndarray  # (478, 3) crop px; z scaled like x
+    source_points: np.ndarray  # (478, 3) source px
     landmark_box: Box  # source pixels
     blendshapes: dict[str, float]
     pose: dict[str, float]
@@ -113,6 +114,7 @@ class FaceAnalyzer:
             crop_box=crop_box,
             crop=crop_square(rgb, crop_box, size),
             points=points,
+            source_points=src,
             landmark_box=lbox,
             blendshapes=mesh.blendshapes,
             pose=head_pose(mesh.transform),

@@ -17,7 +17,10 @@ from typing import Any
 import numpy as np
 
 from .config import Recipe, load_recipe
+from .describe import DESCRIBERS
+from .estimators import BACKEND_MODELS
 from .faces import FaceAnalyzer, FaceScan
+from .labels.stage import Labeler
 from .models.manifest import ModelSpec, model_spec
 from .record import FaceRecord, make_record_id
 from .regions.proposer import RegionProposer
@@ -102,19 +105,22 @@ def stage_faces(batch: list[WorkItem], analyzer: FaceAnalyzer) -> None:
 
 
 class RecordBuilder:
-    """Stage: faces + regions -> canonical records."""
+    """Stage: faces -> regions -> labels -> descriptions -> canonical records."""
 
     def __init__(self, recipe: Recipe, geometry_source: str) -> None:
         self.recipe = recipe
         self.recipe_hash = recipe.content_hash()
         self.proposer = RegionProposer(recipe)
+        self.labeler = Labeler(recipe)
+        name = recipe.describe.describer
+        self.describer = None if name == "none" else DESCRIBERS.create(name, recipe.describe.seed)
         self.geometry_source = geometry_source
 
     def __call__(self, batch: list[WorkItem]) -> None:
         for work in batch:
             if work.failed or work.scan is None:
                 continue
-            _safely("regions", work, lambda work=work: self._records(work))  # type: ignore[misc]
+            _safely("label", work, lambda work=work: self._records(work))  # type: ignore[misc]
 
     def _records(self, work: WorkItem) -> None:
         assert work.rgb is not None and work.scan is not None
@@ -124,31 +130,36 @@ class RecordBuilder:
         for index, face in enumerate(work.scan.faces):
             record_id = make_record_id(item.dataset, item.key, index, self.recipe_hash)
             points = face.points
-            work.records.append(
-                FaceRecord(
-                    record_id=record_id,
-                    source_dataset=item.dataset,
-                    source_path=item.key,
-                    subject_id=item.subject_id,
-                    split=item.split,
-                    face_index=index,
-                    faces_in_image=len(work.scan.faces),
-                    image_bytes=encode(face.crop, crop_cfg.image_format, crop_cfg.jpeg_quality),
-                    image_path=f"{record_id}.{ext}",
-                    width=crop_cfg.size,
-                    height=crop_cfg.size,
-                    source_width=w,
-                    source_height=h,
-                    crop_box_in_source=[round(float(v), 2) for v in face.crop_box],
-                    detection_score=round(face.detection.score, 4),
-                    landmarks_478=np.round(points[:, :2], 2).tolist(),
-                    landmarks_68=np.round(ibug68(points), 2).tolist(),
-                    blendshapes={k: round(v, 5) for k, v in face.blendshapes.items()},
-                    head_pose={k: round(v, 2) for k, v in face.pose.items()},
-                    regions=self.proposer.propose(points, record_id),
-                    geometry_source=self.geometry_source,
-                )
+            regions = self.proposer.propose(points, record_id)
+            self.labeler.label_regions(face, regions)
+            record = FaceRecord(
+                record_id=record_id,
+                source_dataset=item.dataset,
+                source_path=item.key,
+                subject_id=item.subject_id,
+                split=item.split,
+                face_index=index,
+                faces_in_image=len(work.scan.faces),
+                image_bytes=encode(face.crop, crop_cfg.image_format, crop_cfg.jpeg_quality),
+                image_path=f"{record_id}.{ext}",
+                width=crop_cfg.size,
+                height=crop_cfg.size,
+                source_width=w,
+                source_height=h,
+                crop_box_in_source=[round(float(v), 2) for v in face.crop_box],
+                detection_score=round(face.detection.score, 4),
+                landmarks_478=np.round(points[:, :2], 2).tolist(),
+                landmarks_68=np.round(ibug68(points), 2).tolist(),
+                blendshapes={k: round(v, 5) for k, v in face.blendshapes.items()},
+                head_pose={k: round(v, 2) for k, v in face.pose.items()},
+                regions=regions,
+                geometry_source=self.geometry_source,
+                emotion=self.labeler.label_emotion(work.rgb, face),
+                age=self.labeler.label_age(work.rgb, face),
             )
+            if self.describer is not None:
+                self.describer(record)
+            work.records.append(record)
 
 
 def _batches(items: Iterable[SourceItem], size: int) -> Iterable[list[SourceItem]]:
@@ -176,11 +187,15 @@ def _prefetch_decoded(items: list[SourceItem]) -> Iterator[list[WorkItem]]:
 
 def models_for(recipe: Recipe) -> list[ModelSpec]:
     """The weights a recipe loads (recorded in the manifest)."""
-    names = []
-    if recipe.detector.backend == "blazeface":
-        names.append("blazeface_full_range")
-    if recipe.landmarks.backend == "mediapipe":
-        names.append("face_landmarker")
+    labels = recipe.labels
+    chosen = [
+        ("detector", recipe.detector.backend),
+        ("landmarks", recipe.landmarks.backend),
+        ("au", labels.au.backend),
+        ("emotion", labels.emotion.backend),
+        ("age", labels.age.backend),
+    ]
+    names = dict.fromkeys(n for key in chosen for n in BACKEND_MODELS.get(key, ()))
     return [model_spec(n) for n in names]
 
 

@@ -16,7 +16,8 @@ import pyarrow as pa
 
 RECORD_SCHEMA_VERSION = 1
 
-VALUE_TYPES = ("probability", "intensity_0_5", "binary", "class", "years")
+# "activation": a unitless 0-1 coefficient (e.g. a blendshape), not calibrated as a probability.
+VALUE_TYPES = ("probability", "activation", "intensity_0_5", "binary", "class", "years")
 
 
 @dataclass
@@ -64,16 +65,24 @@ class Region:
 
 @dataclass
 class EmotionLabel:
+    """Face-level emotion: the top class, its probability, and all class probabilities."""
+
     label: str
+    confidence: float | None
+    uncertain: bool
     probs: dict[str, float]
     source: str
 
 
 @dataclass
 class AgeLabel:
+    """Face-level age: expected years, spread (SD), an 80 % interval and a bin from the recipe."""
+
     years: float | None
     bin: str | None
     spread: float | None
+    interval: list[float] | None
+    confidence: float | None  # probability mass inside `bin`
     source: str
 
 
@@ -102,6 +111,7 @@ class FaceRecord:
     geometry_source: str
     emotion: EmotionLabel | None = None
     age: AgeLabel | None = None
+    face_description: Description | None = None
 
     def to_row(self) -> dict[str, Any]:
         """The stored row: plain Python values matching `ARROW_SCHEMA`.
@@ -114,16 +124,12 @@ class FaceRecord:
         row["image"] = {"bytes": self.image_bytes, "path": self.image_path}
         row["blendshapes"] = [{"name": k, "score": v} for k, v in self.blendshapes.items()]
         row["head_pose"] = dict(self.head_pose)
-        row["emotion"] = (
-            None
-            if self.emotion is None
-            else {
-                "label": self.emotion.label,
-                "probs": [{"label": k, "p": v} for k, v in self.emotion.probs.items()],
-                "source": self.emotion.source,
-            }
-        )
+        row["emotion"] = None
+        if self.emotion is not None:
+            probs = [{"label": k, "p": v} for k, v in self.emotion.probs.items()]
+            row["emotion"] = {**asdict(self.emotion), "probs": probs}
         row["age"] = None if self.age is None else asdict(self.age)
+        row["face_description"] = None if self.face_description is None else asdict(self.face_description)
         row["regions"] = [region.to_row() for region in self.regions]
         return row
 
@@ -226,6 +232,8 @@ ARROW_SCHEMA = pa.schema(
             pa.struct(
                 [
                     ("label", pa.string()),
+                    ("confidence", pa.float32()),
+                    ("uncertain", pa.bool_()),
                     ("probs", pa.list_(pa.struct([("label", pa.string()), ("p", pa.float32())]))),
                     ("source", pa.string()),
                 ]
@@ -238,11 +246,14 @@ ARROW_SCHEMA = pa.schema(
                     ("years", pa.float32()),
                     ("bin", pa.string()),
                     ("spread", pa.float32()),
+                    ("interval", pa.list_(pa.float32(), 2)),
+                    ("confidence", pa.float32()),
                     ("source", pa.string()),
                 ]
             ),
         ),
         ("regions", pa.list_(_REGION)),
+        ("face_description", _DESCRIPTION),
         ("geometry_source", pa.string()),
     ]
 )

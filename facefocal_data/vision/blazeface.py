@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..errors import BackendUnavailableError
-from ..models import load_model_bytes, model_spec
+from ..models import model_spec
+from ..models.runtimes import tflite_interpreter
 
 INPUT_SIZE = 192
 GRID = 48  # stride 4 over 192 px, one anchor per cell
@@ -90,20 +90,11 @@ class BlazeFaceDetector:
         tile: bool = True,
         num_threads: int = 1,
     ) -> None:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise BackendUnavailableError(
-                "ai-edge-litert is not installed; `pip install ai-edge-litert`"
-            ) from exc
         self.min_score = min_score
         self.iou_threshold = iou_threshold
         self.tile = tile
         self.source = model_spec(self.model_name).short_id
-        self._interpreter = Interpreter(
-            model_content=load_model_bytes(self.model_name), num_threads=num_threads
-        )
-        self._interpreter.allocate_tensors()
+        self._interpreter = tflite_interpreter(self.model_name, num_threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = sorted(self._interpreter.get_output_details(), key=lambda d: d["shape"][-1])
         self._scores_out, self._boxes_out = outputs[0]["index"], outputs[1]["index"]

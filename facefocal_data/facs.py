@@ -1,8 +1,9 @@
-"""FACS action units: canonical names and the face area where each one changes appearance.
+"""The canonical FACS table: code → name → facial area, in one place.
 
+Estimators, describers and the fact checker all read it, so an AU is never named two ways.
 Names follow the FACS manual (paper_spec.md §4.1). Each action area is a list of MediaPipe-478
 landmark groups; the area is the union of the groups' convex hulls, so a bilateral AU is two
-patches, one per side. Left/right groups are the subject's sides.
+patches, one per side: the right side first, then the left (the subject's sides).
 """
 
 from __future__ import annotations
@@ -39,6 +40,58 @@ AU_NAMES: dict[str, str] = {
     "AU45": "Blink",
     "AU46": "Wink",
 }
+
+# Where the appearance change shows, in words a description can use.
+AU_AREAS_TEXT: dict[str, str] = {
+    "AU01": "inner brows and central forehead",
+    "AU02": "outer brows and lateral forehead",
+    "AU04": "brows and glabella",
+    "AU05": "upper eyelids",
+    "AU06": "cheeks below the eyes and the outer eye corners",
+    "AU07": "eyelids",
+    "AU09": "nose and glabella",
+    "AU10": "upper lip and nasolabial furrow",
+    "AU11": "nasolabial furrow",
+    "AU12": "lip corners and cheeks",
+    "AU13": "lip corners",
+    "AU14": "lip corners and cheek dimples",
+    "AU15": "lip corners and chin",
+    "AU16": "lower lip",
+    "AU17": "chin and lower lip",
+    "AU18": "lips",
+    "AU20": "lip corners and lower cheeks",
+    "AU22": "lips",
+    "AU23": "lips",
+    "AU24": "lips",
+    "AU25": "mouth opening",
+    "AU26": "jaw and mouth",
+    "AU27": "jaw and mouth",
+    "AU28": "lips",
+    "AU41": "upper eyelids",
+    "AU42": "eye opening",
+    "AU43": "eyes",
+    "AU44": "eyes",
+    "AU45": "eyes",
+    "AU46": "one eye",
+}
+
+# Intensity words for a 0-1 activation, FACS-style A-E grades (trace .. maximum).
+INTENSITY_WORDS: tuple[tuple[float, str], ...] = (
+    (0.2, "trace"),
+    (0.4, "slight"),
+    (0.6, "moderate"),
+    (0.8, "strong"),
+    (1.01, "extreme"),
+)
+
+
+def intensity_word(value: float) -> str:
+    """The word for a 0-1 activation: trace < .2 ≤ slight < .4 ≤ moderate < .6 ≤ strong < .8 ≤ extreme."""
+    for upper, word in INTENSITY_WORDS:
+        if value < upper:
+            return word
+    return INTENSITY_WORDS[-1][1]
+
 
 # Landmark groups, subject's right (low MediaPipe indices, image left) and left.
 # fmt: off

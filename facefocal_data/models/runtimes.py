@@ -1,0 +1,34 @@
+"""Open verified weights in their runtimes (LiteRT for .tflite, onnxruntime for .onnx)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import BackendUnavailableError
+from .store import load_model_bytes
+
+
+def tflite_interpreter(name: str, num_threads: int = 1) -> Any:
+    """A LiteRT interpreter over the hash-checked bytes of model `name`, tensors allocated."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise BackendUnavailableError(
+            "ai-edge-litert is not installed; `pip install ai-edge-litert`"
+        ) from exc
+    interpreter = Interpreter(model_content=load_model_bytes(name), num_threads=num_threads)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def onnx_session(name: str, num_threads: int = 1) -> Any:
+    """An onnxruntime CPU session over the hash-checked bytes of model `name`."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise BackendUnavailableError("onnxruntime is not installed; `pip install onnxruntime`") from exc
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = num_threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(load_model_bytes(name), options, providers=["CPUExecutionProvider"])

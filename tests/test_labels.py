@@ -1,0 +1,194 @@
+"""Labels on real images with the real models: AUs per region, emotion and age per face, text."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from facefocal_data.config import Recipe
+from facefocal_data.describe.factcheck import au_mentions, check_aus, check_region
+from facefocal_data.describe.template import describe_region
+from facefocal_data.faces import FaceAnalyzer
+from facefocal_data.facs import AU_NAMES
+from facefocal_data.labels.age import age_bin
+from facefocal_data.labels.au_blendshapes import SUPPORTED
+from facefocal_data.models.manifest import MODELS
+from facefocal_data.pipeline import RecordBuilder, WorkItem
+from facefocal_data.record import FaceRecord
+from facefocal_data.sources import SourceItem
+
+from .conftest import ASTRONAUT
+
+
+def _records(rgb: np.ndarray, recipe: Recipe | None = None) -> list[FaceRecord]:
+    recipe = recipe or Recipe()
+    analyzer = FaceAnalyzer(recipe)
+    work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"), rgb=rgb)
+    work.scan = analyzer.scan(rgb)
+    RecordBuilder(recipe, analyzer.geometry_source)([work])
+    analyzer.close()
+    assert not work.events, work.events
+    return work.records
+
+
+@pytest.fixture(scope="module")
+def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
+    [record] = _records(astronaut_rgb)
+    return record
+
+
+@pytest.fixture(scope="module")
+def mirrored(astronaut_rgb: np.ndarray) -> FaceRecord:
+    [record] = _records(np.ascontiguousarray(astronaut_rgb[:, ::-1]))
+    return record
+
+
+def _region(record: FaceRecord, rid: str):  # type: ignore[no-untyped-def]
+    return next(r for r in record.regions if r.region_id == rid)
+
+
+def _present(record: FaceRecord, rid: str) -> set[str]:
+    return {a.au for a in _region(record, rid).aus if a.present}
+
+
+def test_smile_gives_au12_in_the_mouth_happiness_and_a_plausible_age(astronaut: FaceRecord) -> None:
+    assert "AU12" in _present(astronaut, "mouth")
+    assert "AU25" in _present(astronaut, "mouth")
+    assert "AU12" not in {a.au for a in _region(astronaut, "forehead").aus}
+    assert astronaut.emotion is not None and astronaut.emotion.label == "happiness"
+    assert astronaut.emotion.probs["happiness"] == max(astronaut.emotion.probs.values())
+    assert abs(sum(astronaut.emotion.probs.values()) - 1) < 1e-3
+    assert astronaut.age is not None and astronaut.age.years is not None
+    assert 20 <= astronaut.age.years <= 50
+    low, high = astronaut.age.interval or (0, 0)
+    assert low <= astronaut.age.years <= high and astronaut.age.spread and astronaut.age.spread > 0
+    assert astronaut.age.bin == age_bin(astronaut.age.years, Recipe().labels.age.bins)[0]
+
+
+def test_at_least_17_aus_with_canonical_names(astronaut: FaceRecord) -> None:
+    assert len(SUPPORTED) >= 17
+    full = _region(astronaut, "full_face")
+    assert len(full.aus) >= 17
+    for label in full.aus:
+        assert label.name == AU_NAMES[label.au]
+
+
+def test_regions_carry_only_aus_they_can_show(astronaut: FaceRecord) -> None:
+    for region in astronaut.regions:
+        assert {a.au for a in region.aus} <= set(region.observable_aus)
+
+
+def test_every_label_is_typed_with_confidence_and_model_provenance(astronaut: FaceRecord) -> None:
+    model_ids = [m.short_id for m in MODELS]
+    assert astronaut.emotion is not None and astronaut.age is not None
+    sources = [astronaut.emotion.source, astronaut.age.source]
+    for region in astronaut.regions:
+        for label in region.aus:
+            assert label.value_type == "activation" and label.value is not None and 0 <= label.value <= 1
+            assert label.confidence is not None and 0 < label.confidence <= 1
+            assert isinstance(label.present, bool)
+            sources.append(label.source)
+    for source in sources:
+        assert any(mid in source for mid in model_ids), source
+        assert re.search(r"@sha256:[0-9a-f]{12}", source)
+    assert astronaut.emotion.confidence is not None and not astronaut.emotion.uncertain
+
+
+def test_mirror_keeps_the_aus_and_swaps_the_sides(astronaut: FaceRecord, mirrored: FaceRecord) -> None:
+    """Mirroring swaps which region is the subject's left; the present AUs stay the same.
+
+    Values are not compared side for side: the blendshape model itself is not mirror-symmetric
+    (eyeSquintLeft reads higher than eyeSquintRight on both the photo and its mirror).
+    """
+    assert mirrored.emotion is not None and mirrored.emotion.label == "happiness"
+    for rid in ("mouth", "full_face", "nose", "chin"):
+        _same_calls(_clear_calls(astronaut, rid), _clear_calls(mirrored, rid), rid)
+    assert _clear_calls(mirrored, "mouth")["AU12"] is True
+    pairs = [
+        ("eye_left", "eye_right"),
+        ("brow_left", "brow_right"),
+        ("cheek_lower_left", "cheek_lower_right"),
+        ("nasolabial_left", "nasolabial_right"),
+        ("cheek_upper_left", "cheek_upper_right"),
+    ]
+    for left, right in pairs:
+        x1, y1, x2, y2 = _region(astronaut, left).bbox_xyxy
+        mx1, my1, mx2, my2 = _region(mirrored, right).bbox_xyxy
+        assert [448 - x2, y1, 448 - x1, y2] == pytest.approx([mx1, my1, mx2, my2], abs=10), left
+        _same_calls(_clear_calls(astronaut, left), _clear_calls(mirrored, right), left)
+
+
+def _clear_calls(record: FaceRecord, rid: str) -> dict[str, bool]:
+    """AU -> present, for labels at least 0.1 away from their threshold: calls noise cannot flip."""
+    thresholds = Recipe().labels.au
+    return {
+        a.au: bool(a.present)
+        for a in _region(record, rid).aus
+        if a.value is not None and abs(a.value - thresholds.threshold_for(a.au)) > 0.1
+    }
+
+
+def _same_calls(a: dict[str, bool], b: dict[str, bool], where: str) -> None:
+    """Both regions make the same call on every AU they both measure (a box edge may add one)."""
+    shared = set(a) & set(b)
+    assert len(shared) >= min(len(a), len(b)) - 1, where
+    assert {k: a[k] for k in shared} == {k: b[k] for k in shared}, where
+
+
+def test_present_threshold_comes_from_the_recipe(astronaut_rgb: np.ndarray) -> None:
+    recipe = Recipe.model_validate({"labels": {"au": {"thresholds": {"AU12": 0.99}}}})
+    [record] = _records(astronaut_rgb, recipe)
+    label = next(a for a in _region(record, "mouth").aus if a.au == "AU12")
+    assert label.present is False and label.value is not None and label.value > 0.5
+
+
+def test_fer_backend_and_disabled_estimators(astronaut_rgb: np.ndarray) -> None:
+    recipe = Recipe.model_validate({"labels": {"emotion": {"backend": "fer"}, "age": {"backend": "none"}}})
+    [record] = _records(astronaut_rgb, recipe)
+    assert record.emotion is not None and record.emotion.label == "happiness"
+    assert "fer_emotion@sha256:" in record.emotion.source
+    assert record.age is None
+    assert "age" not in (record.face_description.text.lower() if record.face_description else "")
+
+
+def test_template_text_is_faithful_for_every_region(astronaut: FaceRecord, mirrored: FaceRecord) -> None:
+    for record in (astronaut, mirrored):
+        assert record.face_description is not None
+        for region in record.regions:
+            assert region.description is not None
+            text = region.description.text
+            assert check_region(text, region) == [], (region.region_id, text)
+            for label in region.aus:
+                if label.present:
+                    assert f"{label.au} ({label.name})" in text
+    mouth = _region(astronaut, "mouth").description
+    assert mouth is not None and "the mouth" in mouth.text.lower() and "happiness" in mouth.text
+
+
+def test_fact_check_catches_wrong_aus_and_wrong_names() -> None:
+    assert check_aus("a strong AU12 (Lip Corner Puller)", {"AU12"}) == []
+    assert check_aus("AU15 (Lower Lip Depressor) is visible", {"AU15"}) == [
+        "AU15 is called 'Lower Lip Depressor'; its FACS name is 'Lip Corner Depressor'"
+    ]
+    assert "AU04 is named but not present in the region" in check_aus("AU4 (Brow Lowerer)", {"AU12"})
+    assert check_aus("AU 26 shows", {"AU26"}) == ["AU26 is named without its FACS name"]
+    assert au_mentions("AU1 (Inner Brow Raiser) and AU 25") == [("AU01", "Inner Brow Raiser"), ("AU25", None)]
+
+
+def test_template_is_deterministic_and_varies_with_the_seed(astronaut: FaceRecord) -> None:
+    texts = {r.region_id: describe_region(astronaut, r, seed=0).text for r in astronaut.regions}
+    again = {r.region_id: describe_region(astronaut, r, seed=0).text for r in astronaut.regions}
+    assert texts == again
+    other = {r.region_id: describe_region(astronaut, r, seed=1).text for r in astronaut.regions}
+    assert texts != other
+    assert len(set(texts.values())) == len(texts)  # no two regions get the same sentence
+
+
+@pytest.mark.parametrize(
+    ("years", "expected"),
+    [(0.25, "0-2"), (2.9, "0-2"), (3, "3-9"), (36.8, "30-39"), (70, "70+"), (95, "70+")],
+)
+def test_age_bins(years: float, expected: str) -> None:
+    assert age_bin(years, [0, 3, 10, 20, 30, 40, 50, 60, 70])[0] == expected
