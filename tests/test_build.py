@@ -214,3 +214,24 @@ def test_show_draws_the_record(mixed_build, tmp_path: Path) -> None:  # type: ig
     assert np.abs(picture.astype(int) - plain.astype(int)).mean() > 1.0
     missing = CliRunner().invoke(app, ["show", str(out), "ffffffff", "--out", str(png)])
     assert missing.exit_code == 2 and "not in" in missing.output
+
+
+def test_every_label_in_a_built_dataset_has_type_confidence_and_provenance(mixed_build) -> None:  # type: ignore[no-untyped-def]
+    out, _ = mixed_build
+    manifest = json.loads((out / "manifest.json").read_text())
+    model_ids = [f"{m['name']}@sha256:{m['sha256'][:12]}" for m in manifest["models"]]
+    assert {m["name"] for m in manifest["models"]} >= {"facex_emotion", "agegender_age", "face_landmarker"}
+    labels = 0
+    for row in _rows(out):
+        assert row["emotion"]["label"] and row["emotion"]["confidence"] is not None
+        assert row["age"]["years"] is not None and row["age"]["confidence"] is not None
+        sources = [row["emotion"]["source"], row["age"]["source"]]
+        for region in row["regions"]:
+            assert region["description"]["text"]
+            for au in region["aus"]:
+                assert au["value_type"] and au["confidence"] is not None
+                sources.append(au["source"])
+                labels += 1
+        assert all(any(mid in s for mid in model_ids) for s in sources)
+        assert row["face_description"]["describer"] == "template"
+    assert labels > 100
