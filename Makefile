@@ -34,6 +34,8 @@ demo: models
 	$(BIN)/facefocal validate $(DEMO_OUT)
 	$(BIN)/facefocal records $(DEMO_OUT)
 	$(BIN)/facefocal show $(DEMO_OUT) $$($(BIN)/facefocal records $(DEMO_OUT) --ids-only | head -n 1) --out $(DEMO_OUT)/preview.png
+	$(BIN)/facefocal show $(DEMO_OUT) $$($(BIN)/facefocal records $(DEMO_OUT) --ids-only | head -n 1) \
+		--region mouth --region eye_left --out $(DEMO_OUT)/preview_mouth_eye.png
 
 test: models
 	$(BIN)/ruff check facefocal_data tests benchmarks

@@ -170,9 +170,16 @@ def show(
         _fail(str(exc))
         return
     save_png(render_record(row, scale=scale, regions=region, landmarks=not no_landmarks), png)
-    out_console.print(
-        f"wrote {png} ({row['source_path']}, face {row['face_index']}, {len(row['regions'])} regions)"
-    )
+    face = f"face {row['face_index'] + 1}/{row['faces_in_image']}"
+    out_console.print(f"wrote {png} ({row['source_path']}, {face}, {len(row['regions'])} regions)")
+    if row.get("face_description"):
+        out_console.print(f"[bold]face[/]: {row['face_description']['text']}", highlight=False)
+    for reg in row["regions"]:
+        if region and reg["region_id"] in region and reg.get("description"):
+            out_console.print(
+                f"[bold]{reg['region_id']}[/] {reg['bbox_xyxy']}: {reg['description']['text']}",
+                highlight=False,
+            )
 
 
 @app.command()
