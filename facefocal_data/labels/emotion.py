@@ -24,6 +24,7 @@ def grey_face(rgb: np.ndarray, box: Box, size: int) -> np.ndarray:
 class _TfliteEmotion:
     model_name = ""
     labels: tuple[str, ...] = ()  # the model's output order, in canonical names
+    size = 0  # input side, pixels
 
     def __init__(self) -> None:
         self._interpreter = tflite_interpreter(self.model_name)
@@ -40,12 +41,9 @@ class _TfliteEmotion:
     def tensor(self, grey: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def input_size(self) -> int:
-        raise NotImplementedError
-
     def probabilities(self, rgb: np.ndarray, box: Box) -> dict[str, float]:
         """Class probabilities in canonical order (softmax applied if the model outputs logits)."""
-        grey = grey_face(rgb, box, self.input_size())
+        grey = grey_face(rgb, box, self.size)
         scores = self.infer(self.tensor(grey)).astype(np.float64)
         if scores.min() < 0 or abs(scores.sum() - 1.0) > 1e-3:
             scores = np.exp(scores - scores.max())
@@ -59,9 +57,7 @@ class FacexEmotion(_TfliteEmotion):
 
     model_name = "facex_emotion"
     labels = ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
-
-    def input_size(self) -> int:
-        return 200
+    size = 200
 
     def tensor(self, grey: np.ndarray) -> np.ndarray:
         x = grey.astype(np.float32) / 255.0
@@ -73,9 +69,7 @@ class FerEmotion(_TfliteEmotion):
 
     model_name = "fer_emotion"
     labels = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral")
-
-    def input_size(self) -> int:
-        return 64
+    size = 64
 
     def tensor(self, grey: np.ndarray) -> np.ndarray:
         x = (grey.astype(np.float32) / 255.0 - 0.5) * 2.0
