@@ -131,7 +131,7 @@ class RecordBuilder:
             record_id = make_record_id(item.dataset, item.key, index, self.recipe_hash)
             points = face.points
             regions = self.proposer.propose(points, record_id)
-            self.labeler.label_regions(face, regions)
+            self.labeler.label_regions(work.rgb, face, regions)
             record = FaceRecord(
                 record_id=record_id,
                 source_dataset=item.dataset,

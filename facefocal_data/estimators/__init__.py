@@ -65,3 +65,24 @@ def _agegender() -> Any:
     from ..labels.age import AgeGenderAge
 
     return AgeGenderAge()
+
+
+@AU_ESTIMATORS.register("pyfeat")
+def _pyfeat_au() -> Any:
+    from ..labels.external import PyFeatAU
+
+    return PyFeatAU()
+
+
+@EMOTION_ESTIMATORS.register("deepface")
+def _deepface_emotion() -> Any:
+    from ..labels.external import DeepfaceEmotion
+
+    return DeepfaceEmotion()
+
+
+@AGE_ESTIMATORS.register("deepface")
+def _deepface_age() -> Any:
+    from ..labels.external import DeepfaceAge
+
+    return DeepfaceAge()

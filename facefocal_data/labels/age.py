@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..faces import Face
 from ..models.manifest import model_spec
 from ..models.runtimes import onnx_session
 
@@ -36,9 +37,9 @@ AGE_WEIGHTS = np.array([0.25, *range(1, 81)], np.float64)  # expected value over
 @dataclass(frozen=True)
 class AgeEstimate:
     years: float
-    spread: float  # standard deviation of the predicted distribution, years
-    interval: tuple[float, float]  # 10th-90th percentile, years
-    probs: tuple[float, ...]  # the model's 81 one-year bins
+    spread: float | None  # standard deviation of the predicted distribution, years
+    interval: tuple[float, float] | None  # 10th-90th percentile, years
+    probs: tuple[float, ...]  # the model's 81 one-year bins (empty for point estimates)
 
     def mass(self, low: float, high: float | None) -> float:
         """Probability that the age lies in [low, high) years (high None: no upper bound)."""
@@ -76,8 +77,8 @@ class AgeGenderAge:
         self._input = self._session.get_inputs()[0].name
         self.source = model_spec(self.model_name).short_id
 
-    def estimate(self, rgb: np.ndarray, source_points: np.ndarray) -> AgeEstimate:
-        chip = aligned_chip(rgb, source_points).astype(np.float32)
+    def estimate(self, rgb: np.ndarray, face: Face) -> AgeEstimate:
+        chip = aligned_chip(rgb, face.source_points).astype(np.float32)
         tensor = ((chip - MEANS) / 256.0).transpose(2, 0, 1)[None]
         probs = self.infer(tensor)[0].astype(np.float64)
         return summarise(probs / probs.sum())

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..faces import Face
 from ..models.manifest import model_spec
 
 SIDED_CHANNELS: dict[str, str] = {
@@ -100,6 +101,9 @@ class BlendshapeAUEstimator:
 
     def __init__(self) -> None:
         self.source = f"au-blendshapes-v1+{model_spec('face_landmarker').short_id}"
+
+    def estimate_face(self, rgb: np.ndarray, face: Face) -> dict[str, SidedValue]:
+        return self.estimate(face.blendshapes, face.points)
 
     def estimate(self, blendshapes: dict[str, float], points: np.ndarray) -> dict[str, SidedValue]:
         bs = blendshapes

@@ -45,11 +45,11 @@ class Labeler:
         )
         self.age = AGE_ESTIMATORS.create(cfg.age.backend) if cfg.age.backend != "none" else None
 
-    def label_regions(self, face: Face, regions: list[Region]) -> None:
+    def label_regions(self, rgb: np.ndarray, face: Face, regions: list[Region]) -> None:
         """Fill each region's `aus` with the AUs it can show that the estimator measures."""
         if self.au is None:
             return
-        values = self.au.estimate(face.blendshapes, face.points)
+        values = self.au.estimate_face(rgb, face)
         midline = float(face.points[168, 0])  # nasion: the face's vertical midline
         for region in regions:
             side = region_side(region.bbox_xyxy, midline)
@@ -82,13 +82,13 @@ class Labeler:
     def label_age(self, rgb: np.ndarray, face: Face) -> AgeLabel | None:
         if self.age is None:
             return None
-        est = self.age.estimate(rgb, face.source_points)
+        est = self.age.estimate(rgb, face)
         name, low, high = age_bin(est.years, self.cfg.age.bins)
         return AgeLabel(
             years=est.years,
             bin=name,
             spread=est.spread,
-            interval=list(est.interval),
-            confidence=round(est.mass(low, high), 4),
+            interval=None if est.interval is None else list(est.interval),
+            confidence=round(est.mass(low, high), 4) if est.probs else None,
             source=self.age.source,
         )
