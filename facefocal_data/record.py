@@ -21,6 +21,15 @@ VALUE_TYPES = ("probability", "activation", "intensity_0_5", "binary", "class", 
 
 
 @dataclass
+class Estimate:
+    """What a model said where a ground-truth label won, kept so disagreement can be measured."""
+
+    label: str | None
+    value: float | None
+    source: str
+
+
+@dataclass
 class AULabel:
     """One action unit's label in one region; ``value_type`` keeps scales from mixing."""
 
@@ -31,6 +40,7 @@ class AULabel:
     present: bool | None
     confidence: float | None
     source: str  # model id with weights hash, or "gt:<dataset>"
+    estimate: Estimate | None = None
 
 
 @dataclass
@@ -72,6 +82,7 @@ class EmotionLabel:
     uncertain: bool
     probs: dict[str, float]
     source: str
+    estimate: Estimate | None = None
 
 
 @dataclass
@@ -84,6 +95,7 @@ class AgeLabel:
     interval: list[float] | None
     confidence: float | None  # probability mass inside `bin`
     source: str
+    estimate: Estimate | None = None
 
 
 @dataclass
@@ -174,6 +186,7 @@ def make_record_id(source_dataset: str, source_key: str, face_index: int, recipe
 
 
 _POINT = pa.list_(pa.float32(), 2)
+_ESTIMATE = pa.struct([("label", pa.string()), ("value", pa.float32()), ("source", pa.string())])
 _AU = pa.struct(
     [
         ("au", pa.string()),
@@ -183,6 +196,7 @@ _AU = pa.struct(
         ("present", pa.bool_()),
         ("confidence", pa.float32()),
         ("source", pa.string()),
+        ("estimate", _ESTIMATE),
     ]
 )
 _DESCRIPTION = pa.struct(
@@ -236,6 +250,7 @@ ARROW_SCHEMA = pa.schema(
                     ("uncertain", pa.bool_()),
                     ("probs", pa.list_(pa.struct([("label", pa.string()), ("p", pa.float32())]))),
                     ("source", pa.string()),
+                    ("estimate", _ESTIMATE),
                 ]
             ),
         ),
@@ -249,6 +264,7 @@ ARROW_SCHEMA = pa.schema(
                     ("interval", pa.list_(pa.float32(), 2)),
                     ("confidence", pa.float32()),
                     ("source", pa.string()),
+                    ("estimate", _ESTIMATE),
                 ]
             ),
         ),
