@@ -20,7 +20,7 @@ from .config import Recipe, load_recipe
 from .describe import DESCRIBERS
 from .estimators import BACKEND_MODELS
 from .faces import FaceAnalyzer, FaceScan
-from .labels.stage import Labeler
+from .labels.stage import Labeler, apply_ground_truth
 from .models.manifest import ModelSpec, model_spec
 from .record import FaceRecord, make_record_id
 from .regions.proposer import RegionProposer
@@ -157,6 +157,8 @@ class RecordBuilder:
                 emotion=self.labeler.label_emotion(work.rgb, face),
                 age=self.labeler.label_age(work.rgb, face),
             )
+            if item.ground_truth:
+                apply_ground_truth(record, item.ground_truth, item.dataset, self.recipe.labels.age.bins)
             if self.describer is not None:
                 self.describer(record)
             work.records.append(record)

@@ -192,3 +192,30 @@ def test_template_is_deterministic_and_varies_with_the_seed(astronaut: FaceRecor
 )
 def test_age_bins(years: float, expected: str) -> None:
     assert age_bin(years, [0, 3, 10, 20, 30, 40, 50, 60, 70])[0] == expected
+
+
+def test_ground_truth_wins_and_keeps_the_estimate(astronaut_rgb: np.ndarray) -> None:
+    from facefocal_data.schema import row_problems
+
+    recipe = Recipe()
+    analyzer = FaceAnalyzer(recipe)
+    truth = {"aus": {"AU12": 1, "AU4": 0}, "emotion": "happiness", "age": 44}
+    work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "mydata", ground_truth=truth), rgb=astronaut_rgb)
+    work.scan = analyzer.scan(astronaut_rgb)
+    RecordBuilder(recipe, analyzer.geometry_source)([work])
+    analyzer.close()
+    [record] = work.records
+    au12 = next(a for a in _region(record, "mouth").aus if a.au == "AU12")
+    assert (au12.value, au12.value_type, au12.present, au12.source) == (1.0, "binary", True, "gt:mydata")
+    assert au12.estimate is not None and "face_landmarker@sha256:" in au12.estimate.source
+    assert au12.estimate.value is not None and au12.estimate.value > 0.5
+    au04 = next(a for a in _region(record, "glabella").aus if a.au == "AU04")
+    assert au04.present is False and au04.source == "gt:mydata"
+    assert record.emotion is not None and record.emotion.source == "gt:mydata"
+    assert record.emotion.estimate is not None and record.emotion.estimate.label == "happiness"
+    assert record.age is not None and (record.age.years, record.age.bin) == (44.0, "40-49")
+    assert record.age.estimate is not None and "agegender_age@sha256:" in record.age.estimate.source
+    mouth = _region(record, "mouth")
+    assert mouth.description is not None and "AU12 (Lip Corner Puller)" in mouth.description.text
+    assert check_region(mouth.description.text, mouth) == []
+    assert row_problems(record.to_row()) == []

@@ -7,14 +7,15 @@ emotion and age are per face. Every label names the model and weights hash that 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ..config import Recipe
 from ..estimators import AGE_ESTIMATORS, AU_ESTIMATORS, EMOTION_ESTIMATORS
 from ..faces import Face
-from ..facs import AU_NAMES
-from ..record import AgeLabel, AULabel, EmotionLabel, Region
+from ..facs import AU_NAMES, normalise_au
+from ..record import AgeLabel, AULabel, EmotionLabel, Estimate, FaceRecord, Region
 from .age import age_bin
 from .au_blendshapes import SidedValue, confidence
 
@@ -92,3 +93,53 @@ class Labeler:
             confidence=round(est.mass(low, high), 4) if est.probs else None,
             source=self.age.source,
         )
+
+
+def apply_ground_truth(record: FaceRecord, truth: dict[str, Any], dataset: str, age_bins: list[int]) -> None:
+    """Ground-truth labels win over estimates; the estimate is kept beside them.
+
+    `truth` keys: `aus` ({"AU12": 1, …}), `au_value_type` ("binary", default, or "intensity_0_5":
+    present from intensity 2, the DISFA protocol), `emotion` (a class name), `age` (years).
+    """
+    source = f"gt:{dataset}"
+    if "aus" in truth:
+        value_type = truth.get("au_value_type", "binary")
+        gt = {normalise_au(k): float(v) for k, v in truth["aus"].items()}
+        for region in record.regions:
+            _ground_truth_aus(region, gt, value_type, source)
+    if "emotion" in truth:
+        est = record.emotion
+        record.emotion = EmotionLabel(
+            label=str(truth["emotion"]),
+            confidence=1.0,
+            uncertain=False,
+            probs={},
+            source=source,
+            estimate=None if est is None else Estimate(est.label, est.confidence, est.source),
+        )
+    if "age" in truth:
+        years = float(truth["age"])
+        est_age = record.age
+        record.age = AgeLabel(
+            years=years,
+            bin=age_bin(years, age_bins)[0],
+            spread=None,
+            interval=None,
+            confidence=1.0,
+            source=source,
+            estimate=None if est_age is None else Estimate(est_age.bin, est_age.years, est_age.source),
+        )
+
+
+def _ground_truth_aus(region: Region, gt: dict[str, float], value_type: str, source: str) -> None:
+    """Replace (or add) the region's labels for the AUs it can show that the truth covers."""
+    estimated = {a.au: a for a in region.aus}
+    labels = [a for a in region.aus if a.au not in gt]
+    for au, value in gt.items():
+        if au not in region.observable_aus:
+            continue
+        present = value >= (2 if value_type == "intensity_0_5" else 1)
+        old = estimated.get(au)
+        estimate = None if old is None else Estimate(None, old.value, old.source)
+        labels.append(AULabel(au, AU_NAMES[au], value, value_type, present, 1.0, source, estimate))
+    region.aus = sorted(labels, key=lambda a: a.au)
