@@ -93,8 +93,6 @@ class ShardWriter:
         self.events: list[ErrorEvent] = []
         self.pending_sources: list[str] = []
         self.last_flush = time.monotonic()
-        self.rows_written = 0
-        self.events_written = 0
         self.manifest = self._open(overwrite, list(models))
         # Parquet encoding, fsync and the manifest update overlap with the next images' inference.
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-commit")
@@ -218,8 +216,6 @@ class ShardWriter:
         _fsync_write(self.out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=1)))
         self.manifest = manifest
         self.done.update(sources)
-        self.rows_written += len(rows)
-        self.events_written += len(events)
 
     def _write_shard(self, index: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
         rel = f"{SHARD_DIR}/part-{index:05d}.parquet"

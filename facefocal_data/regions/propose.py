@@ -113,8 +113,5 @@ class ActionAreas:
         np.maximum.at(best, self.owners, share)
         return dict(zip(self.aus, best.tolist(), strict=True))
 
-    def overlap(self, au: str, box: Sequence[int]) -> float:
-        return self.overlaps(box)[au]
-
     def observable(self, box: Sequence[int], threshold: float) -> list[str]:
         return [au for au, share in self.overlaps(box).items() if share >= threshold]
