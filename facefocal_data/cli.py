@@ -13,7 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .errors import FacefocalError
+from .config import Recipe, load_recipe
+from .errors import FacefocalError, RecipeError
 
 app = typer.Typer(
     help="Build region-level face understanding data: faces → regions → labels → validated Parquet shards.",
@@ -25,6 +26,8 @@ models_app = typer.Typer(
     help="Manage the verified model cache ($FACEFOCAL_HOME/models).", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
+llm_app = typer.Typer(help="The embedded LLM server that writes descriptions.", no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
 
 console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
@@ -69,14 +72,30 @@ def build(
     strict: Annotated[bool, typer.Option(help="Exit non-zero if any item failed.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace a build of another recipe in --out.")] = False,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    describer: Annotated[
+        str | None, typer.Option(help="Override the recipe's describer: llm, template or none.")
+    ] = None,
+    llm_url: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible base URL (vLLM, Ollama, an API); default: embedded server."),
+    ] = None,
+    llm_model: Annotated[str | None, typer.Option(help="Model name to ask at --llm-url.")] = None,
 ) -> None:
-    """Detect faces, propose regions and write validated Parquet shards.
+    """Detect faces, propose regions, label and describe them, and write validated Parquet shards.
 
-    Reruns into the same --out resume: images already written are skipped.
+    Reruns into the same --out resume: images already written are skipped. The LLM describer
+    starts a local server unless --llm-url (or describe.llm.base_url) names one; the API key is
+    read from $OPENAI_API_KEY (or the variable named by describe.llm.api_key_env).
     """
     _quiet_native_logs()
     from .native_logs import filtered_stderr
     from .pipeline import build as run_build
+
+    try:
+        recipe_obj = _with_overrides(load_recipe(recipe), describer, llm_url, llm_model)
+    except FacefocalError as exc:
+        _fail(str(exc))
+        return
 
     columns = [
         TextColumn("[bold]build"),
@@ -93,10 +112,13 @@ def build(
 
                 def on_progress(done: int, total: int, summary) -> None:  # type: ignore[no-untyped-def]
                     info = f"faces {summary.faces} · errors {summary.errors} · no-face {summary.no_face}"
+                    if summary.describe_live is not None:
+                        stats = summary.describe_live
+                        info += f" · texts {stats.texts} (fallback {stats.fallbacks})"
                     progress.update(task, completed=done, total=total, info=info)
 
                 summary = run_build(
-                    input, out, recipe, limit=limit, overwrite=overwrite, on_progress=on_progress
+                    input, out, recipe_obj, limit=limit, overwrite=overwrite, on_progress=on_progress
                 )
     except (FacefocalError, FileNotFoundError) as exc:
         _fail(str(exc))
@@ -108,6 +130,21 @@ def build(
     if strict and (summary.errors or summary.no_face):
         console.print(f"[red]--strict: {summary.errors + summary.no_face} item(s) gave no row[/]")
         raise typer.Exit(1)
+
+
+def _with_overrides(recipe: Recipe, describer: str | None, url: str | None, model: str | None) -> Recipe:
+    """The recipe with the command line's describer settings applied (validated like the YAML)."""
+    data = recipe.model_dump()
+    if describer is not None:
+        data["describe"]["describer"] = describer
+    if url is not None:
+        data["describe"]["llm"]["base_url"] = url
+    if model is not None:
+        data["describe"]["llm"]["model"] = model
+    try:
+        return Recipe.model_validate(data)
+    except ValueError as exc:
+        raise RecipeError(f"command-line override: {exc}") from None
 
 
 def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
@@ -127,7 +164,18 @@ def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
     ]
     for name, value in rows:
         table.add_row(name, str(value))
+    stats = summary.describe
+    if stats:
+        rows = [
+            ("LLM texts (passed the fact check)", stats["texts"] - stats["fallbacks"]),
+            ("template fallbacks", f"{stats['fallbacks']} ({100 * (stats['fallback_rate'] or 0):.0f} %)"),
+            ("LLM requests / cache hits", f"{stats['requests']} / {stats['cache_hits']}"),
+        ]
+        for name, value in rows:
+            table.add_row(name, str(value))
     out_console.print(table)
+    for reason, count in (stats or {}).get("fallback_reasons", {}).items():
+        out_console.print(f"  fallback: {count} × {reason}", highlight=False)
     for reason, count in sorted(summary.error_reasons.items(), key=lambda kv: -kv[1]):
         out_console.print(f"  {count} × {reason}", highlight=False)
     if summary.errors or summary.no_face:
@@ -262,6 +310,35 @@ def models_verify() -> None:
     if not all(st.ok for st in results):
         console.print("some models are not usable; run `facefocal models fetch`")
         raise typer.Exit(1)
+
+
+@llm_app.command("serve")
+def llm_serve(
+    model: Annotated[
+        str, typer.Option(help="A `task: llm` model from `facefocal models list`.")
+    ] = "smollm2_135m",
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).", min=1)] = None,
+    parallel: Annotated[int, typer.Option(help="Requests decoded together (slots).", min=1)] = 2,
+    context: Annotated[int, typer.Option(help="Context tokens shared by the slots.", min=512)] = 4096,
+) -> None:
+    """Run the embedded LLM server until Ctrl-C, for reuse across builds.
+
+    Point builds at it with `--llm-url URL --llm-model MODEL` (printed below); every build then
+    skips the server start-up.
+    """
+    from .llm.server import EmbeddedServer, wait_forever
+
+    try:
+        with EmbeddedServer(model, threads, parallel, context, port) as server:
+            out_console.print(f"serving {server.model_id} at {server.base_url}", highlight=False)
+            out_console.print(f"use: facefocal build … --llm-url {server.base_url} --llm-model {model}")
+            try:
+                wait_forever(server)
+            except KeyboardInterrupt:
+                console.print("stopping the LLM server")
+    except FacefocalError as exc:
+        _fail(str(exc))
 
 
 def main() -> None:

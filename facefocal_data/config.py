@@ -159,9 +159,49 @@ class LabelsConfig(_Strict):
         return [normalise_au(v) for v in value]
 
 
-class DescribeConfig(_Strict):
-    describer: str = "template"  # template | none
+class EmbeddedServerConfig(_Strict):
+    """The local llama.cpp server started when `llm.base_url` is empty."""
+
+    model: str = "smollm2_135m"  # a `task: llm` entry of `facefocal models list`
+    threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores")
+    parallel: int = Field(2, ge=1, description="server slots (requests decoded together)")
+    context: int = Field(4096, ge=512, description="context tokens shared by the slots")
+
+
+class LLMConfig(_Strict):
+    """Any OpenAI-compatible server; the key is read from the environment, never stored."""
+
+    base_url: str | None = Field(None, description="e.g. http://localhost:11434/v1; empty: embedded server")
+    model: str | None = Field(None, description="model name sent to the server; default: the embedded model")
+    api_key_env: str = "OPENAI_API_KEY"
+    style: Literal["short", "long"] = "short"
+    mode: Literal["region", "face"] = Field("region", description="one call per region, or per face (JSON)")
+    describe_face: bool = True
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
     seed: int = 0
+    max_tokens: int = Field(200, ge=16)
+    frequency_penalty: float = Field(0.5, ge=-2.0, le=2.0)
+    timeout: float = Field(60.0, gt=0, description="seconds per request")
+    retries: int = Field(2, ge=0, description="retries with backoff on 429/5xx/connection errors")
+    concurrency: int = Field(2, ge=1, description="requests in flight (match the server's slots)")
+    breaker_failures: int = Field(3, ge=1, description="consecutive failed requests that open the breaker")
+    breaker_cooldown: float = Field(30.0, ge=0, description="seconds before a tripped breaker tries again")
+    cache: bool = True
+    server: EmbeddedServerConfig = EmbeddedServerConfig()
+
+
+class RatingConfig(_Strict):
+    """Optional LLM judge (FaceInstruct-1M style): 1-10 scores stored with each LLM text."""
+
+    enabled: bool = False
+    min_overall: int | None = Field(None, ge=1, le=10, description="below this, the template text is kept")
+
+
+class DescribeConfig(_Strict):
+    describer: str = "llm"  # llm | template | none
+    seed: int = 0
+    llm: LLMConfig = LLMConfig()
+    rating: RatingConfig = RatingConfig()
 
 
 class OutputConfig(_Strict):
@@ -169,6 +209,21 @@ class OutputConfig(_Strict):
     row_group_rows: int = Field(256, ge=1)
     compression: Literal["snappy", "zstd", "none"] = "snappy"
     flush_seconds: float = Field(60.0, gt=0, description="commit a part at least this often")
+
+
+# how the LLM is reached, not what it writes: changing these does not make a different dataset
+_RUNTIME_KEYS = (
+    "api_key_env",
+    "timeout",
+    "retries",
+    "concurrency",
+    "breaker_failures",
+    "breaker_cooldown",
+    "cache",
+)
+_RUNTIME_ONLY: dict[str, Any] = {
+    "llm": {**dict.fromkeys(_RUNTIME_KEYS, True), "server": {"threads": True, "parallel": True}}
+}
 
 
 class Recipe(_Strict):
@@ -184,7 +239,9 @@ class Recipe(_Strict):
 
     def content_hash(self) -> str:
         """Hash of everything that shapes the rows (output layout excluded)."""
-        payload = self.model_dump(mode="json", exclude={"output", "name"})
+        payload = self.model_dump(
+            mode="json", exclude={"output": True, "name": True, "describe": _RUNTIME_ONLY}
+        )
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

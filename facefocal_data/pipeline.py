@@ -62,13 +62,16 @@ class BuildSummary:
     no_face: int = 0
     seconds: float = 0.0
     error_reasons: dict[str, int] = field(default_factory=dict)
+    describe: dict[str, Any] = field(default_factory=dict)  # the LLM describer's counts
+    describe_live: Any = None  # the describer's running stats while the build runs (progress bars)
 
     @property
     def faces_per_second(self) -> float:
         return self.faces / self.seconds if self.seconds else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "faces_per_second": round(self.faces_per_second, 3)}
+        data = {k: v for k, v in asdict(self).items() if k != "describe_live"}
+        return {**data, "faces_per_second": round(self.faces_per_second, 3)}
 
 
 def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
@@ -113,7 +116,7 @@ class RecordBuilder:
         self.proposer = RegionProposer(recipe)
         self.labeler = Labeler(recipe)
         name = recipe.describe.describer
-        self.describer = None if name == "none" else DESCRIBERS.create(name, recipe.describe.seed)
+        self.describer = None if name == "none" else DESCRIBERS.create(name, recipe.describe)
         self.geometry_source = geometry_source
 
     def __call__(self, batch: list[WorkItem]) -> None:
@@ -121,6 +124,25 @@ class RecordBuilder:
             if work.failed or work.scan is None:
                 continue
             _safely("label", work, lambda work=work: self._records(work))  # type: ignore[misc]
+        if self.describer is not None:
+            self._describe([w for w in batch if w.records])
+
+    def _describe(self, batch: list[WorkItem]) -> None:
+        """All faces of a batch at once, so an LLM describer keeps its server slots busy."""
+        assert self.describer is not None
+        try:
+            self.describer.describe_batch([r for w in batch for r in w.records])
+        except Exception:  # one item's bad data must not cost the batch: describe item by item
+            for work in batch:
+                try:
+                    self.describer.describe_batch(work.records)
+                except Exception as exc:
+                    work.records.clear()  # no row without its text
+                    work.fail("describe", f"{type(exc).__name__}: {exc}")
+
+    def close(self) -> None:
+        if self.describer is not None:
+            self.describer.close()
 
     def _records(self, work: WorkItem) -> None:
         assert work.rgb is not None and work.scan is not None
@@ -159,8 +181,6 @@ class RecordBuilder:
             )
             if item.ground_truth:
                 apply_ground_truth(record, item.ground_truth, item.dataset, self.recipe.labels.age.bins)
-            if self.describer is not None:
-                self.describer(record)
             work.records.append(record)
 
 
@@ -198,6 +218,9 @@ def models_for(recipe: Recipe) -> list[ModelSpec]:
         ("age", labels.age.backend),
     ]
     names = dict.fromkeys(n for key in chosen for n in BACKEND_MODELS.get(key, ()))
+    describe = recipe.describe
+    if describe.describer == "llm" and describe.llm.base_url is None:
+        names[describe.llm.server.model] = None  # the embedded server's weights
     return [model_spec(n) for n in names]
 
 
@@ -225,9 +248,12 @@ def build(
     if limit is not None:
         todo = todo[:limit]
     analyzer = FaceAnalyzer(recipe) if todo else None
+    builder = None
     try:
         if analyzer is not None:
             builder = RecordBuilder(recipe, analyzer.geometry_source)
+            _open_describer(builder, lambda: on_progress and on_progress(summary.images, len(todo), summary))
+            summary.describe_live = getattr(builder.describer, "stats", None)
 
             def finish(batch: list[WorkItem]) -> None:
                 builder(batch)
@@ -250,11 +276,28 @@ def build(
                     finishing.result()
     finally:
         writer.close()  # commit whatever is buffered, even when interrupted
+        if builder is not None:
+            builder.close()
+            summary.describe, summary.describe_live = _describer_stats(builder), None
         if analyzer is not None:
             analyzer.close()
     summary.seconds = time.perf_counter() - started
     _write_summary(Path(out), summary)
     return summary
+
+
+def _open_describer(builder: RecordBuilder, progress: Callable[[], object]) -> None:
+    """Start the describer's server before the first image (a setup error stops the build here)."""
+    describer = builder.describer
+    if describer is None or not hasattr(describer, "open"):
+        return
+    describer.on_text = lambda _stats: progress()
+    describer.open()
+
+
+def _describer_stats(builder: RecordBuilder) -> dict[str, Any]:
+    stats = getattr(builder.describer, "stats", None)
+    return stats.to_dict() if stats is not None else {}
 
 
 def _tally(summary: BuildSummary, work: WorkItem, rejected: list[ErrorEvent]) -> None:

@@ -44,13 +44,24 @@ class AULabel:
 
 
 @dataclass
+class Rating:
+    """An LLM judge's 1-10 scores of a description against its facts."""
+
+    accuracy: int | None
+    consistency: int | None
+    overall: int | None
+    judge: str
+
+
+@dataclass
 class Description:
     text: str
-    describer: str
+    describer: str  # "template" | "llm" | "human"
     model: str | None
     prompt_version: str
-    checks: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)  # gate failures of earlier attempts
     fallback_used: bool = False
+    rating: Rating | None = None
 
 
 @dataclass
@@ -145,6 +156,53 @@ class FaceRecord:
         row["regions"] = [region.to_row() for region in self.regions]
         return row
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> FaceRecord:
+        """Inverse of `to_row`: a stored row back as a record (exports, re-describing, evaluation)."""
+        emotion = row.get("emotion")
+        if emotion is not None:
+            probs = {p["label"]: p["p"] for p in emotion["probs"]}
+            emotion = EmotionLabel(
+                **{**emotion, "probs": probs, "estimate": _estimate(emotion.get("estimate"))}
+            )
+        age = row.get("age")
+        if age is not None:
+            age = AgeLabel(**{**age, "estimate": _estimate(age.get("estimate"))})
+        return cls(
+            **{name: row[name] for name in _SCALAR_FIELDS},
+            image_bytes=row["image"]["bytes"],
+            image_path=row["image"]["path"],
+            blendshapes={b["name"]: b["score"] for b in row["blendshapes"]},
+            head_pose=dict(row["head_pose"]),
+            regions=[_region(r) for r in row["regions"]],
+            emotion=emotion,
+            age=age,
+            face_description=_description(row.get("face_description")),
+        )
+
+
+def _estimate(value: dict[str, Any] | None) -> Estimate | None:
+    return None if value is None else Estimate(**value)
+
+
+def _description(value: dict[str, Any] | None) -> Description | None:
+    if value is None:
+        return None
+    rating = value.get("rating")
+    return Description(**{**value, "rating": None if rating is None else Rating(**rating)})
+
+
+def _region(row: dict[str, Any]) -> Region:
+    aus = [AULabel(**{**a, "estimate": _estimate(a.get("estimate"))}) for a in row["aus"]]
+    return Region(
+        row["region_id"],
+        row["kind"],
+        list(row["bbox_xyxy"]),
+        list(row["observable_aus"]),
+        aus,
+        _description(row.get("description")),
+    )
+
 
 _SCALAR_FIELDS = (
     "record_id",
@@ -207,6 +265,12 @@ _DESCRIPTION = pa.struct(
         ("prompt_version", pa.string()),
         ("checks", pa.list_(pa.string())),
         ("fallback_used", pa.bool_()),
+        (
+            "rating",
+            pa.struct(
+                [(k, pa.int8()) for k in ("accuracy", "consistency", "overall")] + [("judge", pa.string())]
+            ),
+        ),
     ]
 )
 _REGION = pa.struct(

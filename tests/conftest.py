@@ -11,11 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facefocal_data.config import Recipe
+
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 REPO = Path(__file__).resolve().parents[1]
+# the deterministic describer: tests of the vision pipeline do not wait for an LLM
+TEMPLATE_RECIPE = {"describe": {"describer": "template"}}
 EXAMPLES = REPO / "examples" / "images"
 ASTRONAUT = EXAMPLES / "astronaut.png"
 CAT = EXAMPLES / "chelsea.png"
@@ -92,5 +96,5 @@ def mixed_build(mixed_folder: Path, tmp_path_factory: pytest.TempPathFactory):  
     from facefocal_data import build
 
     out = tmp_path_factory.mktemp("out") / "mixed"
-    summary = build(mixed_folder, out)
+    summary = build(mixed_folder, out, recipe=Recipe.model_validate(TEMPLATE_RECIPE))
     return out, summary

@@ -23,7 +23,9 @@ from facefocal_data.schema import load_schema
 from facefocal_data.shards import ShardWriter
 from facefocal_data.validate import validate_dir
 
-from .conftest import ASTRONAUT, EXPECTED_BAD
+from .conftest import ASTRONAUT, EXPECTED_BAD, TEMPLATE_RECIPE
+
+TEMPLATE = Recipe.model_validate(TEMPLATE_RECIPE)
 
 
 def _rows(out: Path) -> list[dict]:
@@ -75,7 +77,7 @@ def test_a_broken_row_is_quarantined_with_its_reason(mixed_build, tmp_path: Path
     from facefocal_data.pipeline import RecordBuilder, WorkItem, stage_decode, stage_faces
     from facefocal_data.sources import SourceItem
 
-    recipe = Recipe()
+    recipe = TEMPLATE
     analyzer = FaceAnalyzer(recipe)
     work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"))
     stage_decode([work])
@@ -124,16 +126,16 @@ def test_arrow_schema_and_json_schema_describe_the_same_record() -> None:
 
 def test_rerun_resumes_and_unlisted_files_are_discarded(mixed_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = build(mixed_folder, out, limit=3)
+    first = build(mixed_folder, out, limit=3, recipe=TEMPLATE)
     assert first.images == 3
     parts_before = json.loads((out / "manifest.json").read_text())["parts"]
     # a run that died after writing a shard but before the manifest: leaves an unlisted file
     stray = out / "shards" / "part-09999.parquet"
     shutil.copy(next((out / "shards").glob("*.parquet")), stray)
-    second = build(mixed_folder, out)
+    second = build(mixed_folder, out, recipe=TEMPLATE)
     assert second.skipped_done == 3 and second.images == 6
     assert not stray.exists()
-    third = build(mixed_folder, out)
+    third = build(mixed_folder, out, recipe=TEMPLATE)
     assert third.images == 0 and third.skipped_done == 9
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parts"][: len(parts_before)] == parts_before
@@ -144,8 +146,8 @@ def test_rerun_resumes_and_unlisted_files_are_discarded(mixed_folder: Path, tmp_
 
 def test_another_recipe_into_the_same_output_is_refused(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "o"
-    build(ASTRONAUT, out)
-    other = Recipe.model_validate({"crop": {"size": 224}})
+    build(ASTRONAUT, out, recipe=TEMPLATE)
+    other = Recipe.model_validate({**TEMPLATE_RECIPE, "crop": {"size": 224}})
     with pytest.raises(OutputConflictError, match="--overwrite"):
         build(ASTRONAUT, out, recipe=other)
     summary = build(ASTRONAUT, out, recipe=other, overwrite=True)
@@ -153,8 +155,8 @@ def test_another_recipe_into_the_same_output_is_refused(mixed_build, tmp_path: P
 
 
 def test_record_ids_are_stable_across_runs(tmp_path: Path) -> None:
-    a = build(ASTRONAUT, tmp_path / "a")
-    b = build(ASTRONAUT, tmp_path / "b")
+    a = build(ASTRONAUT, tmp_path / "a", recipe=TEMPLATE)
+    b = build(ASTRONAUT, tmp_path / "b", recipe=TEMPLATE)
     assert a.faces == b.faces == 1
     ra, rb = _rows(tmp_path / "a")[0], _rows(tmp_path / "b")[0]
     assert ra["record_id"] == rb["record_id"]
@@ -175,10 +177,14 @@ def test_hf_datasets_loads_the_image_column_as_pil(mixed_build, tmp_path: Path) 
 
 def test_cli_build_exit_codes_and_strict(mixed_folder: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    ok = runner.invoke(app, ["build", str(mixed_folder), "--out", str(tmp_path / "a"), "--json"])
+    ok = runner.invoke(
+        app, ["build", str(mixed_folder), "--out", str(tmp_path / "a"), "--json", "--describer", "template"]
+    )
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.stdout)["faces"] == 7
-    strict = runner.invoke(app, ["build", str(mixed_folder), "--out", str(tmp_path / "b"), "--strict"])
+    strict = runner.invoke(
+        app, ["build", str(mixed_folder), "--out", str(tmp_path / "b"), "--strict", "--describer", "template"]
+    )
     assert strict.exit_code == 1
     assert "errors" in strict.output and "faces" in strict.output
     missing = runner.invoke(app, ["build", str(tmp_path / "nope"), "--out", str(tmp_path / "c")])
@@ -193,7 +199,7 @@ def test_cli_build_exit_codes_and_strict(mixed_folder: Path, tmp_path: Path) -> 
 
 def test_cli_validate_catches_a_tampered_shard(mixed_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
-    build(ASTRONAUT, out)
+    build(ASTRONAUT, out, recipe=TEMPLATE)
     runner = CliRunner()
     assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
     shard = next((out / "shards").glob("*.parquet"))

@@ -19,11 +19,11 @@ from facefocal_data.pipeline import RecordBuilder, WorkItem
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
 
-from .conftest import ASTRONAUT
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE
 
 
 def _records(rgb: np.ndarray, recipe: Recipe | None = None) -> list[FaceRecord]:
-    recipe = recipe or Recipe()
+    recipe = recipe or Recipe.model_validate(TEMPLATE_RECIPE)
     analyzer = FaceAnalyzer(recipe)
     work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"), rgb=rgb)
     work.scan = analyzer.scan(rgb)
@@ -138,14 +138,16 @@ def _same_calls(a: dict[str, bool], b: dict[str, bool], where: str) -> None:
 
 
 def test_present_threshold_comes_from_the_recipe(astronaut_rgb: np.ndarray) -> None:
-    recipe = Recipe.model_validate({"labels": {"au": {"thresholds": {"AU12": 0.99}}}})
+    recipe = Recipe.model_validate({**TEMPLATE_RECIPE, "labels": {"au": {"thresholds": {"AU12": 0.99}}}})
     [record] = _records(astronaut_rgb, recipe)
     label = next(a for a in _region(record, "mouth").aus if a.au == "AU12")
     assert label.present is False and label.value is not None and label.value > 0.5
 
 
 def test_fer_backend_and_disabled_estimators(astronaut_rgb: np.ndarray) -> None:
-    recipe = Recipe.model_validate({"labels": {"emotion": {"backend": "fer"}, "age": {"backend": "none"}}})
+    recipe = Recipe.model_validate(
+        {**TEMPLATE_RECIPE, "labels": {"emotion": {"backend": "fer"}, "age": {"backend": "none"}}}
+    )
     [record] = _records(astronaut_rgb, recipe)
     assert record.emotion is not None and record.emotion.label == "happiness"
     assert "fer_emotion@sha256:" in record.emotion.source
@@ -197,7 +199,7 @@ def test_age_bins(years: float, expected: str) -> None:
 def test_ground_truth_wins_and_keeps_the_estimate(astronaut_rgb: np.ndarray) -> None:
     from facefocal_data.schema import row_problems
 
-    recipe = Recipe()
+    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
     analyzer = FaceAnalyzer(recipe)
     truth = {"aus": {"AU12": 1, "AU4": 0}, "emotion": "happiness", "age": 44}
     work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "mydata", ground_truth=truth), rgb=astronaut_rgb)

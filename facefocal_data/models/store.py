@@ -65,6 +65,18 @@ def statuses(specs: Iterable[ModelSpec] = MODELS) -> list[ModelStatus]:
     return [status(spec) for spec in specs]
 
 
+def verified_model_path(name: str) -> Path:
+    """Path of a cached model whose bytes were just checked (for runtimes that open files)."""
+    state = status(model_spec(name))
+    if state.state == "missing":
+        raise ModelMissingError(f"model {name!r} is missing ({state.path}); {FETCH_HINT}")
+    if state.state == "corrupt":
+        raise ModelHashError(
+            f"model {name!r} at {state.path} does not match its sha256; delete it and {FETCH_HINT}"
+        )
+    return state.path
+
+
 def load_model_bytes(name: str) -> bytes:
     """The verified bytes of a model, or one clear error line saying what to do."""
     spec = model_spec(name)

@@ -1,0 +1,184 @@
+"""The facts a description may state about one region (or the whole face), pre-verbalised.
+
+Both the LLM prompt and the fact check read the same `Facts`, so what the model is told and what
+its text is checked against cannot drift apart. Face parts are the region's *vocabulary*: a text
+that talks about a part outside it is not grounded in the region.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..facs import AU_NAMES, intensity_word
+from ..record import AULabel, FaceRecord, Region
+from ..regions.named import NAMED_REGIONS
+from ..regions.propose import region_box
+from .template import region_name
+
+# canonical part -> the words that name it (lower case, matched as whole words)
+PART_WORDS: dict[str, tuple[str, ...]] = {
+    "forehead": ("forehead",),
+    "brow": ("brow", "brows", "eyebrow", "eyebrows"),
+    "glabella": ("glabella",),
+    "eye": ("eye", "eyes", "eyelid", "eyelids", "lid", "lids"),
+    "nose": ("nose", "nostril", "nostrils"),
+    "nasolabial": ("nasolabial",),
+    "cheek": ("cheek", "cheeks"),
+    "mouth": ("mouth", "lip", "lips"),
+    "chin": ("chin",),
+    "jaw": ("jaw",),
+    # parts no label speaks about: never grounded
+    "unlabelled": ("teeth", "tooth", "tongue", "gums", "ear", "ears", "hair", "hairline", "temple", "neck"),
+}
+REGION_PARTS: dict[str, frozenset[str]] = {
+    "forehead": frozenset({"forehead", "brow"}),
+    "glabella": frozenset({"glabella", "brow"}),
+    "brow": frozenset({"brow"}),
+    "eye": frozenset({"eye"}),
+    "nose": frozenset({"nose"}),
+    "nasolabial": frozenset({"nasolabial", "nose", "mouth", "cheek"}),
+    "cheek_upper": frozenset({"cheek"}),
+    "cheek_lower": frozenset({"cheek"}),
+    "mouth": frozenset({"mouth"}),
+    "chin": frozenset({"chin"}),
+    "jaw": frozenset({"jaw", "chin"}),
+    "upper_face": frozenset({"forehead", "glabella", "brow", "eye"}),
+    "lower_face": frozenset({"nose", "nasolabial", "cheek", "mouth", "chin", "jaw"}),
+    "full_face": frozenset(PART_WORDS) - {"unlabelled"},
+}
+AU_NAME_PARTS: dict[str, frozenset[str]] = {
+    au: frozenset(part for part, words in PART_WORDS.items() for w in name.lower().split() if w in words)
+    for au, name in AU_NAMES.items()
+}
+BOX_PART_OVERLAP = 0.25  # a named region this much inside a box puts its parts in the box's vocabulary
+
+
+@dataclass(frozen=True)
+class AUFact:
+    au: str
+    name: str
+    intensity: str | None  # "strong"; None for binary ground truth
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything a description of one region may say, and nothing else."""
+
+    region_id: str
+    region: str  # noun phrase: "the subject's left eye"
+    side: str | None  # "left" | "right" for sided regions
+    aus: tuple[AUFact, ...]
+    emotion: str | None
+    emotion_p: float | None
+    emotion_uncertain: bool
+    age_years: int | None
+    age_range: tuple[int, int] | None  # 80 % interval
+    age_bin: str | None
+    parts: frozenset[str] = field(default_factory=frozenset)
+
+    def key(self) -> str:
+        """Stable text for cache keys."""
+        data = asdict(self)
+        data["parts"] = sorted(self.parts)
+        return json.dumps(data, sort_keys=True)
+
+    def lines(self) -> list[str]:
+        """The facts as short lines, AUs with code, canonical name and intensity word."""
+        out = [f"Region: {self.region}"]
+        if self.aus:
+            items = [
+                f"{a.au} ({a.name}){'' if a.intensity is None else f', {a.intensity}'}" for a in self.aus
+            ]
+            out.append("Action units present: " + "; ".join(items))
+        else:
+            out.append("Action units present: none")
+        if self.emotion is not None:
+            p = (
+                ""
+                if self.emotion_p is None
+                else f" ({self.emotion_p:.2f}{', uncertain' if self.emotion_uncertain else ''})"
+            )
+            out.append(f"Emotion of the face: {self.emotion}{p}")
+        if self.age_years is not None:
+            low, high = self.age_range or (self.age_years, self.age_years)
+            out.append(f"Estimated age: {self.age_years} years (likely {low}-{high})")
+        return out
+
+
+def _au_fact(label: AULabel) -> AUFact:
+    word = None
+    if label.value_type in ("activation", "probability") and label.value is not None:
+        word = intensity_word(label.value)
+    value = None if label.value is None else round(float(label.value), 2)
+    return AUFact(label.au, AU_NAMES[label.au], word, value)
+
+
+def _face_facts(record: FaceRecord, region_id: str, region: str, side: str | None, present: list[AULabel]):
+    present = sorted(present, key=lambda a: -(a.value or 0))
+    emotion, age = record.emotion, record.age
+    age_range = None
+    if age is not None and age.years is not None:
+        low, high = age.interval or (age.years, age.years)
+        age_range = (round(low), round(high))
+    return dict(
+        region_id=region_id,
+        region=region,
+        side=side,
+        aus=tuple(_au_fact(a) for a in present),
+        emotion=None if emotion is None else emotion.label,
+        emotion_p=None if emotion is None or emotion.confidence is None else round(emotion.confidence, 2),
+        emotion_uncertain=bool(emotion and emotion.uncertain),
+        age_years=None if age is None or age.years is None else round(age.years),
+        age_range=age_range,
+        age_bin=None if age is None else age.bin,
+    )
+
+
+def region_facts(record: FaceRecord, region: Region) -> Facts:
+    present = [a for a in region.aus if a.present]
+    side = _side(region.region_id)
+    parts = region_parts(record, region) | {p for a in present for p in AU_NAME_PARTS[a.au]}
+    base = _face_facts(record, region.region_id, region_name(region), side, present)
+    return Facts(**base, parts=frozenset(parts))
+
+
+def face_facts(record: FaceRecord) -> Facts:
+    """The face as one region: the strongest reading of each present AU over all regions."""
+    best: dict[str, AULabel] = {}
+    for region in record.regions:
+        for label in region.aus:
+            if label.present and (label.au not in best or (label.value or 0) > (best[label.au].value or 0)):
+                best[label.au] = label
+    base = _face_facts(record, "face", "the whole face", None, list(best.values()))
+    return Facts(**base, parts=REGION_PARTS["full_face"])
+
+
+def _side(region_id: str) -> str | None:
+    tail = region_id.rpartition("_")[2]
+    return tail if tail in ("left", "right") else None
+
+
+def _family(region_id: str) -> str:
+    return region_id.removesuffix("_left").removesuffix("_right")
+
+
+def region_parts(record: FaceRecord, region: Region) -> frozenset[str]:
+    """Canonical parts a region may speak of; a box inherits the named regions it covers."""
+    if region.kind != "box":
+        return REGION_PARTS.get(_family(region.region_id), frozenset())
+    points = np.asarray(record.landmarks_478, dtype=np.float32)
+    x1, y1, x2, y2 = region.bbox_xyxy
+    parts: set[str] = set()
+    for named in NAMED_REGIONS:
+        family = _family(named.name)
+        if family in ("upper_face", "lower_face", "full_face"):
+            continue
+        bx1, by1, bx2, by2 = region_box(points, named, record.width)
+        inter = max(0, min(x2, bx2) - max(x1, bx1)) * max(0, min(y2, by2) - max(y1, by1))
+        if inter >= BOX_PART_OVERLAP * max(1, (bx2 - bx1) * (by2 - by1)):
+            parts |= REGION_PARTS.get(family, set())
+    return frozenset(parts)
