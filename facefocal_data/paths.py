@@ -20,6 +20,12 @@ def models_dir() -> Path:
     return facefocal_home() / "models"
 
 
+def llm_cache_dir() -> Path:
+    """``$FACEFOCAL_LLM_CACHE``, else ``$FACEFOCAL_HOME/llm-cache``: cached completions."""
+    env = os.environ.get("FACEFOCAL_LLM_CACHE")
+    return Path(env).expanduser() if env else facefocal_home() / "llm-cache"
+
+
 def data_dir(name: str) -> Path:
     """A data folder shipped with the toolkit (``schemas``, ``pipelines``).
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..config import DescribeConfig
 from ..errors import RecipeError
-from ..paths import facefocal_home
+from ..paths import llm_cache_dir
 from ..record import Description, FaceRecord, Rating, Region
 from .cache import CompletionCache, cache_key
 from .factcheck import check_text
@@ -115,7 +115,7 @@ class LLMDescriber:
         self.server: Any = None
         self.model_name = self.cfg.model or self.cfg.server.model
         self.model_id = self.model_name
-        self.cache = CompletionCache(facefocal_home() / "llm-cache") if self.cfg.cache else None
+        self.cache = CompletionCache(llm_cache_dir()) if self.cfg.cache else None
         self.breaker = CircuitBreaker(self.cfg.breaker_failures, self.cfg.breaker_cooldown)
         self.stats = LLMStats()
         self.lock = threading.Lock()
