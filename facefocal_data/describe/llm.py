@@ -176,6 +176,8 @@ class LLMDescriber:
                 jobs += [lambda r=record, g=region: self._region(r, g) for region in record.regions]  # type: ignore[misc]
             if self.cfg.describe_face:
                 jobs.append(lambda record=record: self._face_summary(record))  # type: ignore[misc]
+            else:
+                record.face_description = describe_face(record, self.seed)
         for future in [self.pool.submit(job) for job in jobs]:
             future.result()
 
