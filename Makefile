@@ -47,6 +47,7 @@ test-fast: models
 
 bench: models
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_llm.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
