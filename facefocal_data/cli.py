@@ -221,13 +221,26 @@ def show(
     face = f"face {row['face_index'] + 1}/{row['faces_in_image']}"
     out_console.print(f"wrote {png} ({row['source_path']}, {face}, {len(row['regions'])} regions)")
     if row.get("face_description"):
-        out_console.print(f"[bold]face[/]: {row['face_description']['text']}", highlight=False)
+        out_console.print(f"[bold]face[/] {_provenance(row['face_description'])}", highlight=False)
+        out_console.print(f"  {row['face_description']['text']}", highlight=False)
     for reg in row["regions"]:
         if region and reg["region_id"] in region and reg.get("description"):
+            present = ", ".join(f"{a['au']} {a['value']:.2f}" for a in reg["aus"] if a["present"]) or "none"
             out_console.print(
-                f"[bold]{reg['region_id']}[/] {reg['bbox_xyxy']}: {reg['description']['text']}",
+                f"[bold]{reg['region_id']}[/] {reg['bbox_xyxy']} AUs present: {present}"
+                f" · {_provenance(reg['description'])}",
                 highlight=False,
             )
+            out_console.print(f"  {reg['description']['text']}", highlight=False)
+
+
+def _provenance(description: dict) -> str:
+    """Who wrote a text: the LLM (and model), or the template and, after a fallback, why."""
+    if description["describer"] == "llm":
+        return f"[green]llm[/] {description['model']}"
+    if description["fallback_used"]:
+        return f"[yellow]template (fallback: {'; '.join(description['checks'][-2:])})[/]"
+    return str(description["describer"])
 
 
 @app.command()

@@ -25,3 +25,10 @@ class BackendUnavailableError(FacefocalError):
 
 class OutputConflictError(FacefocalError):
     """The output directory holds a build that this run must not mix with."""
+
+
+class UnknownNameError(RecipeError, KeyError):
+    """A recipe names a backend, describer or source that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])

@@ -27,6 +27,7 @@ from facefocal_data.describe.factcheck import au_mentions, check_text, numbers_s
 from facefocal_data.describe.facts import face_facts, region_facts
 from facefocal_data.describe.llm import LLMDescriber
 from facefocal_data.describe.template import describe_face, describe_region
+from facefocal_data.errors import RecipeError
 from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.pipeline import RecordBuilder, WorkItem
 from facefocal_data.record import FaceRecord
@@ -347,3 +348,43 @@ def test_api_key_comes_from_the_environment_and_never_reaches_the_output(
     [row] = pq.read_table(next((out / "shards").glob("*.parquet"))).to_pylist()
     checks = row["regions"][0]["description"]["checks"]
     assert any("AuthenticationError" in c and "[redacted]" in c for c in checks), checks
+
+
+def _hammer(root: str, worker: int) -> int:
+    """Write the same keys as the other workers while reading them back; count torn reads."""
+    from facefocal_data.describe.cache import CompletionCache
+
+    cache, torn = CompletionCache(Path(root)), 0
+    value = {"text": "x" * 5000, "finish_reason": "stop"}
+    for i in range(150):
+        key = f"{i % 10:064x}"
+        cache.put(key, value)
+        got = cache.get(key)
+        torn += got != value
+    return torn
+
+
+def test_completion_cache_is_safe_for_concurrent_writers(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(4) as pool:
+        torn = list(pool.map(_hammer, [str(tmp_path)] * 4, range(4)))
+    assert torn == [0, 0, 0, 0]
+    assert len(list(tmp_path.rglob("*.json"))) == 10 and not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_cli_describer_overrides_and_unknown_names(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from facefocal_data.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["build", str(ASTRONAUT), "-o", str(tmp_path / "a"), "--describer", "bogus"])
+    assert res.exit_code == 2 and "unknown describer 'bogus'; registered: llm, template" in res.output
+    res = runner.invoke(app, ["build", str(ASTRONAUT), "-o", str(tmp_path / "b"), "--describer", "template"])
+    assert res.exit_code == 0, res.output
+    [row] = pq.read_table(next((tmp_path / "b" / "shards").glob("*.parquet"))).to_pylist()
+    assert row["face_description"]["describer"] == "template"
+    no_model = LLMDescriber(DescribeConfig.model_validate({"llm": {"base_url": "http://x"}}))
+    with pytest.raises(RecipeError, match=r"describe\.llm\.model"):
+        no_model.open()
