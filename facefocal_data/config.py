@@ -25,9 +25,13 @@ class _Strict(BaseModel):
 
 
 class SourceConfig(_Strict):
-    kind: str = "image_folder"
+    kind: str = "image_folder"  # image_folder | manifest | rafdb | utkface | affectnet | disfa | bp4d | video
     dataset: str | None = Field(None, description="name stored as source_dataset; default: folder name")
     extensions: list[str] = [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"]
+    root: str | None = Field(None, description="where listed paths resolve (default: the list's folder)")
+    every_nth: int = Field(1, ge=1, description="video / per-frame datasets: keep every Nth frame")
+    fps: float | None = Field(None, gt=0, description="video: sample at this rate instead of every_nth")
+    frame_pattern: str | None = Field(None, description="disfa / bp4d: frame image path under the root")
 
 
 class DetectorConfig(_Strict):

@@ -26,6 +26,7 @@ from .record import FaceRecord, make_record_id
 from .regions.proposer import RegionProposer
 from .shards import ErrorEvent, ShardWriter
 from .sources import SOURCES, SourceItem
+from .sources.video import read_frame
 from .vision.geometry import ibug68
 from .vision.image_io import ImageReadError, decode_rgb, encode, read_bytes
 
@@ -86,9 +87,15 @@ def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
 
 def stage_decode(batch: list[WorkItem]) -> None:
     for work in batch:
+        if work.item.error is not None:
+            work.fail("source", work.item.error)
+            continue
 
         def run(work: WorkItem = work) -> None:
-            work.rgb = decode_rgb(read_bytes(work.item.path))
+            if work.item.frame is not None:
+                work.rgb = read_frame(work.item.path, work.item.frame)
+            else:
+                work.rgb = decode_rgb(read_bytes(work.item.path))
 
         _safely("decode", work, run)
 

@@ -1,18 +1,30 @@
-"""What a source adapter yields: items that name a file and any ground truth it carries."""
+"""What a source adapter yields: items that name a file and any ground truth it carries.
+
+An adapter never raises for one bad row: it yields an item with `error` set (a path that would
+leave the dataset root, a missing file, a ground-truth value out of range), and the build turns
+it into an error row with that reason.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from ..facs import normalise_au
 from ..registry import Registry
+
+# ground-truth emotion classes the toolkit knows (the estimators' 7, plus contempt)
+GT_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral", "contempt")
+EMOTION_ALIASES = {"happy": "happiness", "sad": "sadness", "angry": "anger", "surprised": "surprise"}
+MAX_AGE = 120
 
 
 @dataclass(frozen=True)
 class SourceItem:
-    """One input image. ``key`` is stable across runs and unique within the dataset."""
+    """One input image (or video frame). ``key`` is stable across runs and unique in the dataset."""
 
     key: str
     path: Path
@@ -20,6 +32,8 @@ class SourceItem:
     subject_id: str | None = None
     split: str | None = None
     ground_truth: dict[str, object] = field(default_factory=dict)
+    frame: int | None = None  # 0-based frame index when `path` is a video
+    error: str | None = None  # why this row cannot be used (it becomes an error row)
 
 
 class Source(Protocol):
@@ -30,3 +44,75 @@ class Source(Protocol):
 
 
 SOURCES: Registry[Source] = Registry("source")
+
+
+class UnsafePathError(ValueError):
+    """A path in a source file that would read outside the declared root."""
+
+
+def confined(root: Path, relative: str) -> Path:
+    """``root / relative``, refusing URLs, absolute paths, ``..`` and symlinks that leave ``root``."""
+    text = relative.strip()
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
+        raise UnsafePathError(f"unsafe path {text!r}: URLs are not read (download the file under the root)")
+    rel = Path(text)
+    if rel.is_absolute() or re.match(r"^[a-zA-Z]:[\\/]", text):
+        raise UnsafePathError(
+            f"unsafe path {text!r}: absolute paths are refused; give it relative to the root"
+        )
+    if ".." in rel.parts or ".." in text.replace("\\", "/").split("/"):
+        raise UnsafePathError(f"unsafe path {text!r}: '..' would leave the root {root}")
+    path = root / rel
+    resolved, base = path.resolve(), root.resolve()
+    if not resolved.is_relative_to(base):
+        raise UnsafePathError(f"unsafe path {text!r}: a symlink leads outside the root {root}")
+    return path
+
+
+def clean_truth(truth: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Ground truth in the toolkit's vocabulary, and the problems that make it unusable."""
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    if (emotion := truth.get("emotion")) not in (None, ""):
+        name = EMOTION_ALIASES.get(str(emotion).strip().lower(), str(emotion).strip().lower())
+        if name in GT_EMOTIONS:
+            out["emotion"] = name
+        else:
+            problems.append(f"unknown emotion {emotion!r} (known: {', '.join(GT_EMOTIONS)})")
+    if (age := truth.get("age")) not in (None, ""):
+        try:
+            years = float(age)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            years = -1.0
+        if 0 <= years <= MAX_AGE:
+            out["age"] = years
+        else:
+            problems.append(f"age {age!r} is not a number of years in 0-{MAX_AGE}")
+    aus, value_type = truth.get("aus") or {}, str(truth.get("au_value_type", "binary"))
+    top = 5 if value_type == "intensity_0_5" else 1
+    clean: dict[str, float] = {}
+    for code, value in aus.items():
+        try:
+            au = normalise_au(code)
+        except ValueError as exc:
+            problems.append(str(exc).split("; known")[0])
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            problems.append(f"{au} = {value!r} is not a number")
+            continue
+        if not 0 <= number <= top:
+            problems.append(f"{au} = {value} is outside 0-{top} for {value_type} labels")
+        else:
+            clean[au] = number
+    if clean:
+        out["aus"], out["au_value_type"] = clean, value_type
+    return out, problems
+
+
+def item_with_truth(key: str, path: Path, dataset: str, truth: dict[str, Any], **fields: Any) -> SourceItem:
+    """An item whose ground truth is checked; bad truth makes it an error item, not a crash."""
+    clean, problems = clean_truth(truth)
+    error = "bad ground truth: " + "; ".join(problems) if problems else None
+    return SourceItem(key, path, dataset, ground_truth=clean, error=error, **fields)
