@@ -80,6 +80,12 @@ def build(
         typer.Option(help="OpenAI-compatible base URL (vLLM, Ollama, an API); default: embedded server."),
     ] = None,
     llm_model: Annotated[str | None, typer.Option(help="Model name to ask at --llm-url.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Input format: image_folder, manifest, rafdb, utkface, affectnet, disfa, bp4d, video."
+        ),
+    ] = None,
 ) -> None:
     """Detect faces, propose regions, label and describe them, and write validated Parquet shards.
 
@@ -92,7 +98,7 @@ def build(
     from .pipeline import build as run_build
 
     try:
-        recipe_obj = _with_overrides(load_recipe(recipe), describer, llm_url, llm_model)
+        recipe_obj = _with_overrides(load_recipe(recipe), describer, llm_url, llm_model, source)
     except FacefocalError as exc:
         _fail(str(exc))
         return
@@ -132,9 +138,13 @@ def build(
         raise typer.Exit(1)
 
 
-def _with_overrides(recipe: Recipe, describer: str | None, url: str | None, model: str | None) -> Recipe:
-    """The recipe with the command line's describer settings applied (validated like the YAML)."""
+def _with_overrides(
+    recipe: Recipe, describer: str | None, url: str | None, model: str | None, source: str | None
+) -> Recipe:
+    """The recipe with the command line's settings applied (validated like the YAML)."""
     data = recipe.model_dump()
+    if source is not None:
+        data["source"]["kind"] = source
     if describer is not None:
         data["describe"]["describer"] = describer
     if url is not None:

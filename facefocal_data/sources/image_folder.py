@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import SourceConfig
+from ..errors import RecipeError
 from .base import SOURCES, SourceItem
 
 LIST_SUFFIXES = {".txt", ".lst"}
@@ -19,6 +20,8 @@ class ImageFolderSource:
         self.root = Path(root)
         if not self.root.exists() and not self.root.is_symlink():
             raise FileNotFoundError(f"input {self.root} does not exist")
+        if self.root.suffix.lower() in (".csv", ".jsonl", ".ndjson"):
+            raise RecipeError(f"{self.root} is a manifest, not an image: use --source manifest (source.kind)")
         self.extensions = {e.lower() for e in config.extensions}
         base = self.root if self.root.is_dir() else self.root.parent
         self.dataset = config.dataset or base.resolve().name or "images"

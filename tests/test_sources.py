@@ -1,0 +1,224 @@
+"""Source adapters on tiny synthetic files in each format (no dataset is redistributed)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import pyarrow.parquet as pq
+import pytest
+
+from facefocal_data import build
+from facefocal_data.config import Recipe, SourceConfig
+from facefocal_data.sources import SOURCES, SourceItem
+
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+
+
+def _jpeg(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.imread(str(ASTRONAUT)))
+    return path
+
+
+def _items(kind: str, input: Path, **config: object) -> list[SourceItem]:
+    return list(SOURCES.create(kind, input, SourceConfig(kind=kind, **config)))
+
+
+def _by_key(items: list[SourceItem]) -> dict[str, SourceItem]:
+    return {item.key: item for item in items}
+
+
+@pytest.fixture
+def manifest_root(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    _jpeg(root / "imgs" / "a.jpg")
+    _jpeg(root / "imgs" / "b.jpg")
+    outside = _jpeg(tmp_path / "secret.jpg")
+    (root / "imgs" / "escape.jpg").symlink_to(outside)
+    rows = [
+        "path,subject_id,split,emotion,age,AU12,au4",
+        "imgs/a.jpg,s1,,happy,30,1,0",
+        "imgs/b.jpg,s2,test,,,,",
+        "../secret.jpg,,,,,,",
+        f"{outside},,,,,,",
+        "https://example.com/x.jpg,,,,,,",
+        "imgs/escape.jpg,,,,,,",
+        "imgs/missing.jpg,,,,,,",
+        "imgs/a.jpg,,,,,,",
+        "imgs/b.jpg?age,,,,-3,,",
+        "imgs/c.jpg,,,bored,,,",
+        "imgs/d.jpg,,,,,9,",
+    ]
+    (root / "list.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def test_manifest_rows_carry_truth_and_unsafe_paths_are_error_items(manifest_root: Path) -> None:
+    items = _items("manifest", manifest_root / "list.csv")
+    by_key = _by_key(items)
+    a = by_key["imgs/a.jpg"]
+    assert a.error is None and a.subject_id == "s1" and a.split is None
+    assert a.ground_truth == {
+        "emotion": "happiness",
+        "age": 30.0,
+        "aus": {"AU12": 1.0, "AU04": 0.0},
+        "au_value_type": "binary",
+    }
+    assert by_key["imgs/b.jpg"].split == "test" and by_key["imgs/b.jpg"].ground_truth == {}
+    assert "'..' would leave the root" in by_key["../secret.jpg"].error
+    assert (
+        "absolute paths are refused"
+        in next(i for i in items if i.key.endswith("secret.jpg") and i.key.startswith("/")).error
+    )
+    assert "URLs are not read" in by_key["https://example.com/x.jpg"].error
+    assert "symlink leads outside the root" in by_key["imgs/escape.jpg"].error
+    assert by_key["imgs/missing.jpg"].error is None  # missing files fail at decode, with the reason
+    assert "repeats imgs/a.jpg" in by_key["imgs/a.jpg#row9"].error
+    assert "age '-3'" in by_key["imgs/b.jpg?age"].error
+    assert "unknown emotion 'bored'" in by_key["imgs/c.jpg"].error
+    assert "AU12 = 9" in by_key["imgs/d.jpg"].error and "outside 0-1" in by_key["imgs/d.jpg"].error
+
+
+def test_manifest_build_writes_gt_labels_and_error_rows(manifest_root: Path, tmp_path: Path) -> None:
+    recipe = Recipe.model_validate(
+        {
+            **TEMPLATE_RECIPE,
+            "source": {"kind": "manifest"},
+            "regions": {"named": ["mouth"], "boxes": {"count": 0}},
+        }
+    )
+    out = tmp_path / "out"
+    summary = build(manifest_root / "list.csv", out, recipe=recipe)
+    assert summary.faces == 2 and summary.errors == 9
+    rows = {
+        r["source_path"]: r for p in (out / "shards").glob("*.parquet") for r in pq.read_table(p).to_pylist()
+    }
+    a = rows["imgs/a.jpg"]
+    assert a["source_dataset"] == "list" and a["subject_id"] == "s1"
+    assert a["emotion"]["label"] == "happiness" and a["emotion"]["source"] == "gt:list"
+    assert a["emotion"]["estimate"]["source"].startswith("facex_emotion@sha256:")
+    assert a["age"]["years"] == 30 and a["age"]["source"] == "gt:list"
+    [au12] = [x for x in a["regions"][0]["aus"] if x["au"] == "AU12"]
+    assert au12["present"] and au12["source"] == "gt:list" and au12["value_type"] == "binary"
+    errors = {
+        e["source_path"]: e for p in (out / "errors").glob("*.parquet") for e in pq.read_table(p).to_pylist()
+    }
+    assert (
+        errors["../secret.jpg"]["stage"] == "source" and "leave the root" in errors["../secret.jpg"]["reason"]
+    )
+    assert errors["imgs/missing.jpg"]["stage"] == "decode"
+
+
+def test_jsonl_manifest_with_an_aus_object_and_a_broken_line(tmp_path: Path) -> None:
+    _jpeg(tmp_path / "a.jpg")
+    lines = [
+        json.dumps({"path": "a.jpg", "aus": {"AU6": 3, "AU12": 4}, "au_value_type": "intensity_0_5"}),
+        "{not json",
+        json.dumps(["a list"]),
+    ]
+    (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n")
+    items = _items("manifest", tmp_path / "m.jsonl")
+    assert items[0].ground_truth == {"aus": {"AU06": 3.0, "AU12": 4.0}, "au_value_type": "intensity_0_5"}
+    assert "line 2 is not JSON" in items[1].error and "not a JSON object" in items[2].error
+
+
+def test_rafdb_list_file(tmp_path: Path) -> None:
+    _jpeg(tmp_path / "Image" / "original" / "train_00001.jpg")
+    _jpeg(tmp_path / "Image" / "original" / "test_0001.jpg")
+    (tmp_path / "EmoLabel").mkdir()
+    (tmp_path / "EmoLabel" / "list_patition_label.txt").write_text(
+        "train_00001.jpg 4\ntest_0001.jpg 1\n../../etc/passwd 9\n"
+    )
+    items = _by_key(_items("rafdb", tmp_path))
+    assert (
+        items["train_00001.jpg"].ground_truth == {"emotion": "happiness"}
+        and items["train_00001.jpg"].split == "train"
+    )
+    assert (
+        items["test_0001.jpg"].ground_truth == {"emotion": "surprise"}
+        and items["test_0001.jpg"].split == "test"
+    )
+    assert items["test_0001.jpg"].path == tmp_path / "Image" / "original" / "test_0001.jpg"
+    assert "expected 'name label(1-7)'" in items["passwd"].error
+
+
+def test_utkface_names(tmp_path: Path) -> None:
+    _jpeg(tmp_path / "37_0_0_20170117190000000.jpg.chip.jpg")
+    _jpeg(tmp_path / "holiday.jpg")
+    items = _by_key(_items("utkface", tmp_path))
+    assert items["37_0_0_20170117190000000.jpg.chip.jpg"].ground_truth == {"age": 37.0}
+    assert "not age_gender_race_date" in items["holiday.jpg"].error
+
+
+def test_affectnet_csv(tmp_path: Path) -> None:
+    _jpeg(tmp_path / "1" / "a.jpg")
+    _jpeg(tmp_path / "1" / "b.jpg")
+    rows = [
+        "subDirectory_filePath,face_x,expression,valence,arousal",
+        "1/a.jpg,0,1,0.5,0.2",
+        "1/b.jpg,0,9,0,0",
+    ]
+    rows.append("../x.jpg,0,1,0,0")
+    (tmp_path / "training.csv").write_text("\n".join(rows) + "\n")
+    items = _by_key(_items("affectnet", tmp_path / "training.csv"))
+    assert items["1/a.jpg"].ground_truth == {"emotion": "happiness"}
+    assert items["1/b.jpg"].ground_truth == {} and items["1/b.jpg"].error is None  # "uncertain": no label
+    assert "leave the root" in items["../x.jpg"].error
+
+
+def test_disfa_and_bp4d_per_frame_aus(tmp_path: Path) -> None:
+    labels = tmp_path / "disfa" / "ActionUnit_Labels" / "SN001"
+    labels.mkdir(parents=True)
+    (labels / "SN001_au12.txt").write_text("1,3\n2,0\n3,1\n")
+    (labels / "SN001_au1.txt").write_text("1,0\n2,0\n3,5\n")
+    items = _items("disfa", tmp_path / "disfa", every_nth=2)
+    assert [i.key for i in items] == ["SN001/00001", "SN001/00003"]
+    assert items[0].ground_truth == {"aus": {"AU12": 3.0, "AU01": 0.0}, "au_value_type": "intensity_0_5"}
+    assert (
+        items[0].subject_id == "SN001"
+        and items[0].path == tmp_path / "disfa" / "Images" / "SN001" / "00001.jpg"
+    )
+
+    coding = tmp_path / "bp4d" / "AUCoding" / "AU_OCC"
+    coding.mkdir(parents=True)
+    (coding / "F001_T1.csv").write_text("0,1,2,12\n10,0,9,1\n11,1,1,0\n")
+    items = _items("bp4d", tmp_path / "bp4d")
+    assert items[0].key == "F001/T1/0010" and items[0].subject_id == "F001"
+    assert items[0].ground_truth == {
+        "aus": {"AU01": 0.0, "AU12": 1.0},
+        "au_value_type": "binary",
+    }  # 9 = not coded
+    bad = _items("bp4d", tmp_path / "bp4d", frame_pattern="../{subject}/{frame}.jpg")
+    assert "leave the root" in bad[0].error
+
+
+def test_video_frames_are_sampled_and_decoded(tmp_path: Path) -> None:
+    frame = cv2.imread(str(ASTRONAUT))
+    video = tmp_path / "clips" / "talk.avi"
+    video.parent.mkdir()
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, frame.shape[1::-1])
+    for _ in range(10):
+        writer.write(frame)
+    writer.release()
+    (tmp_path / "clips" / "broken.mp4").write_bytes(b"not a video")
+    every_third = _items("video", tmp_path / "clips", every_nth=3)
+    assert [i.key for i in every_third if i.error is None] == [f"talk.avi#{n:06d}" for n in (0, 3, 6, 9)]
+    assert "unreadable video" in _by_key(every_third)["broken.mp4"].error
+    at_2fps = [i.frame for i in _items("video", video, fps=2.0)]
+    assert at_2fps == [0, 5]
+    recipe = Recipe.model_validate(
+        {**TEMPLATE_RECIPE, "source": {"kind": "video", "every_nth": 5}, "regions": {"named": ["mouth"]}}
+    )
+    summary = build(video, tmp_path / "out", recipe=recipe)
+    assert summary.faces == 2 and summary.errors == 0
+
+
+def test_unknown_source_kind_is_a_setup_error(tmp_path: Path) -> None:
+    from facefocal_data.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="unknown source 'flickr'"):
+        build(tmp_path, tmp_path / "o", recipe=Recipe.model_validate({"source": {"kind": "flickr"}}))
+    shutil.rmtree(tmp_path / "o", ignore_errors=True)
