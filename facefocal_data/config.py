@@ -208,6 +208,21 @@ class DescribeConfig(_Strict):
     rating: RatingConfig = RatingConfig()
 
 
+class SplitConfig(_Strict):
+    """train/val/test by subject (never one subject in two splits), else by a hash of the image."""
+
+    ratios: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1})
+    seed: int = 0
+    keep_source_split: bool = Field(True, description="a split the source gives (e.g. RAF-DB) wins")
+
+    @field_validator("ratios")
+    @classmethod
+    def _ratios(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value or any(v < 0 for v in value.values()) or abs(sum(value.values()) - 1.0) > 1e-6:
+            raise ValueError(f"split ratios are non-negative and sum to 1, got {value}")
+        return value
+
+
 class OutputConfig(_Strict):
     shard_rows: int = Field(500, ge=1)
     row_group_rows: int = Field(256, ge=1)
@@ -239,6 +254,7 @@ class Recipe(_Strict):
     regions: RegionsConfig = RegionsConfig()
     labels: LabelsConfig = LabelsConfig()
     describe: DescribeConfig = DescribeConfig()
+    splits: SplitConfig = SplitConfig()
     output: OutputConfig = OutputConfig()
 
     def content_hash(self) -> str:

@@ -27,6 +27,7 @@ from .regions.proposer import RegionProposer
 from .shards import ErrorEvent, ShardWriter
 from .sources import SOURCES, SourceItem
 from .sources.video import read_frame
+from .splits import assign_split
 from .vision.geometry import ibug68
 from .vision.image_io import ImageReadError, decode_rgb, encode, read_bytes
 
@@ -63,6 +64,7 @@ class BuildSummary:
     no_face: int = 0
     seconds: float = 0.0
     error_reasons: dict[str, int] = field(default_factory=dict)
+    splits: dict[str, int] = field(default_factory=dict)  # faces written per split
     describe: dict[str, Any] = field(default_factory=dict)  # the LLM describer's counts
     describe_live: Any = None  # the describer's running stats while the build runs (progress bars)
 
@@ -250,7 +252,7 @@ def build(
     summary = BuildSummary(out=str(out))
     items = list(source)
     summary.ignored_files = len(source.ignored)
-    todo = [it for it in items if not writer.is_done(it.key)]
+    todo = [assign_split(it, recipe.splits) for it in items if not writer.is_done(it.key)]
     summary.skipped_done = len(items) - len(todo)
     if limit is not None:
         todo = todo[:limit]
@@ -312,6 +314,8 @@ def _tally(summary: BuildSummary, work: WorkItem, rejected: list[ErrorEvent]) ->
     kept = [r for r in work.records if r.record_id not in rejected_ids]
     summary.images += 1
     summary.faces += len(kept)
+    for record in kept:
+        summary.splits[record.split or "none"] = summary.splits.get(record.split or "none", 0) + 1
     summary.regions += sum(len(r.regions) for r in kept)
     for event in work.events + rejected:
         if event.kind == "no_face":

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -238,6 +239,7 @@ class ShardWriter:
             "sha256": sha256_file(path),
             "bytes": path.stat().st_size,
             "record_ids": [row["record_id"] for row in rows],
+            "splits": dict(Counter(row["split"] or "none" for row in rows)),
         }
 
     def _write_errors(self, index: int, events: list[ErrorEvent]) -> dict[str, Any]:

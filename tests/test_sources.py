@@ -222,3 +222,48 @@ def test_unknown_source_kind_is_a_setup_error(tmp_path: Path) -> None:
     with pytest.raises(RecipeError, match="unknown source 'flickr'"):
         build(tmp_path, tmp_path / "o", recipe=Recipe.model_validate({"source": {"kind": "flickr"}}))
     shutil.rmtree(tmp_path / "o", ignore_errors=True)
+
+
+def test_splits_are_subject_disjoint_stable_and_near_the_ratios() -> None:
+    from facefocal_data.config import SplitConfig
+    from facefocal_data.splits import assign_split
+
+    config = SplitConfig()
+    items = [
+        SourceItem(f"img{i}.jpg", Path(f"img{i}.jpg"), "d", subject_id=f"s{i % 50}") for i in range(1000)
+    ]
+    splits = [assign_split(item, config).split for item in items]
+    by_subject: dict[str, set[str]] = {}
+    for item, split in zip(items, splits, strict=True):
+        by_subject.setdefault(item.subject_id or "", set()).add(split or "")
+    assert all(len(s) == 1 for s in by_subject.values())  # no subject in two splits
+    assert splits == [assign_split(item, config).split for item in items]  # stable
+    no_subject = [assign_split(SourceItem(f"k{i}", Path("x"), "d"), config).split for i in range(2000)]
+    shares = {name: no_subject.count(name) / 2000 for name in config.ratios}
+    assert abs(shares["train"] - 0.8) < 0.04 and abs(shares["test"] - 0.1) < 0.03
+    official = SourceItem("train_1.jpg", Path("x"), "rafdb", split="train")
+    assert assign_split(official, config).split == "train"
+    reshuffled = assign_split(official, SplitConfig(keep_source_split=False, ratios={"test": 1.0}))
+    assert reshuffled.split == "test"
+
+
+def test_split_is_written_per_row_and_counted_in_the_manifest(manifest_root: Path, tmp_path: Path) -> None:
+    recipe = Recipe.model_validate(
+        {
+            **TEMPLATE_RECIPE,
+            "source": {"kind": "manifest"},
+            "regions": {"named": ["mouth"], "boxes": {"count": 0}},
+            "splits": {"ratios": {"train": 0.5, "val": 0.5}},
+        }
+    )
+    summary = build(manifest_root / "list.csv", tmp_path / "out", recipe=recipe)
+    rows = [r for p in (tmp_path / "out" / "shards").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    split_of = {r["source_path"]: r["split"] for r in rows}
+    assert split_of["imgs/b.jpg"] == "test"  # the manifest's own split wins
+    assert split_of["imgs/a.jpg"] in ("train", "val")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    counted: dict[str, int] = {}
+    for part in manifest["parts"]:
+        for name, n in ((part["shard"] or {}).get("splits") or {}).items():
+            counted[name] = counted.get(name, 0) + n
+    assert counted == summary.splits and sum(counted.values()) == len(rows) == 2
