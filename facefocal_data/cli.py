@@ -70,7 +70,9 @@ def build(
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Process at most N new source images.", min=1)] = None,
     strict: Annotated[bool, typer.Option(help="Exit non-zero if any item failed.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Replace a build of another recipe in --out.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", "--force", help="Replace a build of another recipe in --out.")
+    ] = False,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     describer: Annotated[
         str | None, typer.Option(help="Override the recipe's describer: llm, template or none.")
@@ -89,7 +91,8 @@ def build(
 ) -> None:
     """Detect faces, propose regions, label and describe them, and write validated Parquet shards.
 
-    Reruns into the same --out resume: images already written are skipped. The LLM describer
+    Reruns into the same --out resume (also after Ctrl-C, a crash or kill -9): images already
+    written are skipped, nothing is written twice, and a half-written part is discarded. The LLM describer
     starts a local server unless --llm-url (or describe.llm.base_url) names one; the API key is
     read from $OPENAI_API_KEY (or the variable named by describe.llm.api_key_env).
     """

@@ -211,7 +211,7 @@ class DescribeConfig(_Strict):
 class SplitConfig(_Strict):
     """train/val/test by subject (never one subject in two splits), else by a hash of the image."""
 
-    ratios: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1})
+    ratios: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
     seed: int = 0
     keep_source_split: bool = Field(True, description="a split the source gives (e.g. RAF-DB) wins")
 

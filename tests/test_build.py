@@ -148,7 +148,7 @@ def test_another_recipe_into_the_same_output_is_refused(mixed_build, tmp_path: P
     out = tmp_path / "o"
     build(ASTRONAUT, out, recipe=TEMPLATE)
     other = Recipe.model_validate({**TEMPLATE_RECIPE, "crop": {"size": 224}})
-    with pytest.raises(OutputConflictError, match="--overwrite"):
+    with pytest.raises(OutputConflictError, match="--force"):
         build(ASTRONAUT, out, recipe=other)
     summary = build(ASTRONAUT, out, recipe=other, overwrite=True)
     assert summary.faces == 1 and _rows(out)[0]["width"] == 224
