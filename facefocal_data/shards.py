@@ -107,7 +107,8 @@ class ShardWriter:
             if not overwrite:
                 raise OutputConflictError(
                     f"{self.out} holds a build of another recipe ({existing.get('recipe_name')},"
-                    f" hash {str(existing.get('recipe_hash'))[:12]}…); use a new --out, or --force to replace it"
+                    f" hash {str(existing.get('recipe_hash'))[:12]}…);"
+                    " use a new --out, or --force to replace it"
                 )
             self._remove_listed(existing)
             existing = None
