@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -113,6 +114,7 @@ def build(
         TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
     ]
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops cleanly, like Ctrl-C
     try:
         with filtered_stderr() as real_stderr:
             bar_console = Console(file=real_stderr, stderr=True)
@@ -132,6 +134,13 @@ def build(
     except (FacefocalError, FileNotFoundError) as exc:
         _fail(str(exc))
         return
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]interrupted[/]: what was written to {out} is kept; rerun the same command to resume"
+        )
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if json_summary:
         out_console.print_json(json.dumps(summary.to_dict()))
     else:
@@ -139,6 +148,10 @@ def build(
     if strict and (summary.errors or summary.no_face):
         console.print(f"[red]--strict: {summary.errors + summary.no_face} item(s) gave no row[/]")
         raise typer.Exit(1)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _with_overrides(

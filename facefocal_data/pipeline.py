@@ -149,6 +149,11 @@ class RecordBuilder:
                     work.records.clear()  # no row without its text
                     work.fail("describe", f"{type(exc).__name__}: {exc}")
 
+    def abort(self) -> None:
+        """Stop a slow describer now; its batch is not written and is redone on resume."""
+        if self.describer is not None and hasattr(self.describer, "abort"):
+            self.describer.abort()
+
     def close(self) -> None:
         if self.describer is not None:
             self.describer.close()
@@ -276,13 +281,17 @@ def build(
             # three lanes: decode (prefetch thread) | inference (here) | records + writing (finisher)
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-finish") as finisher:
                 finishing = None
-                for batch in _prefetch_decoded(todo):
-                    stage_faces(batch, analyzer)
+                try:
+                    for batch in _prefetch_decoded(todo):
+                        stage_faces(batch, analyzer)
+                        if finishing is not None:
+                            finishing.result()
+                        finishing = finisher.submit(finish, batch)
                     if finishing is not None:
                         finishing.result()
-                    finishing = finisher.submit(finish, batch)
-                if finishing is not None:
-                    finishing.result()
+                except BaseException:
+                    builder.abort()  # Ctrl-C / SIGTERM: drop the batch being described, keep the rest
+                    raise
     finally:
         writer.close()  # commit whatever is buffered, even when interrupted
         if builder is not None:

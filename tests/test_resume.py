@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 import yaml
 
 from facefocal_data import build
@@ -18,6 +19,7 @@ from facefocal_data.config import Recipe
 from facefocal_data.validate import validate_dir
 
 from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+from .test_describe import FakeServer, echo
 
 SETTINGS = {
     **TEMPLATE_RECIPE,
@@ -75,3 +77,56 @@ def test_sigkill_partway_then_rerun_gives_each_face_exactly_once(tmp_path: Path,
     assert sorted(ids) == expected  # every face, each exactly once
     assert first <= set(ids)
     assert validate_dir(out).ok  # every shard readable, hashes and counts match the manifest
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_a_build_mid_llm_batch_is_quick_clean_and_resumable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: signal.Signals
+) -> None:
+    """The batch being described is dropped, not written with fallback text; a rerun finishes it."""
+
+    def slow_echo(body: dict) -> tuple[int, object]:
+        time.sleep(0.5)
+        return echo(body)
+
+    server = FakeServer(slow_echo)
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(16):
+        shutil.copy(ASTRONAUT, images / f"astronaut_{i:02d}.png")
+    settings = {  # a batch of 8 faces x 4 texts x 0.5 s over 2 slots: ~8 s if the stop waited for it
+        "regions": {"named": ["mouth", "eye_left", "forehead"], "boxes": {"count": 0}},
+        "output": {"shard_rows": 1},
+        "describe": {"llm": {"base_url": server.url, "model": "fake", "retries": 0}},
+    }
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(settings))
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(images)]
+    process = subprocess.Popen(
+        [*command, "-o", str(out), "-r", str(recipe_file)], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while _parts(out) < 1 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.5)  # well inside the second batch's texts
+    sent = time.monotonic()
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    took = time.monotonic() - sent
+    assert process.returncode == 130, stderr[-2000:]
+    assert "rerun the same command to resume" in stderr
+    assert took < 5, f"stopping took {took:.1f} s"
+    done = _parts(out)
+    assert 1 <= done < 16
+    rows = [r for p in (out / "shards").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    assert all(r["regions"][0]["description"]["describer"] == "llm" for r in rows)  # nothing half-described
+
+    summary = build(images, out, recipe=Recipe.model_validate(settings))
+    server.close()
+    assert summary.skipped_done == done and summary.images == 16 - done
+    rows = [r for p in (out / "shards").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    assert len(rows) == len({r["record_id"] for r in rows}) == 16
+    assert all(r["regions"][0]["description"]["describer"] == "llm" for r in rows)
+    assert validate_dir(out).ok

@@ -43,6 +43,13 @@ class LLMUnavailable(Exception):
     """The server could not answer (after the client's retries), or the breaker is open."""
 
 
+class DescribeAborted(BaseException):
+    """The build is stopping (Ctrl-C, SIGTERM): the batch in hand is dropped and redone on resume.
+
+    A BaseException so that no per-item error handler turns it into an error row.
+    """
+
+
 class IncompleteCompletion(Exception):
     """An answer that did not finish normally: never checked, never written."""
 
@@ -121,6 +128,7 @@ class LLMDescriber:
         self.lock = threading.Lock()
         self.pool: ThreadPoolExecutor | None = None
         self.on_text: Callable[[LLMStats], None] | None = None
+        self.aborted = threading.Event()
         self._api_key = ""
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -152,6 +160,10 @@ class LLMDescriber:
             )
         self.pool = ThreadPoolExecutor(self.cfg.concurrency, thread_name_prefix="facefocal-llm")
 
+    def abort(self) -> None:
+        """Stop asking: queued texts are cancelled and `describe_batch` raises DescribeAborted."""
+        self.aborted.set()
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
@@ -178,8 +190,16 @@ class LLMDescriber:
                 jobs.append(lambda record=record: self._face_summary(record))  # type: ignore[misc]
             else:
                 record.face_description = describe_face(record, self.seed)
-        for future in [self.pool.submit(job) for job in jobs]:
-            future.result()
+        futures = [self.pool.submit(job) for job in jobs]
+        try:
+            for future in futures:
+                future.result()
+        finally:
+            if self.aborted.is_set():
+                for future in futures:
+                    future.cancel()
+        if self.aborted.is_set():
+            raise DescribeAborted("the build is stopping")
 
     def _region(self, record: FaceRecord, region: Region, first_answer: str | None = None) -> None:
         facts = region_facts(record, region)
@@ -217,6 +237,8 @@ class LLMDescriber:
     ) -> Description:
         failures: list[str] = []
         for attempt in (0, 1):
+            if self.aborted.is_set():
+                raise DescribeAborted("the build is stopping")
             text = ""
             try:
                 text = first if attempt == 0 and first else self._complete(messages, self._params(attempt))
