@@ -13,7 +13,7 @@ DEMO_OUT  ?= out/demo
 help:
 	@echo "make demo   - set up, fetch models, build a dataset from examples/ into $(DEMO_OUT)"
 	@echo "make test   - set up, fetch models, lint and run the test suite"
-	@echo "make bench  - benchmark faces/s and pipeline efficiency"
+	@echo "make bench  - benchmark faces/s, pipeline efficiency, workers, resume cost and the LLM describer"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,7 @@ test-fast: models
 
 bench: models
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_engines.py
 	$(BIN)/python benchmarks/bench_llm.py
 
 clean:

@@ -83,6 +83,9 @@ def build(
         typer.Option(help="OpenAI-compatible base URL (vLLM, Ollama, an API); default: embedded server."),
     ] = None,
     llm_model: Annotated[str | None, typer.Option(help="Model name to ask at --llm-url.")] = None,
+    workers: Annotated[
+        int, typer.Option(help="Processes for faces and labels (each loads the models once).", min=1)
+    ] = 1,
     source: Annotated[
         str | None,
         typer.Option(
@@ -129,7 +132,13 @@ def build(
                     progress.update(task, completed=done, total=total, info=info)
 
                 summary = run_build(
-                    input, out, recipe_obj, limit=limit, overwrite=overwrite, on_progress=on_progress
+                    input,
+                    out,
+                    recipe_obj,
+                    limit=limit,
+                    overwrite=overwrite,
+                    on_progress=on_progress,
+                    workers=workers,
                 )
     except (FacefocalError, FileNotFoundError) as exc:
         _fail(str(exc))

@@ -8,8 +8,7 @@ stages in process; engines decide where stages run, stages never know which engi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,16 +115,37 @@ def stage_faces(batch: list[WorkItem], analyzer: FaceAnalyzer) -> None:
         _safely("detect", work, run)
 
 
+def make_describer(recipe: Recipe) -> Any:
+    name = recipe.describe.describer
+    return None if name == "none" else DESCRIBERS.create(name, recipe.describe)
+
+
+def describe_items(describer: Any, batch: list[WorkItem]) -> None:
+    """All faces of a batch at once, so an LLM describer keeps its server slots busy."""
+    batch = [w for w in batch if w.records]
+    if describer is None or not batch:
+        return
+    try:
+        describer.describe_batch([r for w in batch for r in w.records])
+    except Exception:  # one item's bad data must not cost the batch: describe item by item
+        for work in batch:
+            try:
+                describer.describe_batch(work.records)
+            except Exception as exc:
+                work.records.clear()  # no row without its text
+                work.fail("describe", f"{type(exc).__name__}: {exc}")
+
+
 class RecordBuilder:
     """Stage: faces -> regions -> labels -> descriptions -> canonical records."""
 
-    def __init__(self, recipe: Recipe, geometry_source: str) -> None:
+    def __init__(self, recipe: Recipe, geometry_source: str, describe: bool = True) -> None:
+        """``describe=False``: records only; the engine describes them where the describer lives."""
         self.recipe = recipe
         self.recipe_hash = recipe.content_hash()
         self.proposer = RegionProposer(recipe)
         self.labeler = Labeler(recipe)
-        name = recipe.describe.describer
-        self.describer = None if name == "none" else DESCRIBERS.create(name, recipe.describe)
+        self.describer = make_describer(recipe) if describe else None
         self.geometry_source = geometry_source
 
     def __call__(self, batch: list[WorkItem]) -> None:
@@ -133,26 +153,7 @@ class RecordBuilder:
             if work.failed or work.scan is None:
                 continue
             _safely("label", work, lambda work=work: self._records(work))  # type: ignore[misc]
-        if self.describer is not None:
-            self._describe([w for w in batch if w.records])
-
-    def _describe(self, batch: list[WorkItem]) -> None:
-        """All faces of a batch at once, so an LLM describer keeps its server slots busy."""
-        assert self.describer is not None
-        try:
-            self.describer.describe_batch([r for w in batch for r in w.records])
-        except Exception:  # one item's bad data must not cost the batch: describe item by item
-            for work in batch:
-                try:
-                    self.describer.describe_batch(work.records)
-                except Exception as exc:
-                    work.records.clear()  # no row without its text
-                    work.fail("describe", f"{type(exc).__name__}: {exc}")
-
-    def abort(self) -> None:
-        """Stop a slow describer now; its batch is not written and is redone on resume."""
-        if self.describer is not None and hasattr(self.describer, "abort"):
-            self.describer.abort()
+        describe_items(self.describer, batch)
 
     def close(self) -> None:
         if self.describer is not None:
@@ -209,18 +210,6 @@ def _batches(items: Iterable[SourceItem], size: int) -> Iterable[list[SourceItem
         yield batch
 
 
-def _prefetch_decoded(items: list[SourceItem]) -> Iterator[list[WorkItem]]:
-    """Batches of decoded images; the next batch decodes on a thread during this one's inference."""
-    batches = [[WorkItem(it) for it in chunk] for chunk in _batches(items, BATCH_SIZE)]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-decode") as pool:
-        pending = pool.submit(stage_decode, batches[0]) if batches else None
-        for i, batch in enumerate(batches):
-            assert pending is not None
-            pending.result()
-            pending = pool.submit(stage_decode, batches[i + 1]) if i + 1 < len(batches) else None
-            yield batch
-
-
 def models_for(recipe: Recipe) -> list[ModelSpec]:
     """The weights a recipe loads (recorded in the manifest)."""
     labels = recipe.labels
@@ -245,11 +234,16 @@ def build(
     limit: int | None = None,
     overwrite: bool = False,
     on_progress: Callable[[int, int, BuildSummary], None] | None = None,
+    workers: int = 1,
 ) -> BuildSummary:
     """Build a dataset from ``input`` into ``out``; reruns skip source items already written.
 
+    ``workers`` > 1 runs vision and labels in that many processes (each loads the models once);
+    descriptions and writing stay in this process, so the rows are the same either way.
     ``on_progress(done, total, summary)`` is called after each batch (the CLI draws its bar).
     """
+    from .engines import run_local, run_processes
+
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     started = time.perf_counter()
     source = SOURCES.create(recipe.source.kind, input, recipe.source)
@@ -261,61 +255,47 @@ def build(
     summary.skipped_done = len(items) - len(todo)
     if limit is not None:
         todo = todo[:limit]
-    analyzer = FaceAnalyzer(recipe) if todo else None
-    builder = None
+    describer = None
+
+    def progress() -> None:
+        if on_progress:
+            on_progress(summary.images, len(todo), summary)
+
+    def finish(batch: list[WorkItem]) -> None:
+        describe_items(describer, batch)
+        for work in batch:
+            rejected = writer.add(work.item.key, work.records, work.events)
+            _tally(summary, work, rejected)
+        summary.seconds = time.perf_counter() - started
+        progress()
+
+    def abort() -> None:  # Ctrl-C / SIGTERM: drop the batch being described, keep the rest
+        if describer is not None and hasattr(describer, "abort"):
+            describer.abort()
+
+    def start_describer() -> None:
+        """After the face models loaded (their errors first), before the first image."""
+        nonlocal describer
+        describer = make_describer(recipe)
+        if describer is not None and hasattr(describer, "open"):
+            describer.on_text = lambda _stats: progress()
+            describer.open()
+        summary.describe_live = getattr(describer, "stats", None)
+
     try:
-        if analyzer is not None:
-            builder = RecordBuilder(recipe, analyzer.geometry_source)
-            _open_describer(builder, lambda: on_progress and on_progress(summary.images, len(todo), summary))
-            summary.describe_live = getattr(builder.describer, "stats", None)
-
-            def finish(batch: list[WorkItem]) -> None:
-                builder(batch)
-                for work in batch:
-                    rejected = writer.add(work.item.key, work.records, work.events)
-                    _tally(summary, work, rejected)
-                summary.seconds = time.perf_counter() - started
-                if on_progress:
-                    on_progress(summary.images, len(todo), summary)
-
-            # three lanes: decode (prefetch thread) | inference (here) | records + writing (finisher)
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-finish") as finisher:
-                finishing = None
-                try:
-                    for batch in _prefetch_decoded(todo):
-                        stage_faces(batch, analyzer)
-                        if finishing is not None:
-                            finishing.result()
-                        finishing = finisher.submit(finish, batch)
-                    if finishing is not None:
-                        finishing.result()
-                except BaseException:
-                    builder.abort()  # Ctrl-C / SIGTERM: drop the batch being described, keep the rest
-                    raise
+        if todo and workers > 1:
+            run_processes(todo, recipe, workers, start_describer, finish, abort)
+        elif todo:
+            run_local(todo, recipe, start_describer, finish, abort)
     finally:
         writer.close()  # commit whatever is buffered, even when interrupted
-        if builder is not None:
-            builder.close()
-            summary.describe, summary.describe_live = _describer_stats(builder), None
-        if analyzer is not None:
-            analyzer.close()
+        if describer is not None:
+            describer.close()
+            stats = getattr(describer, "stats", None)
+            summary.describe, summary.describe_live = (stats.to_dict() if stats else {}), None
     summary.seconds = time.perf_counter() - started
     _write_summary(Path(out), summary)
     return summary
-
-
-def _open_describer(builder: RecordBuilder, progress: Callable[[], object]) -> None:
-    """Start the describer's server before the first image (a setup error stops the build here)."""
-    describer = builder.describer
-    if describer is None or not hasattr(describer, "open"):
-        return
-    describer.on_text = lambda _stats: progress()
-    describer.open()
-
-
-def _describer_stats(builder: RecordBuilder) -> dict[str, Any]:
-    stats = getattr(builder.describer, "stats", None)
-    return stats.to_dict() if stats is not None else {}
 
 
 def _tally(summary: BuildSummary, work: WorkItem, rejected: list[ErrorEvent]) -> None:

@@ -1,0 +1,130 @@
+"""Engines decide where the stages run; the stages never know which engine runs them.
+
+Both engines hand `finish` (describe + write, in the calling process) the batches in input
+order, so the same input and recipe give the same rows whichever engine ran them.
+- `run_local`: one process, three lanes: decode on a prefetch thread, detection and landmarks
+  here, labels + description + writing on a finisher thread.
+- `run_processes`: N worker processes (spawned, so no model state is forked), each loading the
+  models once and returning labelled records; a bounded window of batches is in flight.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+from .config import Recipe
+from .faces import FaceAnalyzer
+from .pipeline import BATCH_SIZE, RecordBuilder, WorkItem, _batches, stage_decode, stage_faces
+from .sources import SourceItem
+
+Finish = Callable[[list[WorkItem]], None]
+
+
+def _prefetch_decoded(items: list[SourceItem]) -> Iterator[list[WorkItem]]:
+    """Batches of decoded images; the next batch decodes on a thread during this one's inference."""
+    batches = [[WorkItem(it) for it in chunk] for chunk in _batches(items, BATCH_SIZE)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-decode") as pool:
+        pending = pool.submit(stage_decode, batches[0]) if batches else None
+        for i, batch in enumerate(batches):
+            assert pending is not None
+            pending.result()
+            pending = pool.submit(stage_decode, batches[i + 1]) if i + 1 < len(batches) else None
+            yield batch
+
+
+def run_local(
+    todo: list[SourceItem],
+    recipe: Recipe,
+    start: Callable[[], None],
+    finish: Finish,
+    abort: Callable[[], None],
+) -> None:
+    analyzer = FaceAnalyzer(recipe)
+    builder = RecordBuilder(recipe, analyzer.geometry_source, describe=False)
+    try:
+        start()
+
+        def label_and_finish(batch: list[WorkItem]) -> None:
+            builder(batch)
+            finish(batch)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-finish") as finisher:
+            finishing: Future[None] | None = None
+            try:
+                for batch in _prefetch_decoded(todo):
+                    stage_faces(batch, analyzer)
+                    if finishing is not None:
+                        finishing.result()
+                    finishing = finisher.submit(label_and_finish, batch)
+                if finishing is not None:
+                    finishing.result()
+            except BaseException:
+                abort()  # before the pool waits for the finisher
+                raise
+    finally:
+        analyzer.close()
+
+
+# -- worker processes ------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(recipe: Recipe) -> None:
+    """Load the models once per process; a setup error is kept and raised with the first batch."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    try:
+        analyzer = FaceAnalyzer(recipe)
+        _WORKER["analyzer"] = analyzer
+        _WORKER["builder"] = RecordBuilder(recipe, analyzer.geometry_source, describe=False)
+    except Exception as exc:
+        _WORKER["error"] = exc
+
+
+def _work(items: list[SourceItem]) -> list[WorkItem]:
+    if "error" in _WORKER:
+        raise _WORKER["error"]
+    batch = [WorkItem(item) for item in items]
+    stage_decode(batch)
+    stage_faces(batch, _WORKER["analyzer"])
+    _WORKER["builder"](batch)
+    for work in batch:  # only records and events travel back
+        work.rgb, work.scan = None, None
+    return batch
+
+
+def run_processes(
+    todo: list[SourceItem],
+    recipe: Recipe,
+    workers: int,
+    start: Callable[[], None],
+    finish: Finish,
+    abort: Callable[[], None],
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(recipe,)
+    ) as pool:
+        batches = iter(list(_batches(todo, BATCH_SIZE)))
+        window: deque[Future[list[WorkItem]]] = deque()
+        for _ in range(2 * workers):
+            if (batch := next(batches, None)) is not None:
+                window.append(pool.submit(_work, batch))
+        try:
+            first = window.popleft().result() if window else []  # worker setup errors surface here
+            start()
+            pending: list[WorkItem] | None = first
+            while pending is not None:
+                if (batch := next(batches, None)) is not None:
+                    window.append(pool.submit(_work, batch))
+                finish(pending)
+                pending = window.popleft().result() if window else None
+        except BaseException:
+            abort()
+            for future in window:
+                future.cancel()
+            raise
