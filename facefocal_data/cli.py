@@ -84,8 +84,15 @@ def build(
     ] = None,
     llm_model: Annotated[str | None, typer.Option(help="Model name to ask at --llm-url.")] = None,
     workers: Annotated[
-        int, typer.Option(help="Processes for faces and labels (each loads the models once).", min=1)
+        int,
+        typer.Option(
+            help="Processes (or Ray actors) for faces and labels; each loads the models once.", min=1
+        ),
     ] = 1,
+    engine: Annotated[str, typer.Option(help="local, or ray (needs the [ray] extra).")] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to join, e.g. ray://head:10001 (default: local Ray).")
+    ] = None,
     source: Annotated[
         str | None,
         typer.Option(
@@ -139,6 +146,8 @@ def build(
                     overwrite=overwrite,
                     on_progress=on_progress,
                     workers=workers,
+                    engine=engine,
+                    ray_address=ray_address,
                 )
     except (FacefocalError, FileNotFoundError) as exc:
         _fail(str(exc))

@@ -6,18 +6,26 @@ order, so the same input and recipe give the same rows whichever engine ran them
   here, labels + description + writing on a finisher thread.
 - `run_processes`: N worker processes (spawned, so no model state is forked), each loading the
   models once and returning labelled records; a bounded window of batches is in flight.
+- `run_ray`: the same label stage as a Ray Data actor pool (`map_batches`), on a local Ray or a
+  cluster (optional extra `[ray]`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
 import multiprocessing
 import os
+import pickle
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from .config import Recipe
+from .errors import BackendUnavailableError, FacefocalError
 from .faces import FaceAnalyzer
 from .pipeline import BATCH_SIZE, RecordBuilder, WorkItem, _batches, stage_decode, stage_faces
 from .sources import SourceItem
@@ -128,3 +136,74 @@ def run_processes(
             for future in window:
                 future.cancel()
             raise
+
+
+# -- Ray Data --------------------------------------------------------------------------------------
+def _item_json(item: SourceItem) -> str:
+    data = dataclasses.asdict(item)
+    data["path"] = str(item.path)
+    return json.dumps(data)
+
+
+def _item_from_json(text: str) -> SourceItem:
+    data = json.loads(text)
+    return SourceItem(**{**data, "path": Path(data["path"])})
+
+
+class RayLabeler:
+    """Ray Data actor: models loaded once per actor; a batch of items in, pickled WorkItems out.
+
+    The pickles travel only between this toolkit's own processes (as with a process pool).
+    """
+
+    def __init__(self, recipe_json: str) -> None:
+        _init_worker(Recipe.model_validate_json(recipe_json))
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        items = [_item_from_json(text) for text in batch["item"]]
+        return {"work": [pickle.dumps(work) for work in _work(items)]}
+
+
+def run_ray(
+    todo: list[SourceItem],
+    recipe: Recipe,
+    workers: int,
+    start: Callable[[], None],
+    finish: Finish,
+    abort: Callable[[], None],
+    address: str | None = None,
+) -> None:
+    """Ray Data `map_batches` with the label stage as an actor pool of `workers` actors.
+
+    `address` (or $RAY_ADDRESS) joins a running cluster, where every node must see the input
+    paths and have the models fetched; without it a local Ray instance is started.
+    """
+    try:
+        import ray
+    except ImportError as exc:
+        raise BackendUnavailableError("--engine ray needs Ray: pip install 'facefocal-data[ray]'") from exc
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True  # rows in input order, as the local engines write them
+    context.enable_progress_bars = False
+    dataset = ray.data.from_items([{"item": _item_json(item)} for item in todo]).map_batches(
+        RayLabeler,
+        fn_constructor_args=(recipe.model_dump_json(),),
+        batch_size=BATCH_SIZE,
+        concurrency=workers,
+        batch_format="numpy",
+    )
+    started = False
+    try:
+        for batch in dataset.iter_batches(batch_size=BATCH_SIZE, batch_format="numpy"):
+            if not started:
+                start()
+                started = True
+            finish([pickle.loads(blob) for blob in batch["work"]])
+    except BaseException as exc:
+        abort()
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, FacefocalError):  # a setup error inside an actor: say it plainly
+            raise cause from None
+        raise

@@ -17,6 +17,7 @@ import numpy as np
 
 from .config import Recipe, load_recipe
 from .describe import DESCRIBERS
+from .errors import RecipeError
 from .estimators import BACKEND_MODELS
 from .faces import FaceAnalyzer, FaceScan
 from .labels.stage import Labeler, apply_ground_truth
@@ -235,15 +236,21 @@ def build(
     overwrite: bool = False,
     on_progress: Callable[[int, int, BuildSummary], None] | None = None,
     workers: int = 1,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> BuildSummary:
     """Build a dataset from ``input`` into ``out``; reruns skip source items already written.
 
     ``workers`` > 1 runs vision and labels in that many processes (each loads the models once);
-    descriptions and writing stay in this process, so the rows are the same either way.
+    ``engine="ray"`` runs them as Ray Data actors (``workers`` of them) on a local Ray or the
+    cluster at ``ray_address``. Descriptions and writing stay in this process, so the rows are
+    the same whichever engine ran.
     ``on_progress(done, total, summary)`` is called after each batch (the CLI draws its bar).
     """
-    from .engines import run_local, run_processes
+    from .engines import run_local, run_processes, run_ray
 
+    if engine not in ("local", "ray"):
+        raise RecipeError(f"unknown engine {engine!r}; choose local or ray")
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     started = time.perf_counter()
     source = SOURCES.create(recipe.source.kind, input, recipe.source)
@@ -283,7 +290,9 @@ def build(
         summary.describe_live = getattr(describer, "stats", None)
 
     try:
-        if todo and workers > 1:
+        if todo and engine == "ray":
+            run_ray(todo, recipe, workers, start_describer, finish, abort, ray_address)
+        elif todo and workers > 1:
             run_processes(todo, recipe, workers, start_describer, finish, abort)
         elif todo:
             run_local(todo, recipe, start_describer, finish, abort)

@@ -36,3 +36,15 @@ def test_a_setup_error_in_the_workers_is_the_same_clear_error(
     monkeypatch.setenv("FACEFOCAL_HOME", str(tmp_path / "empty-home"))  # spawned workers inherit it
     with pytest.raises(ModelMissingError, match="facefocal models fetch"):
         build(mixed_folder, tmp_path / "o", recipe=Recipe.model_validate(TEMPLATE_RECIPE), workers=2)
+
+
+@pytest.mark.slow
+def test_ray_engine_gives_the_same_ids_and_labels_as_local(mixed_folder: Path, tmp_path: Path) -> None:
+    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
+    local = build(mixed_folder, tmp_path / "local", recipe=recipe)
+    on_ray = build(mixed_folder, tmp_path / "ray", recipe=recipe, engine="ray", workers=2)
+    assert (local.faces, local.errors, local.no_face) == (on_ray.faces, on_ray.errors, on_ray.no_face)
+    a, b = _rows(tmp_path / "local"), _rows(tmp_path / "ray")
+    assert [r["record_id"] for r in a] == [r["record_id"] for r in b]
+    for ra, rb in zip(a, b, strict=True):
+        assert ra["regions"] == rb["regions"] and ra["emotion"] == rb["emotion"] and ra["age"] == rb["age"]
