@@ -132,7 +132,10 @@ def build(
                 task = progress.add_task("build", total=None, info="loading models")
 
                 def on_progress(done: int, total: int, summary) -> None:  # type: ignore[no-untyped-def]
-                    info = f"faces {summary.faces} · errors {summary.errors} · no-face {summary.no_face}"
+                    info = (
+                        f"faces {summary.faces} ({summary.faces_per_second:.1f}/s) · errors {summary.errors}"
+                        f" · no-face {summary.no_face}"
+                    )
                     if summary.describe_live is not None:
                         stats = summary.describe_live
                         info += f" · texts {stats.texts} (fallback {stats.fallbacks})"

@@ -41,6 +41,10 @@ class WorkItem:
     scan: FaceScan | None = None
     records: list[FaceRecord] = field(default_factory=list)
     events: list[ErrorEvent] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage, for the manifest
+
+    def timed(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
     @property
     def failed(self) -> bool:
@@ -65,6 +69,7 @@ class BuildSummary:
     seconds: float = 0.0
     error_reasons: dict[str, int] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)  # faces written per split
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # summed over items (any process)
     describe: dict[str, Any] = field(default_factory=dict)  # the LLM describer's counts
     describe_live: Any = None  # the describer's running stats while the build runs (progress bars)
 
@@ -79,12 +84,15 @@ class BuildSummary:
 
 def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
     """Run one item's step; an unexpected exception becomes that item's error, not a crash."""
+    started = time.perf_counter()
     try:
         fn()
     except ImageReadError as exc:
         work.fail(stage, str(exc))
     except Exception as exc:
         work.fail(stage, f"{type(exc).__name__}: {exc}")
+    finally:
+        work.timed(stage, time.perf_counter() - started)
 
 
 def stage_decode(batch: list[WorkItem]) -> None:
@@ -126,6 +134,16 @@ def describe_items(describer: Any, batch: list[WorkItem]) -> None:
     batch = [w for w in batch if w.records]
     if describer is None or not batch:
         return
+    started = time.perf_counter()
+    try:
+        _describe_all(describer, batch)
+    finally:
+        share = (time.perf_counter() - started) / len(batch)
+        for work in batch:
+            work.timed("describe", share)
+
+
+def _describe_all(describer: Any, batch: list[WorkItem]) -> None:
     try:
         describer.describe_batch([r for w in batch for r in w.records])
     except Exception:  # one item's bad data must not cost the batch: describe item by item
@@ -271,7 +289,9 @@ def build(
     def finish(batch: list[WorkItem]) -> None:
         describe_items(describer, batch)
         for work in batch:
+            started_add = time.perf_counter()
             rejected = writer.add(work.item.key, work.records, work.events)
+            work.timed("validate", time.perf_counter() - started_add)
             _tally(summary, work, rejected)
         summary.seconds = time.perf_counter() - started
         progress()
@@ -297,7 +317,10 @@ def build(
         elif todo:
             run_local(todo, recipe, start_describer, finish, abort)
     finally:
-        writer.close()  # commit whatever is buffered, even when interrupted
+        summary.seconds = time.perf_counter() - started
+        writer.close(
+            run=_run_record(summary, engine, workers)
+        )  # commits what is buffered, even when interrupted
         if describer is not None:
             describer.close()
             stats = getattr(describer, "stats", None)
@@ -307,11 +330,28 @@ def build(
     return summary
 
 
+def _run_record(summary: BuildSummary, engine: str, workers: int) -> dict[str, Any]:
+    """This run's accounting, appended to the manifest's `runs`."""
+    counts = {
+        k: getattr(summary, k) for k in ("images", "skipped_done", "faces", "regions", "errors", "no_face")
+    }
+    return {
+        "engine": engine,
+        "workers": workers,
+        "seconds": round(summary.seconds, 3),
+        "counts": counts,
+        "stage_seconds": dict(summary.stage_seconds),
+        "splits": dict(summary.splits),
+    }
+
+
 def _tally(summary: BuildSummary, work: WorkItem, rejected: list[ErrorEvent]) -> None:
     rejected_ids = {e.record_id for e in rejected}
     kept = [r for r in work.records if r.record_id not in rejected_ids]
     summary.images += 1
     summary.faces += len(kept)
+    for stage, seconds in work.seconds.items():
+        summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + seconds, 4)
     for record in kept:
         summary.splits[record.split or "none"] = summary.splits.get(record.split or "none", 0) + 1
     summary.regions += sum(len(r.regions) for r in kept)

@@ -94,6 +94,7 @@ class ShardWriter:
         self.events: list[ErrorEvent] = []
         self.pending_sources: list[str] = []
         self.last_flush = time.monotonic()
+        self.commit_seconds = 0.0
         self.manifest = self._open(overwrite, list(models))
         # Parquet encoding, fsync and the manifest update overlap with the next images' inference.
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-commit")
@@ -204,6 +205,13 @@ class ShardWriter:
             job.result()
 
     def _commit(self, rows: list[dict[str, Any]], events: list[ErrorEvent], sources: list[str]) -> None:
+        started = time.perf_counter()
+        try:
+            self._commit_part(rows, events, sources)
+        finally:
+            self.commit_seconds += time.perf_counter() - started
+
+    def _commit_part(self, rows: list[dict[str, Any]], events: list[ErrorEvent], sources: list[str]) -> None:
         index = max((p["index"] for p in self.manifest["parts"]), default=-1) + 1
         part = {
             "index": index,
@@ -249,10 +257,22 @@ class ShardWriter:
         _fsync_write(self.out / rel, lambda p: pq.write_table(table, p))
         return {"file": rel, "rows": table.num_rows, "sha256": sha256_file(self.out / rel)}
 
-    def close(self) -> None:
-        """Commit what is buffered and wait until it is on disk."""
+    def close(self, run: dict[str, Any] | None = None) -> None:
+        """Commit what is buffered and wait until it is on disk; then record the run's accounting."""
         try:
             self.flush()
             self._wait()
+            if run is not None:
+                self._record_run(run)
         finally:
             self._committer.shutdown(wait=True)
+
+    def _record_run(self, run: dict[str, Any]) -> None:
+        run = {**run, "stage_seconds": {**run["stage_seconds"], "commit": round(self.commit_seconds, 4)}}
+        run["finished"] = now_iso()
+        manifest = {**self.manifest, "runs": [*self.manifest.get("runs", []), run], "updated": now_iso()}
+        manifest_problems = problems(manifest, "shard_manifest")
+        if manifest_problems:
+            raise RuntimeError(f"internal error, manifest invalid: {manifest_problems}")
+        _fsync_write(self.out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=1)))
+        self.manifest = manifest

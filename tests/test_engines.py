@@ -48,3 +48,17 @@ def test_ray_engine_gives_the_same_ids_and_labels_as_local(mixed_folder: Path, t
     assert [r["record_id"] for r in a] == [r["record_id"] for r in b]
     for ra, rb in zip(a, b, strict=True):
         assert ra["regions"] == rb["regions"] and ra["emotion"] == rb["emotion"] and ra["age"] == rb["age"]
+
+
+def test_manifest_records_each_run_with_stage_times_and_counts(tmp_path: Path, mixed_folder: Path) -> None:
+    import json
+
+    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
+    first = build(mixed_folder, tmp_path / "o", recipe=recipe, limit=4)
+    second = build(mixed_folder, tmp_path / "o", recipe=recipe, workers=2)
+    runs = json.loads((tmp_path / "o" / "manifest.json").read_text())["runs"]
+    assert [r["workers"] for r in runs] == [1, 2] and runs[0]["engine"] == "local"
+    assert runs[0]["counts"]["images"] == first.images == 4 and runs[1]["counts"]["skipped_done"] == 4
+    assert runs[1]["counts"]["faces"] == second.faces
+    assert {"decode", "detect", "label", "describe", "validate", "commit"} <= set(runs[0]["stage_seconds"])
+    assert all(v >= 0 for r in runs for v in r["stage_seconds"].values())
