@@ -8,7 +8,7 @@ stages in process; engines decide where stages run, stages never know which engi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from .faces import FaceAnalyzer, FaceScan
 from .labels.stage import Labeler, apply_ground_truth
 from .models.manifest import ModelSpec, model_spec
 from .record import FaceRecord, make_record_id
+from .regions.propose import clip_box
 from .regions.proposer import RegionProposer
 from .shards import ErrorEvent, ShardWriter
 from .sources import SOURCES, SourceItem
@@ -124,6 +125,24 @@ def stage_faces(batch: list[WorkItem], analyzer: FaceAnalyzer) -> None:
         _safely("detect", work, run)
 
 
+MIN_BOX_INSIDE = 0.5  # a source box belongs to a face when this much of it lies in the face's crop
+
+
+def boxes_in_crop(boxes: Iterable[Sequence[float]], crop_box: Sequence[float], size: int) -> list[list[int]]:
+    """Source-pixel boxes mapped into one face's crop pixels; boxes mostly outside it are skipped."""
+    cx1, cy1, cx2, cy2 = crop_box
+    scale = size / (cx2 - cx1)
+    mapped = []
+    for x1, y1, x2, y2 in boxes:
+        ix = max(0.0, min(x2, cx2) - max(x1, cx1))
+        iy = max(0.0, min(y2, cy2) - max(y1, cy1))
+        if ix * iy < MIN_BOX_INSIDE * (x2 - x1) * (y2 - y1):
+            continue
+        crop = [(x1 - cx1) * scale, (y1 - cy1) * scale, (x2 - cx1) * scale, (y2 - cy1) * scale]
+        mapped.append(clip_box(crop, size))
+    return mapped
+
+
 def make_describer(recipe: Recipe) -> Any:
     name = recipe.describe.describer
     return None if name == "none" else DESCRIBERS.create(name, recipe.describe)
@@ -186,7 +205,9 @@ class RecordBuilder:
         for index, face in enumerate(work.scan.faces):
             record_id = make_record_id(item.dataset, item.key, index, self.recipe_hash)
             points = face.points
-            regions = self.proposer.propose(points, record_id)
+            regions = self.proposer.propose(
+                points, record_id, boxes_in_crop(item.boxes, face.crop_box, crop_cfg.size)
+            )
             self.labeler.label_regions(work.rgb, face, regions)
             record = FaceRecord(
                 record_id=record_id,

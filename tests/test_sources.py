@@ -267,3 +267,34 @@ def test_split_is_written_per_row_and_counted_in_the_manifest(manifest_root: Pat
         for name, n in ((part["shard"] or {}).get("splits") or {}).items():
             counted[name] = counted.get(name, 0) + n
     assert counted == summary.splits and sum(counted.values()) == len(rows) == 2
+
+
+def test_manifest_boxes_become_regions_of_the_face_they_fall_on(tmp_path: Path) -> None:
+    shutil.copy(ASTRONAUT, tmp_path / "a.png")
+    rows = [
+        {"path": "a.png", "boxes": [[190, 120, 250, 160], [0, 400, 50, 450]]},  # on the face; off it
+        {"path": "a.png#bad", "boxes": [[10, 10, 5, 5]]},
+    ]
+    (tmp_path / "m.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    recipe = Recipe.model_validate(
+        {
+            **TEMPLATE_RECIPE,
+            "source": {"kind": "manifest"},
+            "regions": {"named": ["mouth"], "boxes": {"count": 0}},
+        }
+    )
+    summary = build(tmp_path / "m.jsonl", tmp_path / "out", recipe=recipe)
+    assert summary.faces == 1 and summary.errors == 1
+    [row] = [r for p in (tmp_path / "out" / "shards").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    boxes = {r["region_id"]: r for r in row["regions"] if r["kind"] == "box"}
+    assert list(boxes) == ["box_source_00"]
+    x1, y1, x2, y2 = boxes["box_source_00"]["bbox_xyxy"]
+    assert x2 > x1 and y2 > y1
+    cx1, cy1, cx2, _ = row["crop_box_in_source"]
+    scale = row["width"] / (cx2 - cx1)
+    assert abs(x1 - (190 - cx1) * scale) <= 1 and abs(y2 - (160 - cy1) * scale) <= 1
+    assert boxes["box_source_00"]["observable_aus"]
+    errors = [
+        e for p in (tmp_path / "out" / "errors").glob("*.parquet") for e in pq.read_table(p).to_pylist()
+    ]
+    assert "bad boxes" in errors[0]["reason"]

@@ -29,8 +29,13 @@ class RegionProposer:
         self.threshold = cfg.au_overlap
         self.vocabulary = list(recipe.labels.au_vocabulary)
 
-    def propose(self, points: np.ndarray, key: str) -> list[Region]:
-        """Regions of one face; ``key`` seeds its random boxes so reruns give the same boxes."""
+    def propose(
+        self, points: np.ndarray, key: str, source_boxes: list[list[int]] | None = None
+    ) -> list[Region]:
+        """Regions of one face; ``key`` seeds its random boxes so reruns give the same boxes.
+
+        ``source_boxes`` are the source's own boxes for this face, already in crop pixels.
+        """
         areas = ActionAreas(points, self.size, self.vocabulary)
         regions = []
         for rdef in self.defs:
@@ -41,6 +46,8 @@ class RegionProposer:
             regions.append(
                 Region(f"box_user_{i:02d}", "box", clipped, areas.observable(clipped, self.threshold))
             )
+        for i, box in enumerate(source_boxes or []):
+            regions.append(Region(f"box_source_{i:02d}", "box", box, areas.observable(box, self.threshold)))
         for i, box in enumerate(sample_boxes(self.sampling, self.size, key)):
             regions.append(Region(f"box_{i:02d}", "box", box, areas.observable(box, self.threshold)))
         return regions

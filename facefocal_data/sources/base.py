@@ -7,6 +7,7 @@ it into an error row with that reason.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class SourceItem:
     split: str | None = None
     ground_truth: dict[str, object] = field(default_factory=dict)
     frame: int | None = None  # 0-based frame index when `path` is a video
+    boxes: tuple[tuple[float, float, float, float], ...] = ()  # source's region boxes, source px xyxy
     error: str | None = None  # why this row cannot be used (it becomes an error row)
 
 
@@ -109,6 +111,20 @@ def clean_truth(truth: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     if clean:
         out["aus"], out["au_value_type"] = clean, value_type
     return out, problems
+
+
+def parse_boxes(value: Any) -> tuple[tuple[float, float, float, float], ...]:
+    """Boxes as [[x1, y1, x2, y2], …] (a list, or its JSON text in a CSV cell), source pixels."""
+    if value in (None, ""):
+        return ()
+    data = json.loads(value) if isinstance(value, str) else value
+    boxes = []
+    for box in data:
+        x1, y1, x2, y2 = (float(v) for v in box)
+        if not (x2 > x1 and y2 > y1):
+            raise ValueError(f"box {box} is not [x1, y1, x2, y2] with x2 > x1 and y2 > y1")
+        boxes.append((x1, y1, x2, y2))
+    return tuple(boxes)
 
 
 def item_with_truth(key: str, path: Path, dataset: str, truth: dict[str, Any], **fields: Any) -> SourceItem:

@@ -2,7 +2,9 @@
 
 Columns / keys: `path` (required, relative to the root), `subject_id`, `split`, `emotion`,
 `age`, AU columns named like `AU12` / `au12` (or, in JSONL, an `aus` object), and
-`au_value_type` (`binary`, default, or `intensity_0_5`). The root is `source.root` or the
+`au_value_type` (`binary`, default, or `intensity_0_5`), and `boxes`: region boxes in source
+pixels, ``[[x1, y1, x2, y2], …]`` (JSON text in a CSV cell), which become `box_source_NN` regions
+of the faces they fall on. The root is `source.root` or the
 manifest's folder; a row whose path would leave it is an error row.
 """
 
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import SourceConfig
-from .base import SOURCES, SourceItem, UnsafePathError, confined, item_with_truth
+from .base import SOURCES, SourceItem, UnsafePathError, confined, item_with_truth, parse_boxes
 
 AU_COLUMN = re.compile(r"^au\s?_?(\d{1,2})$", re.IGNORECASE)
 
@@ -87,4 +89,10 @@ class ManifestSource:
             return SourceItem(key, self.manifest, self.dataset, error=str(exc))
         subject = str(row["subject_id"]) if row.get("subject_id") not in (None, "") else None
         split = str(row["split"]) if row.get("split") not in (None, "") else None
-        return item_with_truth(key, path, self.dataset, truth_of(row), subject_id=subject, split=split)
+        try:
+            boxes = parse_boxes(row.get("boxes"))
+        except (TypeError, ValueError) as exc:
+            return SourceItem(key, path, self.dataset, error=f"row {number}: bad boxes: {exc}")
+        return item_with_truth(
+            key, path, self.dataset, truth_of(row), subject_id=subject, split=split, boxes=boxes
+        )
