@@ -1,6 +1,8 @@
 """Engines and resume, measured in one run on the same images (template describer).
 
 - local, 1 worker vs 2 worker processes: faces/s and the speed-up (goal >= 1.7x on 2+ cores);
+- Ray Data (2 actors, local Ray) vs local 2 workers: the engine's overhead on one machine
+  (`ray.init` included; Ray pays off across machines, not on one);
 - resume cost: a build stopped at 50 % (`limit`) and rerun, against one uninterrupted build:
   (first half + rerun) / uninterrupted, where 1.0 means resuming costs nothing extra.
 Not a test: read the ratios, not the absolute numbers.
@@ -50,6 +52,7 @@ def main() -> None:
         paths = stage_images(args.images, args.repeat, folder)
         one_s, faces, one_cores = timed_build(folder, Path(tmp) / "w1")
         two_s, _, two_cores = timed_build(folder, Path(tmp) / "w2", workers=2)
+        ray_s, _, _ = timed_build(folder, Path(tmp) / "ray", engine="ray", workers=2)
         half_s, _, _ = timed_build(folder, Path(tmp) / "resume", limit=len(paths) // 2)
         rest_s, _, _ = timed_build(folder, Path(tmp) / "resume")
     print(f"images {len(paths)}   faces {faces}   cores {os.cpu_count()}")
@@ -57,6 +60,9 @@ def main() -> None:
     print(
         f"local, 2 workers   {two_s:6.1f} s  {faces / two_s:6.2f} faces/s  cores busy {two_cores:.2f}"
         f"   speed-up {one_s / two_s:.2f}x"
+    )
+    print(
+        f"ray, 2 actors      {ray_s:6.1f} s  {faces / ray_s:6.2f} faces/s   overhead vs 2 workers {ray_s - two_s:+.1f} s"
     )
     cost = (half_s + rest_s) / one_s
     print(f"resume: half {half_s:.1f} s + rest {rest_s:.1f} s vs whole {one_s:.1f} s   cost = {cost:.2f}")
