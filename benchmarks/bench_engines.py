@@ -62,7 +62,8 @@ def main() -> None:
         f"   speed-up {one_s / two_s:.2f}x"
     )
     print(
-        f"ray, 2 actors      {ray_s:6.1f} s  {faces / ray_s:6.2f} faces/s   overhead vs 2 workers {ray_s - two_s:+.1f} s"
+        f"ray, 2 actors      {ray_s:6.1f} s  {faces / ray_s:6.2f} faces/s"
+        f"   overhead vs 2 workers {ray_s - two_s:+.1f} s"
     )
     cost = (half_s + rest_s) / one_s
     print(f"resume: half {half_s:.1f} s + rest {rest_s:.1f} s vs whole {one_s:.1f} s   cost = {cost:.2f}")
