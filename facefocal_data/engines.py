@@ -21,6 +21,7 @@ import pickle
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,14 @@ from .faces import FaceAnalyzer
 from .pipeline import BATCH_SIZE, RecordBuilder, WorkItem, _batches, stage_decode, stage_faces
 from .sources import SourceItem
 
-Finish = Callable[[list[WorkItem]], None]
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the caller does around the engine: open the describer, describe + write, stop fast."""
+
+    start: Callable[[], None]  # once the models loaded, before the first batch is finished
+    finish: Callable[[list[WorkItem]], None]  # in input order, in the calling process
+    abort: Callable[[], None]  # on Ctrl-C / SIGTERM, before waiting for work in flight
 
 
 def _prefetch_decoded(items: list[SourceItem]) -> Iterator[list[WorkItem]]:
@@ -45,21 +53,15 @@ def _prefetch_decoded(items: list[SourceItem]) -> Iterator[list[WorkItem]]:
             yield batch
 
 
-def run_local(
-    todo: list[SourceItem],
-    recipe: Recipe,
-    start: Callable[[], None],
-    finish: Finish,
-    abort: Callable[[], None],
-) -> None:
+def run_local(todo: list[SourceItem], recipe: Recipe, hooks: Hooks) -> None:
     analyzer = FaceAnalyzer(recipe)
     builder = RecordBuilder(recipe, analyzer.geometry_source, describe=False)
     try:
-        start()
+        hooks.start()
 
         def label_and_finish(batch: list[WorkItem]) -> None:
             builder(batch)
-            finish(batch)
+            hooks.finish(batch)
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-finish") as finisher:
             finishing: Future[None] | None = None
@@ -72,7 +74,7 @@ def run_local(
                 if finishing is not None:
                     finishing.result()
             except BaseException:
-                abort()  # before the pool waits for the finisher
+                hooks.abort()  # before the pool waits for the finisher
                 raise
     finally:
         analyzer.close()
@@ -105,14 +107,7 @@ def _work(items: list[SourceItem]) -> list[WorkItem]:
     return batch
 
 
-def run_processes(
-    todo: list[SourceItem],
-    recipe: Recipe,
-    workers: int,
-    start: Callable[[], None],
-    finish: Finish,
-    abort: Callable[[], None],
-) -> None:
+def run_processes(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) -> None:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_init_worker, initargs=(recipe,)
@@ -124,15 +119,15 @@ def run_processes(
                 window.append(pool.submit(_work, batch))
         try:
             first = window.popleft().result() if window else []  # worker setup errors surface here
-            start()
+            hooks.start()
             pending: list[WorkItem] | None = first
             while pending is not None:
                 if (batch := next(batches, None)) is not None:
                     window.append(pool.submit(_work, batch))
-                finish(pending)
+                hooks.finish(pending)
                 pending = window.popleft().result() if window else None
         except BaseException:
-            abort()
+            hooks.abort()
             for future in window:
                 future.cancel()
             raise
@@ -165,13 +160,7 @@ class RayLabeler:
 
 
 def run_ray(
-    todo: list[SourceItem],
-    recipe: Recipe,
-    workers: int,
-    start: Callable[[], None],
-    finish: Finish,
-    abort: Callable[[], None],
-    address: str | None = None,
+    todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks, address: str | None = None
 ) -> None:
     """Ray Data `map_batches` with the label stage as an actor pool of `workers` actors.
 
@@ -198,11 +187,11 @@ def run_ray(
     try:
         for batch in dataset.iter_batches(batch_size=BATCH_SIZE, batch_format="numpy"):
             if not started:
-                start()
+                hooks.start()
                 started = True
-            finish([pickle.loads(blob) for blob in batch["work"]])
+            hooks.finish([pickle.loads(blob) for blob in batch["work"]])
     except BaseException as exc:
-        abort()
+        hooks.abort()
         cause = getattr(exc, "cause", None)
         if isinstance(cause, FacefocalError):  # a setup error inside an actor: say it plainly
             raise cause from None

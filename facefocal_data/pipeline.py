@@ -286,7 +286,7 @@ def build(
     the same whichever engine ran.
     ``on_progress(done, total, summary)`` is called after each batch (the CLI draws its bar).
     """
-    from .engines import run_local, run_processes, run_ray
+    from .engines import Hooks, run_local, run_processes, run_ray
 
     if engine not in ("local", "ray"):
         raise RecipeError(f"unknown engine {engine!r}; choose local or ray")
@@ -331,12 +331,13 @@ def build(
         summary.describe_live = getattr(describer, "stats", None)
 
     try:
+        hooks = Hooks(start_describer, finish, abort)
         if todo and engine == "ray":
-            run_ray(todo, recipe, workers, start_describer, finish, abort, ray_address)
+            run_ray(todo, recipe, workers, hooks, ray_address)
         elif todo and workers > 1:
-            run_processes(todo, recipe, workers, start_describer, finish, abort)
+            run_processes(todo, recipe, workers, hooks)
         elif todo:
-            run_local(todo, recipe, start_describer, finish, abort)
+            run_local(todo, recipe, hooks)
     finally:
         summary.seconds = time.perf_counter() - started
         writer.close(
