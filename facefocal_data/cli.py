@@ -372,6 +372,45 @@ def models_verify() -> None:
         raise typer.Exit(1)
 
 
+@app.command("export")
+def export_cmd(
+    data: Annotated[Path, typer.Argument(help="A build directory.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="qwen2.5-vl, qwen2-vl, qwen3-vl, llamafactory, swift.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Export directory (images/ + the trainer's files).")
+    ],
+    split: Annotated[str | None, typer.Option(help="Only this split (default: all rows).")] = None,
+    stage: Annotated[
+        str, typer.Option(help="Curriculum stage: au, emotion, age (single attribute), region, dialogue.")
+    ] = "region",
+    seed: Annotated[int, typer.Option(help="Picks the prompt paraphrases.")] = 0,
+    min_pixels: Annotated[int, typer.Option(help="Qwen2.5-VL processor min_pixels (as in training).")] = 56
+    * 56,
+    max_pixels: Annotated[
+        int, typer.Option(help="Qwen2.5-VL processor max_pixels (as in training).")
+    ] = 1003520,
+    model: Annotated[
+        str, typer.Option(help="Box convention for llamafactory text: qwen2.5-vl, qwen2-vl, qwen3-vl.")
+    ] = "qwen2.5-vl",
+) -> None:
+    """Write a build as a trainer's dataset, with the snippet that registers it."""
+    from .exporters import ExportOptions, export
+
+    options = ExportOptions(split, stage, seed, min_pixels, max_pixels, model)
+    try:
+        summary = export(data, format, out, options)
+    except (FacefocalError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    out_console.print(
+        f"{summary.samples} {stage} samples from {summary.images} faces → {summary.out}", highlight=False
+    )
+    for file in summary.files:
+        out_console.print(f"  {file}", highlight=False)
+
+
 @llm_app.command("serve")
 def llm_serve(
     model: Annotated[

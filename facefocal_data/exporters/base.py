@@ -1,0 +1,86 @@
+"""What every exporter shares: reading a build, writing crops once, rendering `<bbox>` placeholders."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from ..errors import FacefocalError
+from ..record import FaceRecord
+from .coords import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, norm1000_box, qwen25_box
+
+BoxFormat = Callable[[Sequence[float], FaceRecord], list[int]]
+PLACEHOLDER = "<bbox>"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    split: str | None = None
+    stage: str = "region"
+    seed: int = 0
+    min_pixels: int = DEFAULT_MIN_PIXELS
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    model: str = "qwen2.5-vl"  # box convention for text-coordinate formats (llamafactory)
+    name: str = "face_focal"
+
+
+@dataclass
+class ExportSummary:
+    out: str
+    format: str
+    samples: int = 0
+    images: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+def iter_records(data_dir: Path, split: str | None = None) -> Iterator[FaceRecord]:
+    """Records of a build, in manifest order; only shards the manifest lists count."""
+    manifest_path = data_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise FacefocalError(f"{data_dir} is not a build (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text())
+    for part in manifest["parts"]:
+        if part.get("shard") is None:
+            continue
+        for row in pq.read_table(data_dir / part["shard"]["file"]).to_pylist():
+            if split is None or row["split"] == split:
+                yield FaceRecord.from_row(row)
+
+
+def write_image(record: FaceRecord, out: Path) -> str:
+    """The crop under `images/`, once per record; returns its path relative to `out`."""
+    rel = f"images/{record.image_path}"
+    path = out / rel
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(record.image_bytes)
+    return rel
+
+
+def box_format(model: str, options: ExportOptions) -> BoxFormat:
+    """How a crop-pixel box is written in the text for `model`."""
+    if model == "qwen2.5-vl":
+        return lambda box, r: qwen25_box(box, r.height, r.width, options.min_pixels, options.max_pixels)
+    if model in ("qwen2-vl", "qwen3-vl"):
+        return lambda box, r: norm1000_box(box, r.height, r.width)
+    raise FacefocalError(
+        f"unknown model {model!r} for box coordinates; choose qwen2.5-vl, qwen2-vl or qwen3-vl"
+    )
+
+
+def render_boxes(text: str, boxes: list[list[int]], record: FaceRecord, fmt: BoxFormat) -> str:
+    """Fill `<bbox>` placeholders in order with `[x1, y1, x2, y2]` in the model's coordinates."""
+    rendered = iter([fmt(box, record) for box in boxes])
+    return re.sub(re.escape(PLACEHOLDER), lambda _m: str(next(rendered)), text)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,0 +1,61 @@
+"""Box coordinates per model family, from boxes in pixels of the stored crop.
+
+- Qwen2.5-VL: absolute pixels of the image *as its processor resizes it* (`smart_resize` with the
+  same min/max pixels the trainer uses); our crops are multiples of 28, so with budgets that
+  include them the resize is the identity and the boxes are the stored ones.
+- Qwen2-VL and Qwen3-VL: integers 0-1000 relative to the image.
+(paper_spec.md §3.1-3.2; a test checks this against transformers' own image processor.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+FACTOR = 28
+DEFAULT_MIN_PIXELS = 56 * 56
+DEFAULT_MAX_PIXELS = 14 * 14 * 4 * 1280  # 1,003,520: the processor's and ms-swift's default
+MAX_RATIO = 200
+
+
+def smart_resize(
+    height: int, width: int, min_pixels: int = DEFAULT_MIN_PIXELS, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[int, int]:
+    """(height, width) Qwen2/2.5-VL's processor resizes an image to: multiples of 28 within the budget."""
+    if max(height, width) / min(height, width) > MAX_RATIO:
+        raise ValueError(f"aspect ratio above {MAX_RATIO}: {width}x{height}")
+    h_bar = max(FACTOR, round(height / FACTOR) * FACTOR)
+    w_bar = max(FACTOR, round(width / FACTOR) * FACTOR)
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt(height * width / max_pixels)
+        h_bar = max(FACTOR, math.floor(height / beta / FACTOR) * FACTOR)
+        w_bar = max(FACTOR, math.floor(width / beta / FACTOR) * FACTOR)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / FACTOR) * FACTOR
+        w_bar = math.ceil(width * beta / FACTOR) * FACTOR
+    return h_bar, w_bar
+
+
+def qwen25_box(box: Sequence[float], height: int, width: int, min_pixels: int, max_pixels: int) -> list[int]:
+    """A crop-pixel box in the resized image's absolute pixels (what Qwen2.5-VL reads and writes)."""
+    new_h, new_w = smart_resize(height, width, min_pixels, max_pixels)
+    sx, sy = new_w / width, new_h / height
+    x1, y1, x2, y2 = box
+    return [
+        max(0, min(round(x1 * sx), new_w)),
+        max(0, min(round(y1 * sy), new_h)),
+        max(0, min(round(x2 * sx), new_w)),
+        max(0, min(round(y2 * sy), new_h)),
+    ]
+
+
+def norm1000_box(box: Sequence[float], height: int, width: int) -> list[int]:
+    """A crop-pixel box as integers 0-1000 (Qwen2-VL, Qwen3-VL)."""
+    x1, y1, x2, y2 = box
+    return [
+        round(x1 / width * 1000),
+        round(y1 / height * 1000),
+        round(x2 / width * 1000),
+        round(y2 / height * 1000),
+    ]

@@ -1,0 +1,48 @@
+"""`llamafactory`: sharegpt-style `messages` + `images`, and the `dataset_info.json` entry.
+
+One `<image>` token per image, in the first user turn. Boxes in the text follow `--model`
+(default qwen2.5-vl: absolute pixels of the resized image). LLaMA-Factory pre-resizes images
+above `image_max_pixels`; our crops (448² by default) are below its default (768²), so keep
+`image_max_pixels` ≥ the crop's pixels and the boxes stay right.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .base import ExportOptions, box_format, render_boxes, write_image
+from .samples import Sample
+
+
+def export_llamafactory(samples: list[Sample], out: Path, options: ExportOptions) -> list[Path]:
+    fmt = box_format(options.model, options)
+    rows = []
+    for sample in samples:
+        messages = []
+        for i, turn in enumerate(sample.turns):
+            user = render_boxes(turn.user, turn.boxes, sample.record, fmt)
+            messages.append({"role": "user", "content": ("<image>" if i == 0 else "") + user})
+            messages.append({"role": "assistant", "content": turn.assistant})
+        rows.append({"messages": messages, "images": [write_image(sample.record, out)]})
+    split = options.split or "all"
+    data = out / f"{options.name}_{split}.json"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+    info = {
+        f"{options.name}_{split}": {
+            "file_name": data.name,
+            "formatting": "sharegpt",
+            "columns": {"messages": "messages", "images": "images"},
+            "tags": {
+                "role_tag": "role",
+                "content_tag": "content",
+                "user_tag": "user",
+                "assistant_tag": "assistant",
+                "system_tag": "system",
+            },
+        }
+    }
+    info_path = out / "dataset_info.json"
+    info_path.write_text(json.dumps(info, indent=1))
+    return [data, info_path]

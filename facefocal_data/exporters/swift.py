@@ -1,0 +1,34 @@
+"""`swift`: ms-swift's `messages` + `images` + `objects` with `<bbox>` placeholders.
+
+Boxes go in `objects.bbox` in pixels of the stored image (`bbox_type: real`); ms-swift's
+template converts them for the model (absolute resized pixels for Qwen2.5-VL, 0-1000 for
+Qwen2/3-VL), so one export serves every model. Images are absolute paths.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .base import ExportOptions, write_image, write_jsonl
+from .samples import Sample
+
+
+def export_swift(samples: list[Sample], out: Path, options: ExportOptions) -> list[Path]:
+    rows = []
+    for sample in samples:
+        messages, boxes = [], []
+        for i, turn in enumerate(sample.turns):
+            messages.append({"role": "user", "content": ("<image>" if i == 0 else "") + turn.user})
+            messages.append({"role": "assistant", "content": turn.assistant})
+            boxes += [list(box) for box in turn.boxes]
+        image = str((out / write_image(sample.record, out)).resolve())
+        rows.append(
+            {
+                "messages": messages,
+                "images": [image],
+                "objects": {"ref": [], "bbox": boxes, "bbox_type": "real"},
+            }
+        )
+    data = out / f"{options.name}_{options.split or 'all'}.jsonl"
+    write_jsonl(data, rows)
+    return [data]

@@ -1,0 +1,172 @@
+"""Exports: boxes in each model's coordinates, image tokens that match, curriculum stages."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from facefocal_data import build
+from facefocal_data.config import Recipe
+from facefocal_data.exporters import ExportOptions, export
+from facefocal_data.exporters.coords import norm1000_box, qwen25_box, smart_resize
+from facefocal_data.exporters.prompts import PROMPT_POOLS
+
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+
+BOX = re.compile(r"\[(\d+), (\d+), (\d+), (\d+)\]")
+BUDGETS = [
+    (56 * 56, 14 * 14 * 4 * 1280),
+    (56 * 56, 200 * 200),
+    (16 * 28 * 28, 576 * 28 * 28),
+    (600 * 600, 2000 * 2000),
+]
+
+
+def _processor_size(side: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
+    """(height, width) transformers' own Qwen2-VL image processor resizes a side x side image to."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    processor = Qwen2VLImageProcessorPil(min_pixels=min_pixels, max_pixels=max_pixels)
+    grid = processor(images=Image.new("RGB", (side, side)), return_tensors="np")["image_grid_thw"][0]
+    return int(grid[1]) * 14, int(grid[2]) * 14
+
+
+@pytest.mark.parametrize("side", [224, 448, 500, 1000])
+@pytest.mark.parametrize(("min_pixels", "max_pixels"), BUDGETS)
+def test_qwen25_boxes_follow_the_processors_resize(side: int, min_pixels: int, max_pixels: int) -> None:
+    new_h, new_w = _processor_size(side, min_pixels, max_pixels)
+    assert smart_resize(side, side, min_pixels, max_pixels) == (new_h, new_w)
+    box = [side * 0.1, side * 0.25, side * 0.6, side]
+    expected = [
+        round(box[0] * new_w / side),
+        round(box[1] * new_h / side),
+        round(box[2] * new_w / side),
+        new_h,
+    ]
+    assert qwen25_box(box, side, side, min_pixels, max_pixels) == expected
+    assert norm1000_box(box, side, side) == [100, 250, 600, 1000]
+
+
+@pytest.fixture(scope="module")
+def small_crops(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A build with 224-pixel crops, so a small pixel budget really resizes them."""
+    out = tmp_path_factory.mktemp("build") / "b224"
+    recipe = Recipe.model_validate({**TEMPLATE_RECIPE, "crop": {"size": 224}})
+    build(ASTRONAUT, out, recipe=recipe)
+    return out
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_qwen25_export_writes_boxes_for_the_trainers_pixel_budget(small_crops: Path, tmp_path: Path) -> None:
+    options = ExportOptions(stage="region", min_pixels=56 * 56, max_pixels=112 * 112)
+    summary = export(small_crops, "qwen2.5-vl", tmp_path / "q", options)
+    rows = _jsonl(tmp_path / "q" / "face_focal_all.jsonl")
+    assert summary.samples == len(rows) > 10 and summary.images == 1
+    new_h, new_w = _processor_size(224, 56 * 56, 112 * 112)
+    assert (new_h, new_w) == (112, 112)
+    from facefocal_data.exporters.base import iter_records
+
+    [record] = iter_records(small_crops)
+    boxes = {tuple(r.bbox_xyxy) for r in record.regions if r.description is not None}
+    for row in rows:
+        first = row["conversations"][0]["value"]
+        assert (
+            first.startswith("<image>\n")
+            and sum(t["value"].count("<image>") for t in row["conversations"]) == 1
+        )
+        (x1, y1, x2, y2) = map(int, BOX.search(first).groups())  # type: ignore[union-attr]
+        assert any(
+            [x1, y1, x2, y2] == [round(b[0] / 2), round(b[1] / 2), round(b[2] / 2), round(b[3] / 2)]
+            for b in boxes
+        )
+        assert (tmp_path / "q" / row["image"]).is_file()
+    assert "--max_pixels 12544" in (tmp_path / "q" / "REGISTER.md").read_text()
+
+
+@pytest.mark.parametrize("fmt", ["qwen2-vl", "qwen3-vl"])
+def test_qwen2_and_qwen3_boxes_are_0_to_1000(mixed_build, tmp_path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    out, _ = mixed_build
+    export(out, fmt, tmp_path / fmt, ExportOptions(stage="au"))
+    rows = _jsonl(tmp_path / fmt / "face_focal_all.jsonl")
+    numbers = [int(v) for row in rows for v in BOX.search(row["conversations"][0]["value"]).groups()]  # type: ignore[union-attr]
+    assert numbers and all(0 <= v <= 1000 for v in numbers) and max(numbers) > 448  # not pixels
+
+
+def test_llamafactory_rows_have_one_image_token_per_image_and_load_with_datasets(
+    mixed_build, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import datasets
+
+    out, _ = mixed_build
+    export(out, "llamafactory", tmp_path / "lf", ExportOptions(stage="dialogue", split="train"))
+    rows = json.loads((tmp_path / "lf" / "face_focal_train.json").read_text())
+    assert rows
+    for row in rows:
+        tokens = sum(m["content"].count("<image>") for m in row["messages"])
+        assert tokens == len(row["images"]) == 1
+        assert [m["role"] for m in row["messages"]][:2] == ["user", "assistant"]
+    info = json.loads((tmp_path / "lf" / "dataset_info.json").read_text())
+    assert info["face_focal_train"]["file_name"] == "face_focal_train.json"
+    assert info["face_focal_train"]["columns"] == {"messages": "messages", "images": "images"}
+    ds = datasets.load_dataset(
+        "json",
+        data_files=str(tmp_path / "lf" / "face_focal_train.json"),
+        split="train",
+        cache_dir=str(tmp_path / "hf"),
+    )
+    assert len(ds) == len(rows) and ds[0]["images"] == rows[0]["images"]
+
+
+def test_swift_rows_fill_every_bbox_placeholder(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out, _ = mixed_build
+    export(out, "swift", tmp_path / "sw", ExportOptions(stage="dialogue"))
+    rows = _jsonl(tmp_path / "sw" / "face_focal_all.jsonl")
+    assert rows
+    for row in rows:
+        text = "".join(m["content"] for m in row["messages"] if m["role"] == "user")
+        assert text.count("<image>") == len(row["images"]) == 1 and Path(row["images"][0]).is_absolute()
+        assert text.count("<bbox>") == len(row["objects"]["bbox"]) > 1
+        assert row["objects"]["bbox_type"] == "real"
+        assert all(0 <= v <= 448 for box in row["objects"]["bbox"] for v in box)
+
+
+def test_each_curriculum_stage_holds_only_its_kind_of_sample(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out, summary = mixed_build
+    firsts: dict[str, list[dict]] = {}
+    for stage in ("au", "emotion", "age", "region", "dialogue"):
+        export(out, "qwen2-vl", tmp_path / stage, ExportOptions(stage=stage))
+        firsts[stage] = _jsonl(tmp_path / stage / "face_focal_all.jsonl")
+
+    def prompt(row: dict) -> str:
+        return row["conversations"][0]["value"].removeprefix("<image>\n")
+
+    def answer(row: dict) -> str:
+        return row["conversations"][1]["value"]
+
+    def from_pool(text: str, task: str) -> bool:
+        patterns = [re.escape(p).replace(re.escape("<bbox>"), r"\[[\d, ]+\]") for p in PROMPT_POOLS[task]]
+        return any(re.fullmatch(p, text) for p in patterns)
+
+    assert all(
+        from_pool(prompt(r), "au") and answer(r).startswith(("Active action units", "None of"))
+        for r in firsts["au"]
+    )
+    assert all(
+        from_pool(prompt(r), "emotion") and answer(r).startswith("The face shows") for r in firsts["emotion"]
+    )
+    assert all(from_pool(prompt(r), "age") and "years old" in answer(r) for r in firsts["age"])
+    assert all(from_pool(prompt(r), "region") and len(r["conversations"]) == 2 for r in firsts["region"])
+    assert all(
+        len(r["conversations"]) > 2 and from_pool(prompt(r), "dialogue_first") for r in firsts["dialogue"]
+    )
+    assert len(firsts["emotion"]) == len(firsts["age"]) == len(firsts["dialogue"]) == summary.faces
+    assert len(firsts["au"]) > len(firsts["emotion"])
+    pools = json.loads((tmp_path / "au" / "prompts.json").read_text())
+    assert pools["pools"]["au"] == list(PROMPT_POOLS["au"])
