@@ -411,6 +411,31 @@ def export_cmd(
         out_console.print(f"  {file}", highlight=False)
 
 
+@app.command("import-labelstudio")
+def import_labelstudio_cmd(
+    export_file: Annotated[Path, typer.Argument(help="A Label Studio project export (JSON).")],
+    data: Annotated[Path, typer.Option("--data", help="The build the tasks were exported from.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New folder for the edited dataset.")],
+) -> None:
+    """Bring reviewed region text back: edits become `describer: human`, all else is kept."""
+    from .exporters.base import iter_records
+    from .exporters.labelstudio import import_labelstudio
+    from .shards import rewrite_records
+
+    try:
+        records, summary = import_labelstudio(export_file, list(iter_records(data)))
+        rewrite_records(
+            data, out, records, f"Label Studio import of {export_file.name}: {summary.edited} texts edited"
+        )
+    except (FacefocalError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    out_console.print(
+        f"{summary.tasks} tasks, {summary.edited} region texts edited, {summary.unknown} unknown ids → {out}",
+        highlight=False,
+    )
+
+
 @llm_app.command("serve")
 def llm_serve(
     model: Annotated[

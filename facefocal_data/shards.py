@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -276,3 +277,54 @@ class ShardWriter:
             raise RuntimeError(f"internal error, manifest invalid: {manifest_problems}")
         _fsync_write(self.out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=1)))
         self.manifest = manifest
+
+
+def rewrite_records(source: Path, out: Path, records: list[FaceRecord], note: str) -> dict[str, Any]:
+    """A copy of the build at `source` in `out` with `records` replacing the rows of the same ids.
+
+    Shards keep their parts, order and row groups; errors tables are copied; the manifest gets
+    the new hashes and a `runs` entry saying what changed (`note`). Every row is validated again.
+    """
+    manifest = read_manifest(source)
+    if manifest is None:
+        raise FileNotFoundError(f"{source} is not a build (no {MANIFEST})")
+    if out.resolve() == source.resolve():
+        raise OutputConflictError("write the edited dataset to a new folder; the original stays as it is")
+    if read_manifest(out) is not None:
+        raise OutputConflictError(f"{out} already holds a build; choose a new folder")
+    by_id = {record.record_id: record for record in records}
+    parts = []
+    for part in manifest["parts"]:
+        part = dict(part)
+        if part.get("shard"):
+            part["shard"] = _rewrite_shard(source, out, part["shard"], by_id)
+        if part.get("errors"):
+            (out / part["errors"]["file"]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / part["errors"]["file"], out / part["errors"]["file"])
+        parts.append(part)
+    run = {"engine": "rewrite", "workers": 1, "seconds": 0.0, "counts": {}, "stage_seconds": {}, "splits": {}}
+    run["finished"], run["note"] = now_iso(), note
+    new = {**manifest, "parts": parts, "runs": [*manifest.get("runs", []), run], "updated": now_iso()}
+    _fsync_write(out / MANIFEST, lambda p: p.write_text(json.dumps(new, indent=1)))
+    return new
+
+
+def _rewrite_shard(
+    source: Path, out: Path, shard: dict[str, Any], by_id: dict[str, FaceRecord]
+) -> dict[str, Any]:
+    table = pq.read_table(source / shard["file"])
+    rows = [
+        by_id[row["record_id"]].to_row() if row["record_id"] in by_id else row for row in table.to_pylist()
+    ]
+    for row in rows:
+        reasons = row_problems(row)
+        if reasons:
+            raise ValueError(f"record {row['record_id']} would be invalid: {'; '.join(reasons)}")
+    new_table = pa.Table.from_pylist(rows, schema=table.schema)
+    path = out / shard["file"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = pq.read_metadata(source / shard["file"])
+    _fsync_write(
+        path, lambda p: pq.write_table(new_table, p, row_group_size=max(1, metadata.row_group(0).num_rows))
+    )
+    return {**shard, "sha256": sha256_file(path), "bytes": path.stat().st_size}

@@ -170,3 +170,75 @@ def test_each_curriculum_stage_holds_only_its_kind_of_sample(mixed_build, tmp_pa
     assert len(firsts["au"]) > len(firsts["emotion"])
     pools = json.loads((tmp_path / "au" / "prompts.json").read_text())
     assert pools["pools"]["au"] == list(PROMPT_POOLS["au"])
+
+
+def test_llava_records_point_at_68x2_landmark_arrays(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    out, summary = mixed_build
+    export(out, "llava", tmp_path / "lv", ExportOptions(stage="au"))
+    rows = json.loads((tmp_path / "lv" / "face_focal_all.json").read_text())
+    assert [r["id"] for r in rows] == list(range(len(rows)))
+    arrays = {r["landmarks_2d"] for r in rows}
+    assert len(arrays) == summary.faces
+    for rel in arrays:
+        points = np.load(tmp_path / "lv" / rel)
+        assert points.shape == (68, 2) and points.dtype == np.float32
+        assert (points >= -50).all() and (points <= 500).all()  # crop pixels, not normalised
+        assert np.asarray(points).reshape(-1).size == 136  # what Face-LLaVA's loader asserts
+    first = rows[0]["conversations"][0]["value"]
+    assert first.startswith("<image>\n") and re.search(r"\[0\.\d+, 0\.\d+, [01]\.\d+, [01]\.\d+\]", first)
+
+
+def test_label_studio_round_trip_keeps_the_edit_and_every_other_field(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from facefocal_data.cli import app
+    from facefocal_data.exporters.base import iter_records
+    from facefocal_data.validate import validate_dir
+
+    out, summary = mixed_build
+    export(out, "labelstudio", tmp_path / "ls", ExportOptions())
+    tasks = json.loads((tmp_path / "ls" / "tasks.json").read_text())
+    assert len(tasks) == summary.faces
+    assert 'perRegion="true"' in (tmp_path / "ls" / "labeling_config.xml").read_text()
+    rect = next(r for r in tasks[0]["predictions"][0]["result"] if r["type"] == "rectanglelabels")
+    assert 0 <= rect["value"]["x"] <= 100 and rect["original_width"] == 448
+    # an annotator accepts the predictions and rewrites the mouth's text (Label Studio's export shape)
+    edited = "Lips pulled up at the corners (AU12 Lip Corner Puller); reviewed by a human."
+    result = [dict(r) for r in tasks[0]["predictions"][0]["result"]]
+    for r in result:
+        if r["id"] == "mouth" and r["type"] == "textarea":
+            r["value"] = {**r["value"], "text": [edited]}
+    tasks[0]["annotations"] = [{"id": 1, "result": result, "was_cancelled": False}]
+    tasks.append({"data": {"record_id": "f" * 20}, "annotations": [{"result": []}]})
+    export_file = tmp_path / "project-export.json"
+    export_file.write_text(json.dumps(tasks))
+
+    res = CliRunner().invoke(
+        app, ["import-labelstudio", str(export_file), "--data", str(out), "--out", str(tmp_path / "edited")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "1 region texts edited, 1 unknown ids" in res.output
+    before = {r.record_id: r.to_row() for r in iter_records(out)}
+    after = {r.record_id: r.to_row() for r in iter_records(tmp_path / "edited")}
+    assert before.keys() == after.keys()
+    target = tasks[0]["data"]["record_id"]
+    for record_id, row in after.items():
+        old = before[record_id]
+        if record_id != target:
+            assert row == old
+            continue
+        for new_region, old_region in zip(row["regions"], old["regions"], strict=True):
+            if new_region["region_id"] == "mouth":
+                assert new_region["description"]["text"] == edited
+                assert new_region["description"]["describer"] == "human"
+                assert {**new_region, "description": None} == {**old_region, "description": None}
+            else:
+                assert new_region == old_region
+        assert {k: v for k, v in row.items() if k != "regions"} == {
+            k: v for k, v in old.items() if k != "regions"
+        }
+    assert validate_dir(tmp_path / "edited").ok
+    runs = json.loads((tmp_path / "edited" / "manifest.json").read_text())["runs"]
+    assert "Label Studio import" in runs[-1]["note"]

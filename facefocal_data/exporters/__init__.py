@@ -1,4 +1,7 @@
-"""Exporters: a build's records as a trainer's dataset. One module per format, registered by name."""
+"""Exporters: a build's records as a trainer's (or an annotation tool's) dataset.
+
+One module per format, registered by name; each gets the stage's samples and the records.
+"""
 
 from __future__ import annotations
 
@@ -16,38 +19,52 @@ EXPORTERS: Registry[Any] = Registry("export format")
 
 
 @EXPORTERS.register("qwen2.5-vl")
-def _qwen25(items: list, out: Path, options: ExportOptions) -> list[Path]:
+def _qwen25(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
     from .qwen import export_qwen
 
     return export_qwen(items, out, "qwen2.5-vl", options)
 
 
 @EXPORTERS.register("qwen2-vl")
-def _qwen2(items: list, out: Path, options: ExportOptions) -> list[Path]:
+def _qwen2(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
     from .qwen import export_qwen
 
     return export_qwen(items, out, "qwen2-vl", options)
 
 
 @EXPORTERS.register("qwen3-vl")
-def _qwen3(items: list, out: Path, options: ExportOptions) -> list[Path]:
+def _qwen3(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
     from .qwen import export_qwen
 
     return export_qwen(items, out, "qwen3-vl", options)
 
 
 @EXPORTERS.register("llamafactory")
-def _llamafactory(items: list, out: Path, options: ExportOptions) -> list[Path]:
+def _llamafactory(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
     from .llamafactory import export_llamafactory
 
     return export_llamafactory(items, out, options)
 
 
 @EXPORTERS.register("swift")
-def _swift(items: list, out: Path, options: ExportOptions) -> list[Path]:
+def _swift(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
     from .swift import export_swift
 
     return export_swift(items, out, options)
+
+
+@EXPORTERS.register("llava")
+def _llava(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
+    from .llava import export_llava
+
+    return export_llava(items, out, options)
+
+
+@EXPORTERS.register("labelstudio")
+def _labelstudio(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
+    from .labelstudio import export_labelstudio
+
+    return export_labelstudio(records, out, options)
 
 
 def export(
@@ -62,7 +79,7 @@ def export(
     records = list(iter_records(data_dir, options.split))
     items = [s for record in records for s in samples(record, options.stage, options.seed)]
     out.mkdir(parents=True, exist_ok=True)
-    files = writer(items, out, options)
+    files = writer(items, out, options, records)
     (out / "prompts.json").write_text(json.dumps({"seed": options.seed, "pools": PROMPT_POOLS}, indent=1))
     summary = ExportSummary(str(out), fmt, len(items), len({s.record.record_id for s in items}))
     summary.files = [str(f) for f in files]

@@ -14,7 +14,7 @@ from ..errors import FacefocalError
 from ..record import FaceRecord
 from .coords import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, norm1000_box, qwen25_box
 
-BoxFormat = Callable[[Sequence[float], FaceRecord], list[int]]
+BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
 PLACEHOLDER = "<bbox>"
 
 

@@ -1,0 +1,58 @@
+"""`llava`: Face-LLaVA's training records, with 68-point landmarks as `.npy` files.
+
+A JSON array of ``{"id", "image", "landmarks_2d", "conversations"}``; `landmarks_2d` points at a
+68×2 float32 array of iBUG-68 points in pixels of the stored crop (Face-LLaVA's loader divides
+by 256 and flattens to 136 values). Boxes in the text are LLaVA-style 0-1 fractions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..record import FaceRecord
+from .base import ExportOptions, render_boxes, write_image
+from .samples import Sample
+
+
+def _fraction_box(box: Sequence[float], record: FaceRecord) -> list[float]:
+    x1, y1, x2, y2 = box
+    return [
+        round(x1 / record.width, 3),
+        round(y1 / record.height, 3),
+        round(x2 / record.width, 3),
+        round(y2 / record.height, 3),
+    ]
+
+
+def write_landmarks(record: FaceRecord, out: Path) -> str:
+    rel = f"landmarks/{record.record_id}.npy"
+    path = out / rel
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, np.asarray(record.landmarks_68, dtype=np.float32).reshape(68, 2))
+    return rel
+
+
+def export_llava(samples: list[Sample], out: Path, options: ExportOptions) -> list[Path]:
+    rows = []
+    for index, sample in enumerate(samples):
+        conversations = []
+        for i, turn in enumerate(sample.turns):
+            user = render_boxes(turn.user, turn.boxes, sample.record, _fraction_box)  # type: ignore[arg-type]
+            conversations.append({"from": "human", "value": ("<image>\n" if i == 0 else "") + user})
+            conversations.append({"from": "gpt", "value": turn.assistant})
+        rows.append(
+            {
+                "id": index,
+                "image": write_image(sample.record, out),
+                "landmarks_2d": write_landmarks(sample.record, out),
+                "conversations": conversations,
+            }
+        )
+    data = out / f"{options.name}_{options.split or 'all'}.json"
+    data.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+    return [data]
