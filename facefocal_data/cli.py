@@ -411,6 +411,24 @@ def export_cmd(
         out_console.print(f"  {file}", highlight=False)
 
 
+@app.command()
+def card(
+    data: Annotated[Path, typer.Argument(help="A build directory.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Where to write (default: the build).")
+    ] = None,
+) -> None:
+    """Write a dataset card (README.md with Hub YAML, statistics, model licences) and its plots."""
+    from .card import write_card
+
+    try:
+        path = write_card(data, out)
+    except (FacefocalError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    out_console.print(f"wrote {path}", highlight=False)
+
+
 @app.command("import-labelstudio")
 def import_labelstudio_cmd(
     export_file: Annotated[Path, typer.Argument(help="A Label Studio project export (JSON).")],

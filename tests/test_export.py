@@ -242,3 +242,29 @@ def test_label_studio_round_trip_keeps_the_edit_and_every_other_field(mixed_buil
     assert validate_dir(tmp_path / "edited").ok
     runs = json.loads((tmp_path / "edited" / "manifest.json").read_text())["runs"]
     assert "Label Studio import" in runs[-1]["note"]
+
+
+def test_card_has_hub_yaml_statistics_licences_and_plots(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+    from typer.testing import CliRunner
+
+    from facefocal_data.cli import app
+
+    out, summary = mixed_build
+    res = CliRunner().invoke(app, ["card", str(out), "--out", str(tmp_path / "card")])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "card" / "README.md").read_text()
+    front = yaml.safe_load(text.split("---")[1])
+    assert front["configs"][0]["data_files"][0]["path"] == "shards/*.parquet"
+    assert {"record_id", "image", "regions", "split"} <= {
+        f["name"] for f in front["dataset_info"]["features"]
+    }
+    stats = json.loads((tmp_path / "card" / "stats.json").read_text())
+    assert stats["faces"] == summary.faces and sum(stats["splits"].values()) == summary.faces
+    assert stats["describers"] == {"template": summary.regions} and stats["fallback_rate"] == 0.0
+    assert 0 < stats["au_frequency"]["AU12"] <= 1
+    for name in ("au_frequency.png", "emotions.png", "ages.png"):
+        assert f"![{name}]({name})" in text
+        with Image.open(tmp_path / "card" / name) as image:
+            assert image.size[0] > 300
+    assert "| facex_emotion | MIT |" in text and "| agegender_age | CC0-1.0 |" in text
