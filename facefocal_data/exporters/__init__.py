@@ -5,7 +5,9 @@ One module per format, registered by name; each gets the stage's samples and the
 
 from __future__ import annotations
 
+import importlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,53 +20,27 @@ from .samples import STAGES, samples
 EXPORTERS: Registry[Any] = Registry("export format")
 
 
-@EXPORTERS.register("qwen2.5-vl")
-def _qwen25(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
-    from .qwen import export_qwen
+def _lazy(module: str, function: str, *leading: str) -> Callable[..., list[Path]]:
+    """A registered writer that imports its module only when that format is asked for."""
 
-    return export_qwen(items, out, "qwen2.5-vl", options)
+    def write(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
+        writer = getattr(importlib.import_module(f".{module}", __name__), function)
+        data = records if module == "labelstudio" else items  # Label Studio: one task per face
+        return writer(data, out, *leading, options)
 
-
-@EXPORTERS.register("qwen2-vl")
-def _qwen2(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
-    from .qwen import export_qwen
-
-    return export_qwen(items, out, "qwen2-vl", options)
+    return write
 
 
-@EXPORTERS.register("qwen3-vl")
-def _qwen3(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
-    from .qwen import export_qwen
-
-    return export_qwen(items, out, "qwen3-vl", options)
-
-
-@EXPORTERS.register("llamafactory")
-def _llamafactory(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
-    from .llamafactory import export_llamafactory
-
-    return export_llamafactory(items, out, options)
-
-
-@EXPORTERS.register("swift")
-def _swift(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
-    from .swift import export_swift
-
-    return export_swift(items, out, options)
-
-
-@EXPORTERS.register("llava")
-def _llava(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
-    from .llava import export_llava
-
-    return export_llava(items, out, options)
-
-
-@EXPORTERS.register("labelstudio")
-def _labelstudio(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
-    from .labelstudio import export_labelstudio
-
-    return export_labelstudio(records, out, options)
+for _name, _module, _function, *_leading in (
+    ("qwen2.5-vl", "qwen", "export_qwen", "qwen2.5-vl"),
+    ("qwen2-vl", "qwen", "export_qwen", "qwen2-vl"),
+    ("qwen3-vl", "qwen", "export_qwen", "qwen3-vl"),
+    ("llamafactory", "llamafactory", "export_llamafactory"),
+    ("swift", "swift", "export_swift"),
+    ("llava", "llava", "export_llava"),
+    ("labelstudio", "labelstudio", "export_labelstudio"),
+):
+    EXPORTERS.register(_name)(_lazy(_module, _function, *_leading))
 
 
 def export(

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -16,6 +17,7 @@ from .coords import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, norm1000_box, qwen25
 
 BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
 PLACEHOLDER = "<bbox>"
+SHAREGPT = (("human", "gpt"), ("from", "value"), "<image>\n")  # roles, keys, image tag (LLaVA / Qwen)
 
 
 @dataclass(frozen=True)
@@ -84,3 +86,21 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     with path.open("w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def conversation(
+    sample: Any,
+    fmt: BoxFormat | None,
+    roles: tuple[str, str] = ("user", "assistant"),
+    keys: tuple[str, str] = ("role", "content"),
+    image_tag: str = "<image>",
+) -> list[dict[str, str]]:
+    """A sample's turns as messages; the image tag opens the first user turn; boxes rendered by `fmt`
+    (None keeps the `<bbox>` placeholders, for trainers that fill them in)."""
+    role, text = keys
+    messages = []
+    for i, turn in enumerate(sample.turns):
+        user = turn.user if fmt is None else render_boxes(turn.user, turn.boxes, sample.record, fmt)
+        messages.append({role: roles[0], text: (image_tag if i == 0 else "") + user})
+        messages.append({role: roles[1], text: turn.assistant})
+    return messages

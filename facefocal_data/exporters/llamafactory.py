@@ -11,20 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .base import ExportOptions, box_format, render_boxes, write_image
+from .base import ExportOptions, box_format, conversation, write_image
 from .samples import Sample
 
 
 def export_llamafactory(samples: list[Sample], out: Path, options: ExportOptions) -> list[Path]:
     fmt = box_format(options.model, options)
-    rows = []
-    for sample in samples:
-        messages = []
-        for i, turn in enumerate(sample.turns):
-            user = render_boxes(turn.user, turn.boxes, sample.record, fmt)
-            messages.append({"role": "user", "content": ("<image>" if i == 0 else "") + user})
-            messages.append({"role": "assistant", "content": turn.assistant})
-        rows.append({"messages": messages, "images": [write_image(sample.record, out)]})
+    rows = [{"messages": conversation(s, fmt), "images": [write_image(s.record, out)]} for s in samples]
     split = options.split or "all"
     data = out / f"{options.name}_{split}.json"
     data.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..record import FaceRecord
-from .base import ExportOptions, render_boxes, write_image
+from .base import SHAREGPT, ExportOptions, conversation, write_image
 from .samples import Sample
 
 
@@ -40,11 +40,7 @@ def write_landmarks(record: FaceRecord, out: Path) -> str:
 def export_llava(samples: list[Sample], out: Path, options: ExportOptions) -> list[Path]:
     rows = []
     for index, sample in enumerate(samples):
-        conversations = []
-        for i, turn in enumerate(sample.turns):
-            user = render_boxes(turn.user, turn.boxes, sample.record, _fraction_box)  # type: ignore[arg-type]
-            conversations.append({"from": "human", "value": ("<image>\n" if i == 0 else "") + user})
-            conversations.append({"from": "gpt", "value": turn.assistant})
+        conversations = conversation(sample, _fraction_box, *SHAREGPT)
         rows.append(
             {
                 "id": index,

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import ExportOptions, box_format, render_boxes, write_image, write_jsonl
+from .base import SHAREGPT, ExportOptions, box_format, conversation, write_image, write_jsonl
 from .samples import Sample
 
 
 def qwen_rows(samples: list[Sample], out: Path, model: str, options: ExportOptions) -> list[dict]:
     fmt = box_format(model, options)
-    rows = []
-    for sample in samples:
-        conversations = []
-        for i, turn in enumerate(sample.turns):
-            user = render_boxes(turn.user, turn.boxes, sample.record, fmt)
-            conversations.append({"from": "human", "value": ("<image>\n" if i == 0 else "") + user})
-            conversations.append({"from": "gpt", "value": turn.assistant})
-        rows.append({"image": write_image(sample.record, out), "conversations": conversations})
-    return rows
+    return [
+        {"image": write_image(s.record, out), "conversations": conversation(s, fmt, *SHAREGPT)}
+        for s in samples
+    ]
 
 
 def export_qwen(samples: list[Sample], out: Path, model: str, options: ExportOptions) -> list[Path]:

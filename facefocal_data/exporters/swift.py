@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import ExportOptions, write_image, write_jsonl
+from .base import ExportOptions, conversation, write_image, write_jsonl
 from .samples import Sample
 
 
 def export_swift(samples: list[Sample], out: Path, options: ExportOptions) -> list[Path]:
     rows = []
     for sample in samples:
-        messages, boxes = [], []
-        for i, turn in enumerate(sample.turns):
-            messages.append({"role": "user", "content": ("<image>" if i == 0 else "") + turn.user})
-            messages.append({"role": "assistant", "content": turn.assistant})
-            boxes += [list(box) for box in turn.boxes]
+        messages = conversation(sample, None)  # ms-swift fills <bbox> itself, per model
+        boxes = [list(box) for turn in sample.turns for box in turn.boxes]
         image = str((out / write_image(sample.record, out)).resolve())
         rows.append(
             {
