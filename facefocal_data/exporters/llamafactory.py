@@ -38,4 +38,13 @@ def export_llamafactory(samples: list[Sample], out: Path, options: ExportOptions
     }
     info_path = out / "dataset_info.json"
     info_path.write_text(json.dumps(info, indent=1))
-    return [data, info_path]
+    register = out / "REGISTER.md"
+    register.write_text(
+        "# Register with LLaMA-Factory\n\nMerge `dataset_info.json` into LLaMA-Factory's"
+        f" `data/dataset_info.json` (or set `dataset_dir: {out.resolve()}`), then in the training YAML:"
+        f"\n\n```yaml\ndataset: {options.name}_{split}\ntemplate: qwen2_vl\n"
+        f"image_max_pixels: {max(options.max_pixels, 448 * 448)}"
+        "  # >= the crops' pixels: no pre-resize, boxes stay right\n"
+        "model_name_or_path: Qwen/Qwen2.5-VL-7B-Instruct\n```\n"
+    )
+    return [data, info_path, register]

@@ -51,4 +51,10 @@ def export_llava(samples: list[Sample], out: Path, options: ExportOptions) -> li
         )
     data = out / f"{options.name}_{options.split or 'all'}.json"
     data.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
-    return [data]
+    register = out / "REGISTER.md"
+    register.write_text(
+        "# Train Face-LLaVA\n\nIn `scripts/finetune_facellava.sh`:\n\n```bash\n"
+        f"--data_path {data.resolve()} --image_folder {out.resolve()}\n```\n\n"
+        "`landmarks_2d` files are 68x2 float32 iBUG-68 points in pixels of the stored crop.\n"
+    )
+    return [data, register]

@@ -28,4 +28,12 @@ def export_swift(samples: list[Sample], out: Path, options: ExportOptions) -> li
         )
     data = out / f"{options.name}_{options.split or 'all'}.jsonl"
     write_jsonl(data, rows)
-    return [data]
+    register = out / "REGISTER.md"
+    register.write_text(
+        "# Train with ms-swift\n\n```bash\n"
+        f"MAX_PIXELS={options.max_pixels} swift sft --model Qwen/Qwen2.5-VL-7B-Instruct \\\n"
+        f"  --dataset {data.resolve()} --train_type lora\n```\n\n"
+        "Boxes are in `objects.bbox` as pixels of the stored image (`bbox_type: real`); ms-swift converts\n"
+        "them for the model (Qwen2.5-VL: resized pixels; Qwen2/3-VL: 0-1000).\n"
+    )
+    return [data, register]
