@@ -411,6 +411,48 @@ def export_cmd(
         out_console.print(f"  {file}", highlight=False)
 
 
+@app.command("evaluate")
+def evaluate_cmd(
+    data: Annotated[Path, typer.Argument(help="A build directory (the gold labels and reference texts).")],
+    pred: Annotated[
+        Path | None, typer.Option("--pred", help="Predictions, JSONL (schemas/prediction.schema.json).")
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Score only this split, e.g. test.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write results.json, results.md and plots here.")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="Score a baseline instead: majority, template, shuffled.")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Fail (exit 1) if any prediction line was skipped.")] = False,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % intervals.", min=0)] = 1000,
+) -> None:
+    """Score region descriptions and predictions: AUs, emotion, age, text overlap and faithfulness."""
+    from .evaluate import evaluate, write_outputs
+    from .evaluate.report import summary_lines
+
+    try:
+        evaluation = evaluate(data, pred, split, baseline, resamples)
+    except (FacefocalError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    report = evaluation.report
+    out_console.print(
+        f"scored {report.valid} of {report.lines} lines; skipped {report.skipped}", highlight=False
+    )
+    for kind, count in report.problems.items():
+        out_console.print(f"  {count} × {kind}", highlight=False)
+    for line in report.examples[:5]:
+        out_console.print(f"    {line}", highlight=False)
+    for line in summary_lines(evaluation):
+        out_console.print(line, highlight=False)
+    if out is not None:
+        for path in write_outputs(evaluation, out):
+            out_console.print(f"wrote {path}", highlight=False)
+    if strict and report.skipped:
+        raise typer.Exit(1)
+
+
 @app.command()
 def card(
     data: Annotated[Path, typer.Argument(help="A build directory.")],

@@ -1,0 +1,273 @@
+"""`facefocal evaluate`: score a model's region descriptions and predictions against a build.
+
+Gold comes from the shards: the present AUs of each region, the face's emotion and age, and each
+region's description as the reference text. A prediction line without structured fields is
+scored from its text alone, through the fact checker's extractors; faithfulness compares the
+facts a text states with the labels. Every metric is given overall and per region type, with a
+bootstrap 95 % interval.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..describe.facts import face_facts, region_facts
+from ..describe.template import describe_region
+from ..errors import FacefocalError
+from ..exporters.base import iter_records
+from ..facs import normalise_au
+from ..record import FaceRecord, Region
+from .metrics import (
+    FactCount,
+    age_scores,
+    age_stated,
+    au_scores,
+    bootstrap_ci,
+    emotion_of,
+    emotion_scores,
+    fact_count,
+    faithfulness,
+    text_scores,
+)
+from .predictions import LoadReport, Prediction, load_predictions
+
+BASELINES = ("majority", "template", "shuffled")
+DEFAULT_AGE_EDGES = [0, 3, 10, 20, 30, 40, 50, 60, 70]
+
+
+@dataclass
+class Pair:
+    """One scored (record, region) with its prediction."""
+
+    record: FaceRecord
+    region: Region | None  # None: the face line
+    prediction: Prediction
+    kind: str  # region type: "mouth", "eye", "box", "face", …
+
+    @property
+    def facts(self):  # type: ignore[no-untyped-def]
+        return face_facts(self.record) if self.region is None else region_facts(self.record, self.region)
+
+    @property
+    def reference(self) -> str | None:
+        described = self.record.face_description if self.region is None else self.region.description
+        return None if described is None else described.text
+
+
+@dataclass
+class Evaluation:
+    results: dict[str, Any] = field(default_factory=dict)
+    report: LoadReport = field(default_factory=LoadReport)
+
+
+def region_kind(region: Region | None) -> str:
+    if region is None:
+        return "face"
+    if region.kind == "box":
+        return "box"
+    return region.region_id.removesuffix("_left").removesuffix("_right")
+
+
+def _pred_aus(prediction: Prediction) -> set[str]:
+    if prediction.aus is not None:
+        out = set()
+        for code in prediction.aus:
+            try:
+                out.add(normalise_au(code))
+            except ValueError:
+                continue
+        return out
+    return {au for au, _ in _mentions(prediction.text or "")}
+
+
+def _mentions(text: str) -> list[tuple[str, str | None]]:
+    from ..describe.factcheck import au_mentions
+
+    return au_mentions(text)
+
+
+def _pred_emotion(prediction: Prediction) -> str | None:
+    if prediction.emotion is not None:
+        return prediction.emotion.strip().lower()
+    return emotion_of(prediction.text or "")
+
+
+def _pred_age(prediction: Prediction) -> float | None:
+    if isinstance(prediction.age, int | float):
+        return float(prediction.age)
+    if isinstance(prediction.age, str):
+        numbers = [float(n) for n in prediction.age.replace("+", "").split("-") if n.strip().isdigit()]
+        return float(np.mean(numbers)) if numbers else None
+    return age_stated(prediction.text or "")
+
+
+def _pairs(records: list[FaceRecord], predictions: list[Prediction]) -> list[Pair]:
+    by_id = {r.record_id: r for r in records}
+    pairs = []
+    for prediction in predictions:
+        record = by_id[prediction.record_id]
+        region = (
+            None
+            if prediction.region_id == "face"
+            else next(g for g in record.regions if g.region_id == prediction.region_id)
+        )
+        pairs.append(Pair(record, region, prediction, region_kind(region)))
+    return pairs
+
+
+def _score_group(pairs: list[Pair], edges: list[int], resamples: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": len(pairs)}
+    regional = [p for p in pairs if p.region is not None]
+    if regional:
+        gold = [{a.au for a in p.region.aus if a.present} for p in regional]  # type: ignore[union-attr]
+        pred = [_pred_aus(p.prediction) for p in regional]
+        out["au"] = au_scores(gold, pred)
+        out["au"]["macro_f1_ci"] = bootstrap_ci(
+            len(gold),
+            lambda idx: au_scores([gold[i] for i in idx], [pred[i] for i in idx])["macro_f1"],
+            resamples,
+        )
+    faces = _face_predictions(pairs)
+    if faces:
+        gold_e = [r.emotion.label for r, _ in faces if r.emotion is not None]
+        pred_e = [e for r, (e, _) in faces if r.emotion is not None]
+        if gold_e:
+            out["emotion"] = emotion_scores(gold_e, pred_e)
+            out["emotion"]["accuracy_ci"] = bootstrap_ci(
+                len(gold_e), lambda idx: float(np.mean([gold_e[i] == pred_e[i] for i in idx])), resamples
+            )
+        aged = [(r.age.years, a) for r, (_, a) in faces if r.age is not None and r.age.years is not None]
+        if aged:
+            out["age"] = age_scores([g for g, _ in aged], [a for _, a in aged], edges)
+            errors = [abs(g - a) for g, a in aged if a is not None]
+            out["age"]["mae_ci"] = bootstrap_ci(
+                len(errors), lambda idx: float(np.mean([errors[i] for i in idx])), resamples
+            )
+    texts = [p for p in pairs if p.prediction.text and p.reference]
+    if texts:
+        out["text"] = text_scores([p.reference for p in texts], [p.prediction.text for p in texts])  # type: ignore[misc]
+        counts = [fact_count(p.prediction.text or "", p.facts) for p in texts]
+        out["faithfulness"] = faithfulness(sum(counts, FactCount()))
+        for name in ("fact_precision", "fact_recall", "hallucination_rate"):
+            out["faithfulness"][f"{name}_ci"] = bootstrap_ci(
+                len(counts),
+                lambda idx, name=name: faithfulness(sum((counts[i] for i in idx), FactCount()))[name],
+                resamples,
+            )
+    return out
+
+
+def _face_predictions(pairs: list[Pair]) -> list[tuple[FaceRecord, tuple[str | None, float | None]]]:
+    """Emotion and age per record: from its face line, else from its first region line that has them."""
+    chosen: dict[str, tuple[FaceRecord, tuple[str | None, float | None]]] = {}
+    for pair in sorted(pairs, key=lambda p: p.region is not None):
+        emotion, age = _pred_emotion(pair.prediction), _pred_age(pair.prediction)
+        rid = pair.record.record_id
+        if rid not in chosen:
+            chosen[rid] = (pair.record, (emotion, age))
+        else:
+            record, (e, a) = chosen[rid]
+            chosen[rid] = (record, (e or emotion, a if a is not None else age))
+    return list(chosen.values())
+
+
+def evaluate(
+    data_dir: str | Path,
+    predictions: str | Path | None = None,
+    split: str | None = None,
+    baseline: str | None = None,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> Evaluation:
+    """Score a prediction file (or a baseline) against the build at `data_dir`."""
+    records = list(iter_records(Path(data_dir), split))
+    if not records:
+        raise FacefocalError(f"no records in {data_dir}" + (f" for split {split!r}" if split else ""))
+    evaluation = Evaluation()
+    if baseline is not None:
+        preds = baseline_predictions(records, baseline, seed)
+        evaluation.report.lines = evaluation.report.valid = len(preds)
+    elif predictions is not None:
+        known = {r.record_id: {g.region_id for g in r.regions} for r in records}
+        preds, evaluation.report = load_predictions(Path(predictions), known)
+    else:
+        raise FacefocalError("give --pred FILE or --baseline NAME")
+    pairs = _pairs(records, preds)
+    groups: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        groups[pair.kind].append(pair)
+    evaluation.results = {
+        "data": str(data_dir),
+        "split": split,
+        "predictions": str(predictions) if predictions else f"baseline:{baseline}",
+        "lines": evaluation.report.lines,
+        "scored": evaluation.report.valid,
+        "skipped": dict(evaluation.report.problems),
+        "overall": _score_group(pairs, DEFAULT_AGE_EDGES, resamples),
+        "by_region_type": {
+            k: _score_group(v, DEFAULT_AGE_EDGES, max(100, resamples // 5)) for k, v in sorted(groups.items())
+        },
+    }
+    return evaluation
+
+
+def baseline_predictions(records: list[FaceRecord], name: str, seed: int = 0) -> list[Prediction]:
+    """Predictions a lab's model should beat: majority class, template text, shuffled text."""
+    if name not in BASELINES:
+        raise FacefocalError(f"unknown baseline {name!r}; choose {', '.join(BASELINES)}")
+    regions = [(r, g) for r in records for g in r.regions if g.description is not None]
+    if name == "template":
+        return [
+            Prediction(r.record_id, g.region_id, text=describe_region(r, g, seed).text) for r, g in regions
+        ]
+    if name == "shuffled":
+        texts = [g.description.text for _, g in regions]  # type: ignore[union-attr]
+        random.Random(seed).shuffle(texts)
+        return [
+            Prediction(r.record_id, g.region_id, text=t) for (r, g), t in zip(regions, texts, strict=True)
+        ]
+    emotions = Counter(r.emotion.label for r in records if r.emotion is not None)
+    ages = [r.age.years for r in records if r.age is not None and r.age.years is not None]
+    common_text = Counter(g.description.text for _, g in regions).most_common(1)  # type: ignore[union-attr]
+    by_kind: dict[str, Counter[str]] = defaultdict(Counter)
+    seen: Counter[str] = Counter()
+    for _, g in regions:
+        seen[region_kind(g)] += 1
+        by_kind[region_kind(g)].update(a.au for a in g.aus if a.present)
+    out = []
+    for record, region in regions:
+        kind = region_kind(region)
+        aus = [au for au, n in by_kind[kind].items() if n > seen[kind] / 2]
+        out.append(
+            Prediction(
+                record.record_id,
+                region.region_id,
+                text=common_text[0][0] if common_text else None,
+                aus=aus,
+                emotion=emotions.most_common(1)[0][0] if emotions else None,
+                age=statistics.median(ages) if ages else None,
+            )
+        )
+    return out
+
+
+def write_outputs(evaluation: Evaluation, out: Path) -> list[Path]:
+    """results.json, results.md and the plots."""
+    from .report import markdown, plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "results.json", out / "results.md"]
+    paths[0].write_text(json.dumps(evaluation.results, indent=1))
+    paths[1].write_text(markdown(evaluation))
+    return paths + plots(evaluation, out)
+
+
+__all__ = ["BASELINES", "Evaluation", "baseline_predictions", "evaluate", "write_outputs"]

@@ -1,0 +1,197 @@
+"""The metrics, as small pure functions over aligned gold / predicted lists (tested by hand)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..describe.factcheck import au_mentions, emotions_stated, parts_stated
+from ..describe.facts import Facts
+
+
+# -- labels ----------------------------------------------------------------------------------------
+def au_scores(gold: Sequence[set[str]], pred: Sequence[set[str]]) -> dict[str, object]:
+    """Per-AU precision/recall/F1 (multi-label, one set per region) and their macro F1."""
+    aus = sorted(set().union(*gold, *pred)) if gold else []
+    per_au = {}
+    for au in aus:
+        tp = sum(au in g and au in p for g, p in zip(gold, pred, strict=True))
+        fp = sum(au not in g and au in p for g, p in zip(gold, pred, strict=True))
+        fn = sum(au in g and au not in p for g, p in zip(gold, pred, strict=True))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_au[au] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    macro = float(np.mean([v["f1"] for v in per_au.values()])) if per_au else 0.0
+    return {"per_au": per_au, "macro_f1": macro}
+
+
+def emotion_scores(gold: Sequence[str], pred: Sequence[str | None]) -> dict[str, object]:
+    """Accuracy (= WAR), UAR (mean recall over the gold classes) and the confusion matrix."""
+    labels = sorted(set(gold))
+    predicted = sorted({p or "none" for p in pred} - set(labels))
+    columns = labels + predicted
+    matrix = [
+        [sum(g == row and (p or "none") == col for g, p in zip(gold, pred, strict=True)) for col in columns]
+        for row in labels
+    ]
+    recalls = [matrix[i][i] / sum(matrix[i]) for i in range(len(labels)) if sum(matrix[i])]
+    correct = sum(g == p for g, p in zip(gold, pred, strict=True))
+    accuracy = correct / len(gold) if gold else 0.0
+    return {
+        "accuracy": accuracy,
+        "war": accuracy,
+        "uar": float(np.mean(recalls)) if recalls else 0.0,
+        "confusion": {"rows": labels, "columns": columns, "matrix": matrix},
+    }
+
+
+def age_scores(
+    gold: Sequence[float], pred: Sequence[float | None], edges: Sequence[int]
+) -> dict[str, float | None]:
+    """MAE in years (over numeric predictions), bin accuracy and within-one-bin accuracy."""
+
+    def bin_index(years: float) -> int:
+        return max(i for i, e in enumerate(edges) if e <= max(years, edges[0]))
+
+    errors = [abs(g - p) for g, p in zip(gold, pred, strict=True) if p is not None]
+    hits = [bin_index(g) == bin_index(p) if p is not None else False for g, p in zip(gold, pred, strict=True)]
+    near = [
+        abs(bin_index(g) - bin_index(p)) <= 1 if p is not None else False
+        for g, p in zip(gold, pred, strict=True)
+    ]
+    return {
+        "mae": float(np.mean(errors)) if errors else None,
+        "bin_accuracy": float(np.mean(hits)) if hits else 0.0,
+        "within_one_bin": float(np.mean(near)) if near else 0.0,
+    }
+
+
+# -- text ------------------------------------------------------------------------------------------
+def _tokens(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", text.lower()))
+
+
+def text_scores(refs: Sequence[str], hyps: Sequence[str]) -> dict[str, float]:
+    """BLEU-1..4 (sacrebleu, corpus), ROUGE-L F (rouge-score, mean), CIDEr-D (pycocoevalcap)."""
+    from pycocoevalcap.cider.cider import Cider
+    from rouge_score import rouge_scorer
+    from sacrebleu.metrics import BLEU
+
+    if not refs:
+        return {}
+    refs_t, hyps_t = [_tokens(r) for r in refs], [_tokens(h) for h in hyps]
+    out = {}
+    for n in range(1, 5):
+        bleu = BLEU(max_ngram_order=n, tokenize="none", effective_order=True)
+        out[f"bleu_{n}"] = bleu.corpus_score(hyps_t, [refs_t]).score / 100
+    scorer = rouge_scorer.RougeScorer(["rougeL"])
+    out["rouge_l"] = float(
+        np.mean([scorer.score(r, h)["rougeL"].fmeasure for r, h in zip(refs_t, hyps_t, strict=True)])
+    )
+    gts = {i: [r or "empty"] for i, r in enumerate(refs_t)}
+    res = {i: [h or "empty"] for i, h in enumerate(hyps_t)}
+    out["cider_d"] = float(Cider().compute_score(gts, res)[0])
+    return out
+
+
+# -- faithfulness ---------------------------------------------------------------------------------
+AGE_STATED = re.compile(
+    r"(?<![\d.])(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s*(?:years?|yrs?\b|-year)", re.IGNORECASE
+)
+
+
+def age_stated(text: str) -> float | None:
+    match = AGE_STATED.search(text)
+    return float(match.group(1)) if match else None
+
+
+def emotion_of(text: str) -> str | None:
+    stated = emotions_stated(text)
+    return next(iter(stated)) if len(stated) == 1 else None
+
+
+AGE_TOLERANCE = 5.0  # an age stated within the 80 % interval, or this close to the estimate, is right
+
+
+@dataclass
+class FactCount:
+    stated: int = 0
+    correct: int = 0
+    contradicted: int = 0
+    gold: int = 0
+    recalled: int = 0
+    parts_named: int = 0
+    parts_grounded: int = 0
+
+    def __add__(self, other: FactCount) -> FactCount:
+        return FactCount(
+            *(a + b for a, b in zip(self.__dict__.values(), other.__dict__.values(), strict=True))
+        )
+
+
+def fact_count(text: str, facts: Facts) -> FactCount:
+    """The facts a text states (AUs, emotion, age), scored against the labels, and its face parts."""
+    count = FactCount()
+    gold_aus = {a.au for a in facts.aus}
+    stated_aus = {au for au, _ in au_mentions(text)}
+    count.stated += len(stated_aus)
+    count.correct += len(stated_aus & gold_aus)
+    count.contradicted += len(stated_aus - gold_aus)
+    count.gold += len(gold_aus)
+    count.recalled += len(stated_aus & gold_aus)
+    if facts.emotion is not None:
+        count.gold += 1
+        for emotion in emotions_stated(text):
+            count.stated += 1
+            right = emotion == facts.emotion
+            count.correct += right
+            count.contradicted += not right
+            count.recalled += right
+    if facts.age_years is not None:
+        count.gold += 1
+        age = age_stated(text)
+        if age is not None:
+            low, high = facts.age_range or (facts.age_years, facts.age_years)
+            right = low <= age <= high or abs(age - facts.age_years) <= AGE_TOLERANCE
+            count.stated += 1
+            count.correct += right
+            count.contradicted += not right
+            count.recalled += right
+    parts = parts_stated(text)
+    count.parts_named = len(parts)
+    count.parts_grounded = len(parts & facts.parts)
+    return count
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def faithfulness(total: FactCount) -> dict[str, float | None]:
+    ratio = _ratio
+    return {
+        "fact_precision": ratio(total.correct, total.stated),
+        "fact_recall": ratio(total.recalled, total.gold),
+        "hallucination_rate": ratio(total.contradicted, total.stated),
+        "region_grounding": ratio(total.parts_grounded, total.parts_named),
+    }
+
+
+# -- confidence intervals ---------------------------------------------------------------------------
+def bootstrap_ci(
+    n: int, statistic: Callable[[np.ndarray], float | None], resamples: int = 1000, seed: int = 0
+) -> list[float] | None:
+    """95 % percentile interval of `statistic(indices)` over resamples of the n items."""
+    if n < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    values = [statistic(rng.integers(0, n, n)) for _ in range(resamples)]
+    finite = [v for v in values if v is not None]
+    if not finite:
+        return None
+    low, high = np.percentile(finite, [2.5, 97.5])
+    return [float(low), float(high)]
