@@ -18,7 +18,7 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,ray]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,ray,eval]'
 	# mediapipe without its declared deps: they pull jax and opencv-contrib 5 (which replaces cv2)
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt $(MEDIAPIPE)
 	touch $(STAMP)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..describe.factcheck import au_mentions, emotions_stated, parts_stated
 from ..describe.facts import Facts
+from ..errors import BackendUnavailableError
 
 
 # -- labels ----------------------------------------------------------------------------------------
@@ -77,9 +78,14 @@ def _tokens(text: str) -> str:
 
 def text_scores(refs: Sequence[str], hyps: Sequence[str]) -> dict[str, float]:
     """BLEU-1..4 (sacrebleu, corpus), ROUGE-L F (rouge-score, mean), CIDEr-D (pycocoevalcap)."""
-    from pycocoevalcap.cider.cider import Cider
-    from rouge_score import rouge_scorer
-    from sacrebleu.metrics import BLEU
+    try:
+        from pycocoevalcap.cider.cider import Cider
+        from rouge_score import rouge_scorer
+        from sacrebleu.metrics import BLEU
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"text metrics need the [eval] extra: pip install 'facefocal-data[eval]' ({exc})"
+        ) from None
 
     if not refs:
         return {}
