@@ -148,6 +148,7 @@ def _score_group(pairs: list[Pair], edges: list[int], resamples: int) -> dict[st
         if aged:
             out["age"] = age_scores([g for g, _ in aged], [a for _, a in aged], edges)
             errors = [abs(g - a) for g, a in aged if a is not None]
+            out["age"]["errors"] = [round(e, 2) for e in errors]  # for the histogram
             out["age"]["mae_ci"] = bootstrap_ci(
                 len(errors), lambda idx: float(np.mean([errors[i] for i in idx])), resamples
             )

@@ -75,6 +75,13 @@ def plots(evaluation: Any, out: Path) -> list[Path]:
         ax.set_title("F1 per AU")
         ax.tick_params(axis="x", rotation=60)
         made.append(_save(fig, out / "au_f1.png", plt))
+    errors = (overall.get("age") or {}).get("errors") or []
+    if errors:
+        fig, ax = plt.subplots(figsize=(5, 3), dpi=110)
+        ax.hist(errors, bins=20, color="#4c72b0")
+        ax.set_xlabel("|predicted - gold| age, years")
+        ax.set_title("Age error")
+        made.append(_save(fig, out / "age_error.png", plt))
     return made
 
 
