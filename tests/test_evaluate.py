@@ -205,3 +205,16 @@ def test_shuffled_control_scores_clearly_below_the_template_baseline(mixed_build
     assert shuffled["au"]["macro_f1"] < template["au"]["macro_f1"] - 0.3
     assert shuffled["text"]["cider_d"] < template["text"]["cider_d"]
     assert "emotion" in majority and majority["au"]["macro_f1"] < template["au"]["macro_f1"]
+
+
+def test_template_baseline_reads_the_estimators_labels_not_the_ground_truth(mixed_build) -> None:  # type: ignore[no-untyped-def]
+    from facefocal_data.evaluate import baseline_predictions
+    from facefocal_data.labels.stage import apply_ground_truth
+
+    out, _ = mixed_build
+    record = next(iter_records(out))
+    assert record.emotion.label == "happiness"
+    apply_ground_truth(record, {"emotion": "sadness", "age": 70}, "lab", [0, 3, 10, 20, 30, 40, 50, 60, 70])
+    texts = [p.text for p in baseline_predictions([record], "template")]
+    assert texts and all("happiness" in t and "sadness" not in t for t in texts)
+    assert not any("70 years" in t for t in texts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,8 +77,7 @@ def _tokens(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+(?:\.[0-9]+)?", text.lower()))
 
 
-def text_scores(refs: Sequence[str], hyps: Sequence[str]) -> dict[str, float]:
-    """BLEU-1..4 (sacrebleu, corpus), ROUGE-L F (rouge-score, mean), CIDEr-D (pycocoevalcap)."""
+def _text_libraries() -> tuple[Any, Any, Any]:
     try:
         from pycocoevalcap.cider.cider import Cider
         from rouge_score import rouge_scorer
@@ -86,21 +86,31 @@ def text_scores(refs: Sequence[str], hyps: Sequence[str]) -> dict[str, float]:
         raise BackendUnavailableError(
             f"text metrics need the [eval] extra: pip install 'facefocal-data[eval]' ({exc})"
         ) from None
+    return BLEU, rouge_scorer, Cider
 
+
+def text_scores(refs: Sequence[str], hyps: Sequence[str], only: str | None = None) -> dict[str, float]:
+    """BLEU-1..4 (sacrebleu, corpus), ROUGE-L F (rouge-score, mean), CIDEr-D (pycocoevalcap).
+
+    ``only`` computes one of them (the bootstrap asks for one metric per resample).
+    """
+    BLEU, rouge_scorer, Cider = _text_libraries()
     if not refs:
         return {}
     refs_t, hyps_t = [_tokens(r) for r in refs], [_tokens(h) for h in hyps]
     out = {}
     for n in range(1, 5):
-        bleu = BLEU(max_ngram_order=n, tokenize="none", effective_order=True)
-        out[f"bleu_{n}"] = bleu.corpus_score(hyps_t, [refs_t]).score / 100
-    scorer = rouge_scorer.RougeScorer(["rougeL"])
-    out["rouge_l"] = float(
-        np.mean([scorer.score(r, h)["rougeL"].fmeasure for r, h in zip(refs_t, hyps_t, strict=True)])
-    )
-    gts = {i: [r or "empty"] for i, r in enumerate(refs_t)}
-    res = {i: [h or "empty"] for i, h in enumerate(hyps_t)}
-    out["cider_d"] = float(Cider().compute_score(gts, res)[0])
+        if only in (None, f"bleu_{n}"):
+            bleu = BLEU(max_ngram_order=n, tokenize="none", effective_order=True)
+            out[f"bleu_{n}"] = bleu.corpus_score(hyps_t, [refs_t]).score / 100
+    if only in (None, "rouge_l"):
+        scorer = rouge_scorer.RougeScorer(["rougeL"])
+        pairs = zip(refs_t, hyps_t, strict=True)
+        out["rouge_l"] = float(np.mean([scorer.score(r, h)["rougeL"].fmeasure for r, h in pairs]))
+    if only in (None, "cider_d"):
+        gts = {i: [r or "empty"] for i, r in enumerate(refs_t)}
+        res = {i: [h or "empty"] for i, h in enumerate(hyps_t)}
+        out["cider_d"] = float(Cider().compute_score(gts, res)[0])
     return out
 
 
@@ -192,7 +202,7 @@ def bootstrap_ci(
     n: int, statistic: Callable[[np.ndarray], float | None], resamples: int = 1000, seed: int = 0
 ) -> list[float] | None:
     """95 % percentile interval of `statistic(indices)` over resamples of the n items."""
-    if n < 2:
+    if n < 2 or resamples < 1:
         return None
     rng = np.random.default_rng(seed)
     values = [statistic(rng.integers(0, n, n)) for _ in range(resamples)]
