@@ -81,8 +81,11 @@ def test_text_scores_identity_and_a_hand_computed_bleu_1() -> None:
     assert short["bleu_1"] == pytest.approx(math.exp(1 - 6 / 3))  # precision 1, brevity penalty e^(1-r/c)
     # ROUGE-L: LCS 3, P = 3/3, R = 3/6 -> F = 2PR/(P+R) = 2/3
     assert short["rouge_l"] == pytest.approx(2 / 3)
-    pair = text_scores(["a b c d", "e f g h"], ["a b c d", "x y z w"])
-    assert pair["cider_d"] > 0 and text_scores(["a b c d"], ["x y z w"])["cider_d"] == 0.0
+    # CIDEr-D by hand: every n-gram occurs in one of the two references, so idf = log 2 > 0; a
+    # hypothesis equal to its reference has cosine 1 at every n and no length penalty: 10 x 1 each
+    assert text_scores(["a b c d", "e f g h"], ["a b c d", "e f g h"])["cider_d"] == pytest.approx(10.0)
+    # one right, one sharing nothing: (10 + 0) / 2
+    assert text_scores(["a b c d", "e f g h"], ["a b c d", "x y z w"])["cider_d"] == pytest.approx(5.0)
 
 
 @pytest.fixture(scope="module")

@@ -143,34 +143,46 @@ def _score_group(
         pred_e = [e for r, (e, _) in faces if r.emotion is not None]
         if gold_e:
             out["emotion"] = emotion_scores(gold_e, pred_e)
-            out["emotion"]["accuracy_ci"] = bootstrap_ci(
-                len(gold_e), lambda idx: float(np.mean([gold_e[i] == pred_e[i] for i in idx])), resamples
-            )
+            for name in ("accuracy", "uar"):
+                out["emotion"][f"{name}_ci"] = bootstrap_ci(
+                    len(gold_e),
+                    lambda idx, name=name: emotion_scores([gold_e[i] for i in idx], [pred_e[i] for i in idx])[
+                        name
+                    ],
+                    resamples // 5,
+                )
         aged = [(r.age.years, a) for r, (_, a) in faces if r.age is not None and r.age.years is not None]
         if aged:
-            out["age"] = age_scores([g for g, _ in aged], [a for _, a in aged], edges)
-            errors = [abs(g - a) for g, a in aged if a is not None]
-            out["age"]["errors"] = [round(e, 2) for e in errors]  # for the histogram
-            out["age"]["mae_ci"] = bootstrap_ci(
-                len(errors), lambda idx: float(np.mean([errors[i] for i in idx])), resamples
-            )
+            gold_a, pred_a = [g for g, _ in aged], [a for _, a in aged]
+            out["age"] = age_scores(gold_a, pred_a, edges)
+            out["age"]["errors"] = [
+                round(abs(g - a), 2) for g, a in aged if a is not None
+            ]  # for the histogram
+            for name in ("mae", "bin_accuracy", "within_one_bin"):
+                out["age"][f"{name}_ci"] = bootstrap_ci(
+                    len(aged),
+                    lambda idx, name=name: age_scores(
+                        [gold_a[i] for i in idx], [pred_a[i] for i in idx], edges
+                    )[name],
+                    resamples // 5,
+                )
     texts = [p for p in pairs if p.prediction.text and p.reference]
     if texts:
         refs, hyps = [p.reference or "" for p in texts], [p.prediction.text or "" for p in texts]
         out["text"] = text_scores(refs, hyps)
-        if text_ci:  # corpus metrics cost more: fewer resamples, overall only
-            for name in ("bleu_4", "rouge_l", "cider_d"):
+        if text_ci:  # corpus metrics cost more: fewer resamples
+            for name in ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "cider_d"):
                 out["text"][f"{name}_ci"] = bootstrap_ci(
                     len(refs),
                     lambda idx, name=name: text_scores([refs[i] for i in idx], [hyps[i] for i in idx], name)[
                         name
                     ],
-                    resamples // 20,
+                    resamples // 50,
                 )
 
         counts = [fact_count(p.prediction.text or "", p.facts) for p in texts]
         out["faithfulness"] = faithfulness(sum(counts, FactCount()))
-        for name in ("fact_precision", "fact_recall", "hallucination_rate"):
+        for name in ("fact_precision", "fact_recall", "hallucination_rate", "region_grounding"):
             out["faithfulness"][f"{name}_ci"] = bootstrap_ci(
                 len(counts),
                 lambda idx, name=name: faithfulness(sum((counts[i] for i in idx), FactCount()))[name],
@@ -226,8 +238,9 @@ def evaluate(
         "scored": evaluation.report.valid,
         "skipped": dict(evaluation.report.problems),
         "overall": _score_group(pairs, DEFAULT_AGE_EDGES, resamples, text_ci=True),
-        "by_region_type": {
-            k: _score_group(v, DEFAULT_AGE_EDGES, max(100, resamples // 5)) for k, v in sorted(groups.items())
+        "by_region_type": {  # every group gets every metric's interval, with fewer resamples
+            k: _score_group(v, DEFAULT_AGE_EDGES, resamples // 5, text_ci=True)
+            for k, v in sorted(groups.items())
         },
     }
     return evaluation
