@@ -454,6 +454,47 @@ def evaluate_cmd(
 
 
 @app.command()
+def stats(
+    data: Annotated[Path, typer.Argument(help="A build directory.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the statistics as JSON.")] = False,
+) -> None:
+    """Dataset statistics: faces per split and source, emotions, ages, AU frequencies, who wrote the texts."""
+    from .card import dataset_stats
+
+    try:
+        numbers = dataset_stats(data)
+    except (FacefocalError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    ages = numbers.pop("ages")
+    numbers["age"] = _age_summary(ages)
+    if json_out:
+        out_console.print_json(json.dumps(numbers))
+        return
+    table = Table(title=f"facefocal stats: {data}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key in ("faces", "regions", "splits", "sources", "emotions", "age", "describers", "fallback_rate"):
+        value = numbers[key]
+        shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+        table.add_row(key.replace("_", " "), shown)
+    frequent = sorted(numbers["au_frequency"].items(), key=lambda kv: -kv[1])[:8]
+    table.add_row("AU present / observable", ", ".join(f"{au} {v:.2f}" for au, v in frequent))
+    out_console.print(table)
+
+
+def _age_summary(ages: list[float]) -> dict[str, float]:
+    if not ages:
+        return {}
+    ordered = sorted(ages)
+    return {
+        "min": round(ordered[0], 1),
+        "median": round(ordered[len(ordered) // 2], 1),
+        "max": round(ordered[-1], 1),
+    }
+
+
+@app.command()
 def card(
     data: Annotated[Path, typer.Argument(help="A build directory.")],
     out: Annotated[

@@ -268,3 +268,17 @@ def test_card_has_hub_yaml_statistics_licences_and_plots(mixed_build, tmp_path: 
         with Image.open(tmp_path / "card" / name) as image:
             assert image.size[0] > 300
     assert "| facex_emotion | MIT |" in text and "| agegender_age | CC0-1.0 |" in text
+
+
+def test_stats_command_prints_a_table_and_json(mixed_build) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from facefocal_data.cli import app
+
+    out, summary = mixed_build
+    runner = CliRunner()
+    table = runner.invoke(app, ["stats", str(out)], terminal_width=160)
+    assert table.exit_code == 0 and "faces" in table.output and "AU present / observable" in table.output
+    numbers = json.loads(runner.invoke(app, ["stats", str(out), "--json"]).stdout)
+    assert numbers["faces"] == summary.faces and numbers["regions"] == summary.regions
+    assert set(numbers["age"]) == {"min", "median", "max"} and numbers["fallback_rate"] == 0.0
