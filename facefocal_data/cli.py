@@ -248,23 +248,37 @@ def validate(out: Annotated[Path, typer.Argument(help="A build directory.")]) ->
 @app.command()
 def show(
     out: Annotated[Path, typer.Argument(help="A build directory.")],
-    record_id: Annotated[str, typer.Argument(help="Record id (a unique prefix is enough).")],
+    record_ids: Annotated[
+        list[str], typer.Argument(help="Record ids (unique prefixes); several make a contact sheet.")
+    ],
     png: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write.")],
     region: Annotated[
         list[str] | None, typer.Option("--region", help="Only these regions (repeatable).")
     ] = None,
+    highlight: Annotated[str | None, typer.Option(help="Dim all but this region and draw it thick.")] = None,
     scale: Annotated[float, typer.Option(help="Upscale factor for legibility.", min=0.5, max=4)] = 2.0,
     no_landmarks: Annotated[bool, typer.Option("--no-landmarks", help="Hide the 478 points.")] = False,
+    columns: Annotated[int, typer.Option(help="Contact sheet columns.", min=1)] = 4,
 ) -> None:
-    """Draw a record's crop with its landmarks and labelled region boxes."""
-    from .render import RecordNotFoundError, find_record, render_record, save_png
+    """Draw a record's crop with its landmarks and labelled region boxes (or several as a sheet)."""
+    from .render import RecordNotFoundError, contact_sheet, find_record, render_record, save_png
 
     try:
-        row = find_record(out, record_id)
+        rows = [find_record(out, rid) for rid in record_ids]
+        if len(rows) > 1:
+            save_png(contact_sheet(rows, columns, highlight=highlight, landmarks=not no_landmarks), png)
+            out_console.print(f"wrote {png} ({len(rows)} records)", highlight=False)
+            return
+        row = rows[0]
+        picture = render_record(
+            row, scale=scale, regions=region, landmarks=not no_landmarks, highlight=highlight
+        )
     except RecordNotFoundError as exc:
         _fail(str(exc))
         return
-    save_png(render_record(row, scale=scale, regions=region, landmarks=not no_landmarks), png)
+    save_png(picture, png)
+    if highlight:
+        region = [highlight]
     face = f"face {row['face_index'] + 1}/{row['faces_in_image']}"
     out_console.print(f"wrote {png} ({row['source_path']}, {face}, {len(row['regions'])} regions)")
     if row.get("face_description"):

@@ -57,13 +57,29 @@ def find_record(out: str | Path, record_id: str) -> dict[str, Any]:
 
 
 def render_record(
-    row: dict[str, Any], scale: float = 2.0, regions: list[str] | None = None, landmarks: bool = True
+    row: dict[str, Any],
+    scale: float = 2.0,
+    regions: list[str] | None = None,
+    landmarks: bool = True,
+    highlight: str | None = None,
 ) -> np.ndarray:
-    """RGB picture of the crop with its landmarks and (selected) region boxes labelled."""
+    """RGB picture of the crop with its landmarks and (selected) region boxes labelled.
+
+    ``highlight`` dims everything outside one region and draws that region's box thick.
+    """
     data = np.frombuffer(row["image"]["bytes"], np.uint8)
     rgb = cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
     canvas = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
+    target = next((r for r in row["regions"] if r["region_id"] == highlight), None)
+    if highlight is not None and target is None:
+        raise RecordNotFoundError(f"record {row['record_id']} has no region {highlight!r}")
+    if target is not None:
+        x1, y1, x2, y2 = (round(v * scale) for v in target["bbox_xyxy"])
+        keep = canvas[y1:y2, x1:x2].copy()
+        canvas = (canvas * 0.35).astype(np.uint8)
+        canvas[y1:y2, x1:x2] = keep
+        regions = [highlight]
     if landmarks:
         for x, y in row["landmarks_478"]:
             cv2.circle(canvas, (round(x * scale), round(y * scale)), 1, POINT_COLOUR, -1, cv2.LINE_AA)
@@ -72,9 +88,32 @@ def render_record(
             continue
         colour = NAMED_COLOUR if region["kind"] == "named" else BOX_COLOUR
         x1, y1, x2, y2 = (round(v * scale) for v in region["bbox_xyxy"])
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 1, cv2.LINE_AA)
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 3 if highlight else 1, cv2.LINE_AA)
         _label(canvas, region["region_id"], (x1 + 2, y1 + 12), colour)
     return canvas
+
+
+def contact_sheet(
+    rows: list[dict[str, Any]],
+    columns: int = 4,
+    tile: int = 320,
+    highlight: str | None = None,
+    landmarks: bool = True,
+) -> np.ndarray:
+    """Several records side by side, each captioned with its source and face index."""
+    tiles = []
+    for row in rows:
+        picture = render_record(row, scale=tile / row["width"], landmarks=landmarks, highlight=highlight)
+        caption = f"{row['source_path']} #{row['face_index'] + 1}"[:40]
+        _label(picture, caption, (4, tile - 6), (255, 255, 255))
+        tiles.append(picture)
+    columns = max(1, min(columns, len(tiles)))
+    rows_needed = -(-len(tiles) // columns)
+    sheet = np.zeros((rows_needed * tile, columns * tile, 3), np.uint8)
+    for i, picture in enumerate(tiles):
+        r, c = divmod(i, columns)
+        sheet[r * tile : (r + 1) * tile, c * tile : (c + 1) * tile] = picture[:tile, :tile]
+    return sheet
 
 
 def _label(canvas: np.ndarray, text: str, origin: tuple[int, int], colour: tuple[int, int, int]) -> None:

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -282,3 +283,34 @@ def test_stats_command_prints_a_table_and_json(mixed_build) -> None:  # type: ig
     numbers = json.loads(runner.invoke(app, ["stats", str(out), "--json"]).stdout)
     assert numbers["faces"] == summary.faces and numbers["regions"] == summary.regions
     assert set(numbers["age"]) == {"min", "median", "max"} and numbers["fallback_rate"] == 0.0
+
+
+def test_show_draws_a_contact_sheet_and_highlights_one_region(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from facefocal_data.cli import app
+    from facefocal_data.exporters.base import iter_records
+
+    out, _ = mixed_build
+    ids = [r.record_id for r in iter_records(out)][:5]
+    runner = CliRunner()
+    sheet = tmp_path / "sheet.png"
+    res = runner.invoke(
+        app, ["show", str(out), *ids, "-o", str(sheet), "--columns", "3", "--highlight", "mouth"]
+    )
+    assert res.exit_code == 0, res.output
+    with Image.open(sheet) as image:
+        assert image.size == (3 * 320, 2 * 320)
+    one = tmp_path / "one.png"
+    res = runner.invoke(
+        app, ["show", str(out), ids[0], "-o", str(one), "--highlight", "mouth", "--scale", "1"]
+    )
+    assert res.exit_code == 0 and "mouth" in res.output
+    with Image.open(one) as image:
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    [record] = [r for r in iter_records(out) if r.record_id == ids[0]]
+    x1, y1, x2, y2 = next(r.bbox_xyxy for r in record.regions if r.region_id == "mouth")
+    inside, outside = pixels[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4].mean(), pixels[: y1 - 10].mean()
+    assert inside > outside  # the rest of the face is dimmed
+    bad = runner.invoke(app, ["show", str(out), ids[0], "-o", str(one), "--highlight", "elbow"])
+    assert bad.exit_code == 2 and "no region 'elbow'" in bad.output
