@@ -27,6 +27,8 @@ models_app = typer.Typer(
     help="Manage the verified model cache ($FACEFOCAL_HOME/models).", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
+review_app = typer.Typer(help="Bring a reviewer's decisions back into a build.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
 llm_app = typer.Typer(help="The embedded LLM server that writes descriptions.", no_args_is_help=True)
 app.add_typer(llm_app, name="llm")
 
@@ -465,6 +467,45 @@ def evaluate_cmd(
             out_console.print(f"wrote {path}", highlight=False)
     if strict and report.skipped:
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    data: Annotated[Path, typer.Argument(help="A build directory.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the static site (open index.html).")],
+) -> None:
+    """Write a static HTML review report: filterable cards with overlays, statistics, decisions."""
+    from .review import write_report
+
+    try:
+        index = write_report(data, out)
+    except (FacefocalError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        return
+    out_console.print(f"wrote {index} (open it in a browser; no server needed)", highlight=False)
+
+
+@review_app.command("apply")
+def review_apply(
+    data: Annotated[Path, typer.Argument(help="The build that was reviewed.")],
+    decisions: Annotated[Path, typer.Argument(help="decisions.json exported from the report.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New folder for the reviewed dataset.")],
+) -> None:
+    """Apply accept / reject / edit decisions: edits become `describer: human`, rejections leave exports."""
+    from .review import apply_decisions
+
+    try:
+        summary = apply_decisions(data, decisions, out)
+    except (FacefocalError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    out_console.print(
+        f"{summary.decisions} decisions: {summary.accepted} accepted, {summary.rejected} rejected,"
+        f" {summary.edited} texts edited → {out}",
+        highlight=False,
+    )
+    for unknown in summary.unknown:
+        out_console.print(f"  not applied, unknown id: {unknown}", highlight=False)
 
 
 @app.command()

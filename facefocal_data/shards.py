@@ -279,7 +279,9 @@ class ShardWriter:
         self.manifest = manifest
 
 
-def rewrite_records(source: Path, out: Path, records: list[FaceRecord], note: str) -> dict[str, Any]:
+def rewrite_records(
+    source: Path, out: Path, records: list[FaceRecord], note: str, rejected: list[str] | None = None
+) -> dict[str, Any]:
     """A copy of the build at `source` in `out` with `records` replacing the rows of the same ids.
 
     Shards keep their parts, order and row groups; errors tables are copied; the manifest gets
@@ -305,6 +307,8 @@ def rewrite_records(source: Path, out: Path, records: list[FaceRecord], note: st
     run = {"engine": "rewrite", "workers": 1, "seconds": 0.0, "counts": {}, "stage_seconds": {}, "splits": {}}
     run["finished"], run["note"] = now_iso(), note
     new = {**manifest, "parts": parts, "runs": [*manifest.get("runs", []), run], "updated": now_iso()}
+    if rejected:  # faces a reviewer rejected: kept in the shards, left out of exports and statistics
+        new["rejected"] = sorted(set(manifest.get("rejected", [])) | set(rejected))
     _fsync_write(out / MANIFEST, lambda p: p.write_text(json.dumps(new, indent=1)))
     return new
 

@@ -40,17 +40,21 @@ class ExportSummary:
     files: list[str] = field(default_factory=list)
 
 
-def iter_records(data_dir: Path, split: str | None = None) -> Iterator[FaceRecord]:
-    """Records of a build, in manifest order; only shards the manifest lists count."""
-    manifest_path = data_dir / "manifest.json"
+def iter_records(
+    data_dir: Path, split: str | None = None, include_rejected: bool = False
+) -> Iterator[FaceRecord]:
+    """Records of a build, in manifest order; only listed shards count, and faces a reviewer
+    rejected (the manifest's `rejected`) are left out unless asked for."""
+    manifest_path = Path(data_dir) / "manifest.json"
     if not manifest_path.is_file():
         raise FacefocalError(f"{data_dir} is not a build (no manifest.json)")
     manifest = json.loads(manifest_path.read_text())
+    rejected = set() if include_rejected else set(manifest.get("rejected", []))
     for part in manifest["parts"]:
         if part.get("shard") is None:
             continue
-        for row in pq.read_table(data_dir / part["shard"]["file"]).to_pylist():
-            if split is None or row["split"] == split:
+        for row in pq.read_table(Path(data_dir) / part["shard"]["file"]).to_pylist():
+            if (split is None or row["split"] == split) and row["record_id"] not in rejected:
                 yield FaceRecord.from_row(row)
 
 
