@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,10 @@ def _write_stats_page(data_dir: Path, out: Path) -> None:
     runs = manifest.get("runs", [])
     keys = ("faces", "regions", "splits", "sources", "emotions", "describers", "fallback_rate")
     shown = {k: json.dumps(stats[k]) if isinstance(stats[k], dict) else stats[k] for k in keys}
+    errors = _error_rows(data_dir)
+    images = stats["faces"] + len(errors)  # an image gives faces or an error row
+    shown["error rows"] = f"{len(errors)} ({dict(Counter(e['kind'] for e in errors))})"
+    shown["error rate (error rows / faces + error rows)"] = f"{len(errors) / images:.3f}" if images else "n/a"
     rows = "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in shown.items())
     timing = "".join(
         f"<tr><td>{r.get('finished', '')}</td><td>{r['engine']}</td><td>{r['seconds']}</td>"
