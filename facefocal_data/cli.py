@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +41,15 @@ out_console = Console(soft_wrap=True)
 def _fail(message: str, code: int = 2) -> None:
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _setup_errors(*more: type[Exception]) -> Iterator[None]:
+    """A user-fixable problem becomes one red line and exit code 2, never a traceback."""
+    try:
+        yield
+    except (FacefocalError, FileNotFoundError, *more) as exc:
+        _fail(str(exc))
 
 
 def _quiet_native_logs() -> None:
@@ -415,11 +426,8 @@ def export_cmd(
     from .exporters import ExportOptions, export
 
     options = ExportOptions(split, stage, seed, min_pixels, max_pixels, model)
-    try:
+    with _setup_errors():
         summary = export(data, format, out, options)
-    except (FacefocalError, FileNotFoundError) as exc:
-        _fail(str(exc))
-        return
     out_console.print(
         f"{summary.samples} {stage} samples from {summary.images} faces → {summary.out}", highlight=False
     )
@@ -447,11 +455,8 @@ def evaluate_cmd(
     from .evaluate import evaluate, write_outputs
     from .evaluate.report import summary_lines
 
-    try:
+    with _setup_errors():
         evaluation = evaluate(data, pred, split, baseline, resamples)
-    except (FacefocalError, FileNotFoundError) as exc:
-        _fail(str(exc))
-        return
     report = evaluation.report
     out_console.print(
         f"scored {report.valid} of {report.lines} lines; skipped {report.skipped}", highlight=False
@@ -477,11 +482,8 @@ def report(
     """Write a static HTML review report: filterable cards with overlays, statistics, decisions."""
     from .review import write_report
 
-    try:
+    with _setup_errors():
         index = write_report(data, out)
-    except (FacefocalError, FileNotFoundError) as exc:
-        _fail(str(exc))
-        return
     out_console.print(f"wrote {index} (open it in a browser; no server needed)", highlight=False)
 
 
@@ -494,11 +496,8 @@ def review_apply(
     """Apply accept / reject / edit decisions: edits become `describer: human`, rejections leave exports."""
     from .review import apply_decisions
 
-    try:
+    with _setup_errors(ValueError):
         summary = apply_decisions(data, decisions, out)
-    except (FacefocalError, FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
-        return
     out_console.print(
         f"{summary.decisions} decisions: {summary.accepted} accepted, {summary.rejected} rejected,"
         f" {summary.edited} texts edited → {out}",
@@ -516,11 +515,8 @@ def stats(
     """Dataset statistics: faces per split and source, emotions, ages, AU frequencies, who wrote the texts."""
     from .card import dataset_stats
 
-    try:
+    with _setup_errors():
         numbers = dataset_stats(data)
-    except (FacefocalError, FileNotFoundError) as exc:
-        _fail(str(exc))
-        return
     ages = numbers.pop("ages")
     numbers["age"] = _age_summary(ages)
     if json_out:
@@ -559,11 +555,8 @@ def card(
     """Write a dataset card (README.md with Hub YAML, statistics, model licences) and its plots."""
     from .card import write_card
 
-    try:
+    with _setup_errors():
         path = write_card(data, out)
-    except (FacefocalError, FileNotFoundError) as exc:
-        _fail(str(exc))
-        return
     out_console.print(f"wrote {path}", highlight=False)
 
 
@@ -578,14 +571,11 @@ def import_labelstudio_cmd(
     from .exporters.labelstudio import import_labelstudio
     from .shards import rewrite_records
 
-    try:
+    with _setup_errors(ValueError):
         records, summary = import_labelstudio(export_file, list(iter_records(data)))
         rewrite_records(
             data, out, records, f"Label Studio import of {export_file.name}: {summary.edited} texts edited"
         )
-    except (FacefocalError, FileNotFoundError, ValueError) as exc:
-        _fail(str(exc))
-        return
     out_console.print(
         f"{summary.tasks} tasks, {summary.edited} region texts edited, {summary.unknown} unknown ids → {out}",
         highlight=False,
