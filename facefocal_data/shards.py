@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .config import Recipe
+from .error_codes import error_code
 from .errors import OutputConflictError
 from .models.manifest import ModelSpec
 from .models.store import sha256_file
@@ -46,6 +47,7 @@ ERROR_SCHEMA = pa.schema(
         ("reason", pa.string()),
         ("record_id", pa.string()),
         ("time", pa.string()),
+        ("code", pa.string()),  # stable error code (error_codes.py); `reason` is for people
     ]
 )
 
@@ -65,6 +67,11 @@ class ErrorEvent:
     reason: str
     record_id: str | None = None
     time: str = field(default_factory=now_iso)
+    code: str = ""  # stable, from error_codes.RULES; filled from stage and reason when not given
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            self.code = error_code(self.stage, self.reason)
 
 
 def _fsync_write(path: Path, writer: Any) -> None:

@@ -47,6 +47,16 @@ def test_bad_files_become_error_rows_and_good_images_still_give_rows(mixed_build
         assert errors[name]["reason"].startswith(reason), errors[name]["reason"]
     assert errors["i_cat.png"]["kind"] == "no_face"
     assert errors["i_cat.png"]["reason"] == "no face found"
+    codes = {name: e["code"] for name, e in errors.items()}
+    assert codes == {
+        "c_truncated.jpg": "E_TRUNCATED",
+        "d_corrupt.png": "E_CORRUPT",
+        "e_empty.jpg": "E_EMPTY_FILE",
+        "f_notes.jpg": "E_NOT_AN_IMAGE",
+        "g_folder.png": "E_IS_DIRECTORY",
+        "h_dangling.jpg": "E_MISSING_FILE",
+        "i_cat.png": "E_NO_FACE",
+    }
     rows = _rows(out)
     by_source: dict[str, int] = {}
     for row in rows:

@@ -110,6 +110,16 @@ def test_manifest_build_writes_gt_labels_and_error_rows(manifest_root: Path, tmp
         errors["../secret.jpg"]["stage"] == "source" and "leave the root" in errors["../secret.jpg"]["reason"]
     )
     assert errors["imgs/missing.jpg"]["stage"] == "decode"
+    codes = {name: e["code"] for name, e in errors.items()}
+    assert (
+        codes["../secret.jpg"]
+        == codes["https://example.com/x.jpg"]
+        == codes["imgs/escape.jpg"]
+        == "E_UNSAFE_PATH"
+    )
+    assert codes["imgs/missing.jpg"] == "E_MISSING_FILE" and codes["imgs/a.jpg#row9"] == "E_DUPLICATE_ROW"
+    assert codes["imgs/b.jpg?age"] == codes["imgs/c.jpg"] == codes["imgs/d.jpg"] == "E_BAD_GROUND_TRUTH"
+    assert "E_INTERNAL" not in codes.values()
 
 
 def test_jsonl_manifest_with_an_aus_object_and_a_broken_line(tmp_path: Path) -> None:
@@ -298,3 +308,25 @@ def test_manifest_boxes_become_regions_of_the_face_they_fall_on(tmp_path: Path) 
         e for p in (tmp_path / "out" / "errors").glob("*.parquet") for e in pq.read_table(p).to_pylist()
     ]
     assert "bad boxes" in errors[0]["reason"]
+
+
+def test_every_error_code_rule_is_reachable_and_unknown_reasons_say_internal() -> None:
+    from facefocal_data.error_codes import RULES, error_code
+
+    examples = {
+        "E_PERMISSION": ("decode", "unreadable: permission denied"),
+        "E_UNREADABLE": ("decode", "unreadable: Input/output error"),
+        "E_TOO_LARGE": ("decode", "image too large: 20000x20000 pixels"),
+        "E_TOO_SMALL": ("decode", "image too small: 4x4 pixels"),
+        "E_BAD_BOXES": ("source", "row 3: bad boxes: box [1, 1, 0, 0] is not"),
+        "E_BAD_ROW": ("source", "line 2 is not JSON: Expecting value"),
+        "E_BAD_VIDEO": ("source", "unreadable video (OpenCV cannot open it)"),
+        "E_BAD_FRAME_PATTERN": ("source", "source.frame_pattern '{x}': 'x'"),
+        "E_NO_FACE": ("detect", "2 detection(s) but no usable face"),
+        "E_INVALID_RECORD": ("validate", "width: 450 is not a multiple of 28"),
+        "E_DESCRIBE": ("describe", "ValueError: boom"),
+    }
+    for code, (stage, reason) in examples.items():
+        assert error_code(stage, reason) == code, (code, reason)
+    assert {code for code, *_ in RULES} >= set(examples)
+    assert error_code("label", "KeyError: 'x'") == "E_INTERNAL"
