@@ -11,6 +11,7 @@ rewritten.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
@@ -89,6 +90,45 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
+LOCK = ".facefocal.lock"
+
+
+class OutputLock:
+    """One build per output folder: an exclusive `flock` held while the build runs.
+
+    The kernel drops the lock when the process ends, however it ends, so a crash or `kill -9`
+    never leaves a lock that blocks the next run; a clean stop also removes the file.
+    """
+
+    def __init__(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.path = out / LOCK
+        while True:  # the file we locked must still be the one at the path (a finishing run unlinks it)
+            self._handle: Any = self.path.open("a+")
+            try:
+                fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._handle.seek(0)
+                holder = self._handle.read().strip() or "another process"
+                self._handle.close()
+                raise OutputConflictError(
+                    f"another build is writing to {out} ({holder}); wait for it, or use a new --out"
+                ) from None
+            if self.path.exists() and os.fstat(self._handle.fileno()).st_ino == self.path.stat().st_ino:
+                break
+            self._handle.close()
+        self._handle.seek(0)
+        self._handle.truncate()
+        self._handle.write(f"pid {os.getpid()} since {now_iso()}")
+        self._handle.flush()
+
+    def release(self) -> None:
+        if self._handle is not None and not self._handle.closed:
+            self.path.unlink(missing_ok=True)
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+
+
 class ShardWriter:
     """Buffers validated rows and error events; commits a part every `shard_rows` rows."""
 
@@ -96,6 +136,7 @@ class ShardWriter:
         self, out: Path, recipe: Recipe, models: Iterable[ModelSpec], overwrite: bool = False
     ) -> None:
         self.out = Path(out)
+        self._lock = OutputLock(self.out)  # before reading or cleaning anything in the folder
         self.recipe = recipe
         self.recipe_hash = recipe.content_hash()
         self.rows: list[dict[str, Any]] = []
@@ -103,7 +144,11 @@ class ShardWriter:
         self.pending_sources: list[str] = []
         self.last_flush = time.monotonic()
         self.commit_seconds = 0.0
-        self.manifest = self._open(overwrite, list(models))
+        try:
+            self.manifest = self._open(overwrite, list(models))
+        except BaseException:
+            self._lock.release()
+            raise
         # Parquet encoding, fsync and the manifest update overlap with the next images' inference.
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-commit")
         self._commit_job: Future[None] | None = None
@@ -274,6 +319,7 @@ class ShardWriter:
                 self._record_run(run)
         finally:
             self._committer.shutdown(wait=True)
+            self._lock.release()
 
     def _record_run(self, run: dict[str, Any]) -> None:
         run = {**run, "stage_seconds": {**run["stage_seconds"], "commit": round(self.commit_seconds, 4)}}

@@ -130,3 +130,38 @@ def test_stopping_a_build_mid_llm_batch_is_quick_clean_and_resumable(
     assert len(rows) == len({r["record_id"] for r in rows}) == 16
     assert all(r["regions"][0]["description"]["describer"] == "llm" for r in rows)
     assert validate_dir(out).ok
+
+
+def test_a_second_build_on_the_same_folder_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    from facefocal_data.errors import OutputConflictError
+    from facefocal_data.shards import LOCK
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(24):
+        shutil.copy(ASTRONAUT, images / f"a{i:02d}.png")
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(SETTINGS))
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(images)]
+    first = subprocess.Popen([*command, "-o", str(out), "-r", str(recipe_file)], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (out / LOCK).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(OutputConflictError, match="another build is writing to") as refused:
+        build(images, out, recipe=Recipe.model_validate(SETTINGS))
+    assert "pid" in str(refused.value)
+    assert first.wait(timeout=120) == 0
+    assert not (out / LOCK).exists()  # a clean stop leaves no lock
+    assert build(images, out, recipe=Recipe.model_validate(SETTINGS)).skipped_done == 24
+
+    # a build killed outright leaves the file, but not the lock: the next run simply proceeds
+    killed = subprocess.Popen(
+        [*command, "-o", str(tmp_path / "k"), "-r", str(recipe_file)], stderr=subprocess.DEVNULL
+    )
+    while not (tmp_path / "k" / LOCK).exists() and killed.poll() is None:
+        time.sleep(0.01)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    after_kill = build(images, tmp_path / "k", recipe=Recipe.model_validate(SETTINGS))
+    assert after_kill.images + after_kill.skipped_done == 24
