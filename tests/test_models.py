@@ -101,3 +101,40 @@ def test_build_without_models_is_a_clear_setup_error(tmp_path: Path, monkeypatch
     )
     assert result.exit_code == 2
     assert "facefocal models fetch" in result.output
+
+
+def test_a_model_corrupted_on_disk_stops_the_build_before_it_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from facefocal_data.models.store import model_path
+
+    sources = {spec.name: model_path(spec) for spec in MODELS if spec.task != "llm"}
+    home = _isolated_home(tmp_path, monkeypatch)
+    for name, path in sources.items():
+        target = home / "models" / name / path.name
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(path, target)
+    landmarker = home / "models" / "face_landmarker" / sources["face_landmarker"].name
+    data = bytearray(landmarker.read_bytes())
+    data[1000] ^= 0xFF  # one flipped byte
+    landmarker.write_bytes(bytes(data))
+    result = CliRunner().invoke(
+        app,
+        [
+            "build",
+            str(Path(__file__).parents[1] / "examples" / "images"),
+            "-o",
+            str(tmp_path / "o"),
+            "--describer",
+            "template",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert (
+        "face_landmarker" in result.output
+        and "expected" in result.output
+        and "facefocal models fetch" in result.output
+    )
+    assert not list((tmp_path / "o" / "shards").glob("*.parquet"))  # nothing was built with it
