@@ -24,7 +24,7 @@ from bench_pipeline import REPO, stage_images
 from facefocal_data import build
 from facefocal_data.config import Recipe
 
-RECIPE = Recipe.model_validate({"describe": {"describer": "template"}})
+RECIPE = Recipe.model_validate({"describe": {"describer": "template"}, "source": {"dedupe": False}})
 
 
 def cpu_seconds() -> float:

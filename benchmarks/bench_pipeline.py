@@ -27,7 +27,7 @@ from facefocal_data.vision.image_io import decode_rgb, read_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 # the vision and label stages with the template describer (the LLM has its own benchmark)
-VISION_RECIPE = Recipe.model_validate({"describe": {"describer": "template"}})
+VISION_RECIPE = Recipe.model_validate({"describe": {"describer": "template"}, "source": {"dedupe": False}})
 
 
 def stage_images(src: Path, repeat: int, dest: Path) -> list[Path]:

@@ -27,7 +27,12 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     kind: str = "image_folder"  # image_folder | manifest | rafdb | utkface | affectnet | disfa | bp4d | video
     dataset: str | None = Field(None, description="name stored as source_dataset; default: folder name")
-    extensions: list[str] = [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"]
+    # .heic/.heif/.avif are listed so such files get an error row saying so, not silence
+    extensions: list[str] = [
+        ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".heic", ".heif", ".avif"
+    ]  # fmt: skip
+    max_pixels: int = Field(50_000_000, ge=64, description="larger images are refused before decoding")
+    dedupe: bool = Field(True, description="an image with the same bytes as an earlier one is written once")
     root: str | None = Field(None, description="where listed paths resolve (default: the list's folder)")
     every_nth: int = Field(1, ge=1, description="video / per-frame datasets: keep every Nth frame")
     fps: float | None = Field(None, gt=0, description="video: sample at this rate instead of every_nth")

@@ -41,15 +41,15 @@ class Hooks:
     abort: Callable[[], None]  # on Ctrl-C / SIGTERM, before waiting for work in flight
 
 
-def _prefetch_decoded(items: list[SourceItem]) -> Iterator[list[WorkItem]]:
+def _prefetch_decoded(items: list[SourceItem], max_pixels: int) -> Iterator[list[WorkItem]]:
     """Batches of decoded images; the next batch decodes on a thread during this one's inference."""
     batches = [[WorkItem(it) for it in chunk] for chunk in _batches(items, BATCH_SIZE)]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-decode") as pool:
-        pending = pool.submit(stage_decode, batches[0]) if batches else None
+        pending = pool.submit(stage_decode, batches[0], max_pixels) if batches else None
         for i, batch in enumerate(batches):
             assert pending is not None
             pending.result()
-            pending = pool.submit(stage_decode, batches[i + 1]) if i + 1 < len(batches) else None
+            pending = pool.submit(stage_decode, batches[i + 1], max_pixels) if i + 1 < len(batches) else None
             yield batch
 
 
@@ -66,7 +66,7 @@ def run_local(todo: list[SourceItem], recipe: Recipe, hooks: Hooks) -> None:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-finish") as finisher:
             finishing: Future[None] | None = None
             try:
-                for batch in _prefetch_decoded(todo):
+                for batch in _prefetch_decoded(todo, recipe.source.max_pixels):
                     stage_faces(batch, analyzer)
                     if finishing is not None:
                         finishing.result()
@@ -90,6 +90,7 @@ def _init_worker(recipe: Recipe) -> None:
     try:
         analyzer = FaceAnalyzer(recipe)
         _WORKER["analyzer"] = analyzer
+        _WORKER["max_pixels"] = recipe.source.max_pixels
         _WORKER["builder"] = RecordBuilder(recipe, analyzer.geometry_source, describe=False)
     except Exception as exc:
         _WORKER["error"] = exc
@@ -99,7 +100,7 @@ def _work(items: list[SourceItem]) -> list[WorkItem]:
     if "error" in _WORKER:
         raise _WORKER["error"]
     batch = [WorkItem(item) for item in items]
-    stage_decode(batch)
+    stage_decode(batch, _WORKER["max_pixels"])
     stage_faces(batch, _WORKER["analyzer"])
     _WORKER["builder"](batch)
     for work in batch:  # only records and events travel back

@@ -7,6 +7,7 @@ stages in process; engines decide where stages run, stages never know which engi
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -30,7 +31,7 @@ from .sources import SOURCES, SourceItem
 from .sources.video import read_frame
 from .splits import assign_split
 from .vision.geometry import ibug68
-from .vision.image_io import ImageReadError, decode_rgb, encode, read_bytes
+from .vision.image_io import MAX_PIXELS, ImageReadError, decode_rgb, encode, read_bytes
 
 BATCH_SIZE = 8
 
@@ -43,6 +44,7 @@ class WorkItem:
     records: list[FaceRecord] = field(default_factory=list)
     events: list[ErrorEvent] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, for the manifest
+    digest: str | None = None  # sha256 of the file's bytes: duplicates are written once
 
     def timed(self, stage: str, seconds: float) -> None:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
@@ -96,7 +98,7 @@ def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
         work.timed(stage, time.perf_counter() - started)
 
 
-def stage_decode(batch: list[WorkItem]) -> None:
+def stage_decode(batch: list[WorkItem], max_pixels: int = MAX_PIXELS) -> None:
     for work in batch:
         if work.item.error is not None:
             work.fail("source", work.item.error)
@@ -106,7 +108,9 @@ def stage_decode(batch: list[WorkItem]) -> None:
             if work.item.frame is not None:
                 work.rgb = read_frame(work.item.path, work.item.frame)
             else:
-                work.rgb = decode_rgb(read_bytes(work.item.path))
+                data = read_bytes(work.item.path)
+                work.digest = hashlib.sha256(data).hexdigest()
+                work.rgb = decode_rgb(data, max_pixels)
 
         _safely("decode", work, run)
 
@@ -307,7 +311,17 @@ def build(
         if on_progress:
             on_progress(summary.images, len(todo), summary)
 
+    seen: dict[str, str] = {}  # content digest -> first source key of this run
+
     def finish(batch: list[WorkItem]) -> None:
+        for work in batch:
+            if not recipe.source.dedupe or work.digest is None or work.failed:
+                continue
+            if work.digest in seen:
+                work.records.clear()  # the same bytes are labelled and written once
+                work.fail("dedupe", f"duplicate image: same bytes as {seen[work.digest]}")
+            else:
+                seen[work.digest] = work.item.key
         describe_items(describer, batch)
         for work in batch:
             started_add = time.perf_counter()

@@ -21,8 +21,10 @@ from facefocal_data.validate import validate_dir
 from .conftest import ASTRONAUT, TEMPLATE_RECIPE
 from .test_describe import FakeServer, echo
 
+# copies of one image stand for many inputs here, so duplicate detection is off
 SETTINGS = {
     **TEMPLATE_RECIPE,
+    "source": {"dedupe": False},
     "regions": {"named": ["mouth"], "boxes": {"count": 0}},
     "output": {"shard_rows": 2},
 }
@@ -96,6 +98,7 @@ def test_stopping_a_build_mid_llm_batch_is_quick_clean_and_resumable(
     for i in range(16):
         shutil.copy(ASTRONAUT, images / f"astronaut_{i:02d}.png")
     settings = {  # a batch of 8 faces x 4 texts x 0.5 s over 2 slots: ~8 s if the stop waited for it
+        "source": {"dedupe": False},
         "regions": {"named": ["mouth", "eye_left", "forehead"], "boxes": {"count": 0}},
         "output": {"shard_rows": 1},
         "describe": {"llm": {"base_url": server.url, "model": "fake", "retries": 0}},

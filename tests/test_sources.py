@@ -86,7 +86,7 @@ def test_manifest_build_writes_gt_labels_and_error_rows(manifest_root: Path, tmp
     recipe = Recipe.model_validate(
         {
             **TEMPLATE_RECIPE,
-            "source": {"kind": "manifest"},
+            "source": {"kind": "manifest", "dedupe": False},
             "regions": {"named": ["mouth"], "boxes": {"count": 0}},
         }
     )
@@ -261,7 +261,7 @@ def test_split_is_written_per_row_and_counted_in_the_manifest(manifest_root: Pat
     recipe = Recipe.model_validate(
         {
             **TEMPLATE_RECIPE,
-            "source": {"kind": "manifest"},
+            "source": {"kind": "manifest", "dedupe": False},
             "regions": {"named": ["mouth"], "boxes": {"count": 0}},
             "splits": {"ratios": {"train": 0.5, "val": 0.5}},
         }

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-MAX_PIXELS = 100_000_000
+MAX_PIXELS = 50_000_000  # default cap (source.max_pixels); Pillow's own bomb guard stays on too
 MAGIC = {
     b"\x89PNG\r\n\x1a\n": "PNG",
     b"\xff\xd8\xff": "JPEG",
@@ -42,14 +42,22 @@ def read_bytes(path: Path) -> bytes:
     return data
 
 
-def decode_rgb(data: bytes) -> np.ndarray:
-    """Decode with EXIF orientation applied; truncated or corrupt data is an error, not a guess."""
+def decode_rgb(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode with EXIF orientation applied; truncated or corrupt data is an error, not a guess.
+
+    The pixel count is checked from the header before any pixel is decoded, so a huge image
+    costs no memory; animated images give their first frame.
+    """
+    container = _container_format(data)
+    if container:
+        raise ImageReadError(f"unsupported format: {container} (convert it to JPEG or PNG)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise ImageReadError(f"image too large: {image.width}x{image.height} pixels")
+            if image.width * image.height > max_pixels:
+                size = f"{image.width}x{image.height}"
+                raise ImageReadError(f"image too large: {size} pixels (cap {max_pixels}, source.max_pixels)")
             image.load()
             image = ImageOps.exif_transpose(image)
             rgb = _to_rgb(image)
@@ -68,6 +76,17 @@ def decode_rgb(data: bytes) -> np.ndarray:
     if rgb.shape[0] < 8 or rgb.shape[1] < 8:
         raise ImageReadError(f"image too small: {rgb.shape[1]}x{rgb.shape[0]} pixels")
     return rgb
+
+
+def _container_format(data: bytes) -> str | None:
+    """HEIC / AVIF (ISO base media files), which this toolkit's decoders do not read."""
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
+            return "HEIC/HEIF"
+        if brand in (b"avif", b"avis"):
+            return "AVIF"
+    return None
 
 
 def sniff_format(data: bytes) -> str | None:

@@ -1,0 +1,122 @@
+"""Hostile inputs: every kind gives one error row with its exact code, and every good input its row.
+
+The corpus is generated here (nothing downloaded). Cases that cannot be made on this machine are
+said so: permission-denied files need a non-root user (the tests run as root in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from facefocal_data import build
+from facefocal_data.config import Recipe
+from facefocal_data.validate import validate_dir
+
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+
+# file name -> expected error code; None: a good input that must give exactly one face row
+CORPUS: dict[str, str | None] = {
+    "cmyk.jpg": None,
+    "grey.png": None,
+    "grey16.png": None,
+    "palette_alpha.png": None,
+    "rgba.png": None,
+    "exif_rotated.jpg": None,  # orientation honoured: the face is found upright
+    "animated.gif": None,  # first frame
+    "webp.webp": None,
+    "unicode_名前 é.jpg": None,
+    "with spaces.png": None,
+    "astronaut_original.png": None,
+    "dup_of_astronaut.png": "E_DUPLICATE_IMAGE",  # same bytes as astronaut_original.png (read first)
+    "zero.jpg": "E_EMPTY_FILE",
+    "truncated.jpg": "E_TRUNCATED",
+    "bad_crc.png": "E_CORRUPT",
+    "notes.jpg": "E_NOT_AN_IMAGE",
+    "random.jpg": "E_NOT_AN_IMAGE",
+    "one.png": "E_TOO_SMALL",
+    "tiny16.png": "E_NO_FACE",
+    "huge.png": "E_TOO_LARGE",
+    "photo.heic": "E_UNSUPPORTED_FORMAT",
+    "loop_a.jpg": "E_UNREADABLE",
+    "loop_b.jpg": "E_UNREADABLE",
+    "folder.jpg": "E_IS_DIRECTORY",
+    "dangling.jpg": "E_MISSING_FILE",
+    "cat.png": "E_NO_FACE",
+}
+
+
+def make_corpus(root: Path) -> None:
+    face = Image.open(ASTRONAUT).convert("RGB")
+    face.convert("CMYK").save(root / "cmyk.jpg")
+    face.convert("L").save(root / "grey.png")
+    Image.fromarray(np.asarray(face.convert("L")).astype(np.uint16) * 257).save(root / "grey16.png")
+    palette = face.convert("P", palette=Image.Palette.ADAPTIVE)
+    palette.info["transparency"] = 0
+    palette.save(root / "palette_alpha.png")
+    face.convert("RGBA").save(root / "rgba.png")
+    exif = Image.Exif()
+    exif[0x0112] = 8  # "rotate 90° counter-clockwise to view": store it turned clockwise
+    face.rotate(-90, expand=True).save(root / "exif_rotated.jpg", exif=exif)
+    face.save(
+        root / "animated.gif", save_all=True, append_images=[face.transpose(Image.Transpose.FLIP_TOP_BOTTOM)]
+    )
+    face.save(root / "webp.webp")
+    face.save(root / "unicode_名前 é.jpg")
+    face.save(root / "with spaces.png", compress_level=1)
+    for name in ("astronaut_original.png", "dup_of_astronaut.png"):
+        (root / name).write_bytes(ASTRONAUT.read_bytes())
+    (root / "zero.jpg").write_bytes(b"")
+    jpeg = (root / "cmyk.jpg").read_bytes()
+    (root / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 3])
+    grey = bytearray((root / "grey.png").read_bytes())
+    idat = grey.index(b"IDAT") + 40
+    grey[idat : idat + 8] = b"\x00" * 8  # inside the compressed data: the CRC no longer matches
+    (root / "bad_crc.png").write_bytes(bytes(grey))
+    (root / "notes.jpg").write_text("meeting notes, not a picture")
+    (root / "random.jpg").write_bytes(os.urandom(4096))
+    Image.new("RGB", (1, 1)).save(root / "one.png")
+    face.resize((16, 16)).save(root / "tiny16.png")
+    Image.new("L", (8000, 8000)).save(root / "huge.png")  # 64 M pixels, over a 50 M cap
+    (root / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + os.urandom(200))
+    (root / "loop_a.jpg").symlink_to("loop_b.jpg")
+    (root / "loop_b.jpg").symlink_to("loop_a.jpg")
+    (root / "folder.jpg").mkdir()
+    (root / "dangling.jpg").symlink_to(root / "gone.jpg")
+    shutil.copy(ASTRONAUT.parent / "chelsea.png", root / "cat.png")
+
+
+def test_hostile_corpus_gives_exact_codes_and_every_good_row(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_corpus(corpus)
+    out = tmp_path / "out"
+    summary = build(corpus, out, recipe=Recipe.model_validate(TEMPLATE_RECIPE))
+    rows = [r for p in (out / "shards").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+    errors = {
+        e["source_path"]: e for p in (out / "errors").glob("*.parquet") for e in pq.read_table(p).to_pylist()
+    }
+    got = {name: errors[name]["code"] if name in errors else None for name in CORPUS}
+    assert got == CORPUS
+    by_source = {r["source_path"] for r in rows}
+    assert by_source == {name for name, code in CORPUS.items() if code is None}
+    assert len(rows) == len(by_source)  # one face each
+    assert summary.images == len(CORPUS) and validate_dir(out).ok
+    for name, error in errors.items():
+        assert error["reason"] and not error["reason"].startswith("E_"), name  # a human reason too
+    assert not list(tmp_path.glob("*.tmp")) and not list(out.rglob("*.tmp*"))
+    print("hostile corpus:", ", ".join(f"{k}={v or 'row'}" for k, v in CORPUS.items()))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root a chmod 000 file is still readable")
+def test_permission_denied_cannot_be_simulated_as_root(tmp_path: Path) -> None:
+    locked = tmp_path / "locked.png"
+    locked.write_bytes(ASTRONAUT.read_bytes())
+    locked.chmod(0)
+    assert os.access(locked, os.R_OK)  # root reads it anyway: the E_PERMISSION rule is unit-tested instead
