@@ -45,3 +45,21 @@ def test_recipe_hash_ignores_output_layout_only() -> None:
 def test_example_recipes_load(path: Path) -> None:
     recipe = load_recipe(path)
     assert recipe.name and recipe.crop.size % 28 == 0
+
+
+def test_no_eval_exec_unsafe_yaml_or_pickle_of_loaded_data_in_the_package() -> None:
+    """Loaded files are parsed as data only; pickle is used solely between our own processes."""
+    import re
+
+    package = Path(__file__).resolve().parents[1] / "facefocal_data"
+    risky = re.compile(
+        r"\b(eval|exec)\(|yaml\.load\(|yaml\.unsafe_load|np\.load\(.*allow_pickle=True|pickle\.load\("
+    )
+    found = {}
+    for path in package.rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if risky.search(line):
+                found[f"{path.name}:{number}"] = line.strip()
+    assert found == {}
+    pickles = {p.name for p in package.rglob("*.py") if "pickle.loads(" in p.read_text()}
+    assert pickles == {"engines.py"}  # Ray actor results: produced by our own workers, never read from disk
