@@ -27,6 +27,10 @@ class OutputConflictError(FacefocalError):
     """The output directory holds a build that this run must not mix with."""
 
 
+class OutputWriteError(FacefocalError):
+    """The output folder stopped taking writes (disk full, read-only); committed parts are kept."""
+
+
 class UnknownNameError(RecipeError, KeyError):
     """A recipe names a backend, describer or source that is not registered."""
 

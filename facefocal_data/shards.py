@@ -10,6 +10,7 @@ rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import json
@@ -29,7 +30,7 @@ import pyarrow.parquet as pq
 from . import __version__
 from .config import Recipe
 from .error_codes import error_code
-from .errors import OutputConflictError
+from .errors import OutputConflictError, OutputWriteError
 from .models.manifest import ModelSpec
 from .models.store import sha256_file
 from .record import RECORD_SCHEMA_VERSION, FaceRecord, arrow_schema_with_metadata
@@ -76,11 +77,17 @@ class ErrorEvent:
 
 
 def _fsync_write(path: Path, writer: Any) -> None:
+    """Write to a temporary name, fsync, rename: a reader sees the old file or the new one, and a
+    failed write (disk full) leaves no temporary file behind."""
     tmp = path.with_name(f".{path.name}.tmp")
-    writer(tmp)
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        writer(tmp)
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_manifest(out: Path) -> dict[str, Any] | None:
@@ -261,6 +268,11 @@ class ShardWriter:
         started = time.perf_counter()
         try:
             self._commit_part(rows, events, sources)
+        except OSError as exc:
+            raise OutputWriteError(
+                f"cannot write to {self.out}: {exc.strerror or exc}; the parts committed before are kept"
+                " — free space (or fix the folder) and rerun the same command to resume"
+            ) from None
         finally:
             self.commit_seconds += time.perf_counter() - started
 
@@ -316,7 +328,8 @@ class ShardWriter:
             self.flush()
             self._wait()
             if run is not None:
-                self._record_run(run)
+                with contextlib.suppress(OSError):  # accounting only: a write failure is reported already
+                    self._record_run(run)
         finally:
             self._committer.shutdown(wait=True)
             self._lock.release()

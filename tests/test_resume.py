@@ -168,3 +168,40 @@ def test_a_second_build_on_the_same_folder_is_refused_while_the_first_runs(tmp_p
     killed.wait()
     after_kill = build(images, tmp_path / "k", recipe=Recipe.model_validate(SETTINGS))
     assert after_kill.images + after_kill.skipped_done == 24
+
+
+def test_disk_full_mid_run_stops_cleanly_and_a_rerun_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import facefocal_data.shards as shards
+    from facefocal_data.errors import OutputWriteError
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(12):
+        shutil.copy(ASTRONAUT, images / f"a{i:02d}.png")
+    real_write = shards.pq.write_table
+    calls = {"n": 0}
+
+    def filling_disk(table, where, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] > 3:
+            Path(where).write_bytes(b"PAR1 half a file")  # what a full disk leaves behind
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(table, where, **kwargs)
+
+    monkeypatch.setattr(shards.pq, "write_table", filling_disk)
+    recipe = Recipe.model_validate({**SETTINGS, "output": {"shard_rows": 1}})
+    out = tmp_path / "out"
+    with pytest.raises(OutputWriteError, match=r"No space left on device.*rerun the same command"):
+        build(images, out, recipe=recipe)
+    assert validate_dir(out).ok  # what was committed is whole and listed
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]  # no half-written file left
+    committed = set(_record_ids(out))
+    monkeypatch.setattr(shards.pq, "write_table", real_write)  # space freed
+    build(images, out, recipe=recipe)
+    ids = _record_ids(out)
+    assert len(ids) == len(set(ids)) == 12 and committed <= set(ids)
+    assert validate_dir(out).ok
