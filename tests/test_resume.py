@@ -30,6 +30,15 @@ SETTINGS = {
 }
 
 
+def _cli_build(images: Path, out: Path, settings: dict, pipe: bool = False) -> subprocess.Popen:
+    """`facefocal build` in its own process, with `settings` as its recipe file."""
+    recipe_file = out.parent / f"{out.name}-recipe.yaml"
+    recipe_file.write_text(yaml.safe_dump(settings))
+    command = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(images)]
+    stderr = subprocess.PIPE if pipe else subprocess.DEVNULL
+    return subprocess.Popen([*command, "-o", str(out), "-r", str(recipe_file)], stderr=stderr, text=True)
+
+
 def _parts(out: Path) -> int:
     try:
         return len(json.loads((out / "manifest.json").read_text())["parts"])
@@ -52,11 +61,8 @@ def test_sigkill_partway_then_rerun_gives_each_face_exactly_once(tmp_path: Path,
         shutil.copy(ASTRONAUT, images / f"astronaut_{i:02d}.png")
     for i in range(3):
         shutil.copy(group_photo, images / f"group_{i}.png")
-    recipe_file = tmp_path / "recipe.yaml"
-    recipe_file.write_text(yaml.safe_dump(SETTINGS))
     out = tmp_path / "out"
-    command = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(images)]
-    process = subprocess.Popen([*command, "-o", str(out), "-r", str(recipe_file)], stderr=subprocess.DEVNULL)
+    process = _cli_build(images, out, SETTINGS)
     deadline = time.monotonic() + 120
     while _parts(out) < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -103,13 +109,8 @@ def test_stopping_a_build_mid_llm_batch_is_quick_clean_and_resumable(
         "output": {"shard_rows": 1},
         "describe": {"llm": {"base_url": server.url, "model": "fake", "retries": 0}},
     }
-    recipe_file = tmp_path / "recipe.yaml"
-    recipe_file.write_text(yaml.safe_dump(settings))
     out = tmp_path / "out"
-    command = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(images)]
-    process = subprocess.Popen(
-        [*command, "-o", str(out), "-r", str(recipe_file)], stderr=subprocess.PIPE, text=True
-    )
+    process = _cli_build(images, out, settings, pipe=True)
     deadline = time.monotonic() + 120
     while _parts(out) < 1 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -143,11 +144,8 @@ def test_a_second_build_on_the_same_folder_is_refused_while_the_first_runs(tmp_p
     images.mkdir()
     for i in range(24):
         shutil.copy(ASTRONAUT, images / f"a{i:02d}.png")
-    recipe_file = tmp_path / "recipe.yaml"
-    recipe_file.write_text(yaml.safe_dump(SETTINGS))
     out = tmp_path / "out"
-    command = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(images)]
-    first = subprocess.Popen([*command, "-o", str(out), "-r", str(recipe_file)], stderr=subprocess.DEVNULL)
+    first = _cli_build(images, out, SETTINGS)
     deadline = time.monotonic() + 60
     while not (out / LOCK).exists() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -159,9 +157,7 @@ def test_a_second_build_on_the_same_folder_is_refused_while_the_first_runs(tmp_p
     assert build(images, out, recipe=Recipe.model_validate(SETTINGS)).skipped_done == 24
 
     # a build killed outright leaves the file, but not the lock: the next run simply proceeds
-    killed = subprocess.Popen(
-        [*command, "-o", str(tmp_path / "k"), "-r", str(recipe_file)], stderr=subprocess.DEVNULL
-    )
+    killed = _cli_build(images, tmp_path / "k", SETTINGS)
     while not (tmp_path / "k" / LOCK).exists() and killed.poll() is None:
         time.sleep(0.01)
     killed.send_signal(signal.SIGKILL)
