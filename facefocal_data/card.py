@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .exporters.base import iter_records
 from .models.manifest import model_spec
-from .record import ARROW_SCHEMA
+from .record import ARROW_SCHEMA, FaceRecord
 
 
-def dataset_stats(data_dir: Path) -> dict[str, Any]:
+def dataset_stats(records: Iterable[FaceRecord]) -> dict[str, Any]:
+    """Statistics over records (e.g. `iter_records(build)`), in one pass."""
     faces, regions = 0, 0
     splits: Counter[str] = Counter()
     sources: Counter[str] = Counter()
@@ -27,7 +29,7 @@ def dataset_stats(data_dir: Path) -> dict[str, Any]:
     au_present: Counter[str] = Counter()
     au_observable: Counter[str] = Counter()
     writers: Counter[str] = Counter()
-    for record in iter_records(data_dir):
+    for record in records:
         faces += 1
         splits[record.split or "none"] += 1
         sources[record.source_dataset] += 1
@@ -56,7 +58,7 @@ def dataset_stats(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def _plots(stats: dict[str, Any], out: Path) -> list[str]:
+def write_plots(stats: dict[str, Any], out: Path) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,8 +198,8 @@ def write_card(data_dir: str | Path, out: str | Path | None = None) -> Path:
     data_dir = Path(data_dir)
     target = Path(out) if out is not None else data_dir
     target.mkdir(parents=True, exist_ok=True)
-    stats = dataset_stats(data_dir)
-    plots = _plots(stats, target)
+    stats = dataset_stats(iter_records(data_dir))
+    plots = write_plots(stats, target)
     path = target / "README.md"
     path.write_text(card_text(data_dir, stats, plots))
     (target / "stats.json").write_text(json.dumps({k: v for k, v in stats.items() if k != "ages"}, indent=1))

@@ -514,9 +514,10 @@ def stats(
 ) -> None:
     """Dataset statistics: faces per split and source, emotions, ages, AU frequencies, who wrote the texts."""
     from .card import dataset_stats
+    from .exporters.base import iter_records
 
     with _setup_errors():
-        numbers = dataset_stats(data)
+        numbers = dataset_stats(iter_records(data))
     ages = numbers.pop("ages")
     numbers["age"] = _age_summary(ages)
     if json_out:

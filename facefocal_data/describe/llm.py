@@ -248,9 +248,12 @@ class LLMDescriber:
             except IncompleteCompletion as exc:
                 problems = [str(exc)]
             if not problems:
-                self._count(passed_first=attempt == 0)
                 described = Description(text, "llm", self.model_id, PROMPT_VERSION, failures, False)
-                return self._rate(described, facts, template)
+                below = self._rate(described, facts)
+                if below is not None:
+                    return self._fallback(template, [*failures, below])
+                self._count(passed_first=attempt == 0)
+                return described
             failures += [f"attempt {attempt + 1}: {p}" for p in problems]
             if text:
                 messages = retry_messages(messages, text, problems)
@@ -278,9 +281,10 @@ class LLMDescriber:
             self.on_text(self.stats)
 
     # -- rating ----------------------------------------------------------------------------
-    def _rate(self, described: Description, facts: Facts, template: Description) -> Description:
+    def _rate(self, described: Description, facts: Facts) -> str | None:
+        """Store the judge's scores on the text; the reason to keep the template when rated too low."""
         if not self.rating.enabled:
-            return described
+            return None
         fmt = {"type": "json_schema", "json_schema": {"name": "rating", "schema": RATING_SCHEMA}}
         params = {**self._params(0), "temperature": 0.0, "max_tokens": 60}
         try:
@@ -291,17 +295,13 @@ class LLMDescriber:
             )
         except (LLMUnavailable, IncompleteCompletion, ValueError, AttributeError) as exc:
             described.checks = [*described.checks, f"rating unavailable: {exc}"]
-            return described
+            return None
         with self.lock:
             self.stats.rated += 1
         floor, overall = self.rating.min_overall, described.rating.overall
         if floor is not None and (overall is None or overall < floor):
-            with self.lock:  # this text was counted as passed; it becomes a fallback
-                self.stats.texts -= 1
-                self.stats.passed_first -= not described.checks
-                self.stats.passed_retry -= bool(described.checks)
-            return self._fallback(template, [*described.checks, f"rated {overall}/10, below {floor}"])
-        return described
+            return f"rated {overall}/10, below {floor}"
+        return None
 
     # -- one request -----------------------------------------------------------------------
     def _params(self, attempt: int, texts: int = 1) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..describe.factcheck import au_mentions
 from ..describe.facts import face_facts, region_facts
 from ..describe.template import describe_region
 from ..errors import FacefocalError
@@ -85,13 +86,7 @@ def _pred_aus(prediction: Prediction) -> set[str]:
             except ValueError:
                 continue
         return out
-    return {au for au, _ in _mentions(prediction.text or "")}
-
-
-def _mentions(text: str) -> list[tuple[str, str | None]]:
-    from ..describe.factcheck import au_mentions
-
-    return au_mentions(text)
+    return {au for au, _ in au_mentions(prediction.text or "")}
 
 
 def _pred_emotion(prediction: Prediction) -> str | None:

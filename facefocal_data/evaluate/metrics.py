@@ -188,12 +188,11 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def faithfulness(total: FactCount) -> dict[str, float | None]:
-    ratio = _ratio
     return {
-        "fact_precision": ratio(total.correct, total.stated),
-        "fact_recall": ratio(total.recalled, total.gold),
-        "hallucination_rate": ratio(total.contradicted, total.stated),
-        "region_grounding": ratio(total.parts_grounded, total.parts_named),
+        "fact_precision": _ratio(total.correct, total.stated),
+        "fact_recall": _ratio(total.recalled, total.gold),
+        "hallucination_rate": _ratio(total.contradicted, total.stated),
+        "region_grounding": _ratio(total.parts_grounded, total.parts_named),
     }
 
 

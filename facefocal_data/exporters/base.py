@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from ..errors import FacefocalError
 from ..record import FaceRecord
+from ..shards import read_manifest
 from .coords import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, norm1000_box, qwen25_box
 
 BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
@@ -45,10 +46,9 @@ def iter_records(
 ) -> Iterator[FaceRecord]:
     """Records of a build, in manifest order; only listed shards count, and faces a reviewer
     rejected (the manifest's `rejected`) are left out unless asked for."""
-    manifest_path = Path(data_dir) / "manifest.json"
-    if not manifest_path.is_file():
+    manifest = read_manifest(Path(data_dir))
+    if manifest is None:
         raise FacefocalError(f"{data_dir} is not a build (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text())
     rejected = set() if include_rejected else set(manifest.get("rejected", []))
     for part in manifest["parts"]:
         if part.get("shard") is None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from ..card import _plots, dataset_stats
+from ..card import dataset_stats, write_plots
 from ..errors import FacefocalError
 from ..exporters.base import iter_records
 from ..record import Description, FaceRecord
@@ -95,40 +96,51 @@ def write_report(data_dir: str | Path, out: str | Path) -> Path:
         raise FacefocalError(f"{data_dir} is not a build (no manifest.json)")
     (out / "img").mkdir(parents=True, exist_ok=True)
     (out / "data").mkdir(exist_ok=True)
-    index, chunk, chunks = [], [], 0
-    for record in iter_records(data_dir):
-        image = f"img/{record.image_path}"
-        (out / image).write_bytes(record.image_bytes)
-        card = card_data(record, image)
-        keys = ("id", "src", "dataset", "split", "emotion", "present", "fallback", "low_conf")
-        index.append({**{k: card[k] for k in keys}, "chunk": chunks})
-        chunk.append(card)
-        if len(chunk) == CHUNK:
-            (out / "data" / f"cards-{chunks:03d}.js").write_text(_script(f"FF_CHUNK_{chunks}", chunk))
-            chunk, chunks = [], chunks + 1
+    index: list[dict[str, Any]] = []
+    chunk: list[dict[str, Any]] = []
+
+    def write_chunk() -> None:
+        number = index[-1]["chunk"]  # the chunk the last card went into
+        (out / "data" / f"cards-{number:03d}.js").write_text(_script(f"FF_CHUNK_{number}", chunk))
+        chunk.clear()
+
+    def cards(records: Iterable[FaceRecord]) -> Iterator[FaceRecord]:
+        """Writes each record's card and passes it on: the statistics read the same single pass."""
+        for record in records:
+            image = f"img/{record.image_path}"
+            (out / image).write_bytes(record.image_bytes)
+            card = card_data(record, image)
+            keys = ("id", "src", "dataset", "split", "emotion", "present", "fallback", "low_conf")
+            index.append({**{k: card[k] for k in keys}, "chunk": len(index) // CHUNK})
+            chunk.append(card)
+            if len(chunk) == CHUNK:
+                write_chunk()
+            yield record
+
+    stats = dataset_stats(cards(iter_records(data_dir)))
     if chunk:
-        (out / "data" / f"cards-{chunks:03d}.js").write_text(_script(f"FF_CHUNK_{chunks}", chunk))
+        write_chunk()
     errors = _error_rows(data_dir)
     meta = {"build": str(data_dir.resolve()), "cards": len(index), "errors": len(errors)}
     (out / "data" / "index.js").write_text(
         _script("FF_INDEX", index) + _script("FF_ERRORS", errors) + _script("FF_META", meta)
     )
     (out / "index.html").write_text((ASSETS / "report.html").read_text())
-    _write_stats_page(data_dir, out)
+    _write_stats_page(data_dir, out, stats, errors)
     return out / "index.html"
 
 
-def _write_stats_page(data_dir: Path, out: Path) -> None:
-    stats = dataset_stats(data_dir)
-    plots = _plots(stats, out)
+def _write_stats_page(data_dir: Path, out: Path, stats: dict[str, Any], errors: list[dict[str, Any]]) -> None:
+    plots = write_plots(stats, out)
     manifest = read_manifest(data_dir) or {}
     runs = manifest.get("runs", [])
     keys = ("faces", "regions", "splits", "sources", "emotions", "describers", "fallback_rate")
     shown = {k: json.dumps(stats[k]) if isinstance(stats[k], dict) else stats[k] for k in keys}
-    errors = _error_rows(data_dir)
-    images = stats["faces"] + len(errors)  # an image gives faces or an error row
+    outcomes = stats["faces"] + len(errors)  # an image gives faces or an error row
     shown["error rows"] = f"{len(errors)} ({dict(Counter(e['kind'] for e in errors))})"
-    shown["error rate (error rows / faces + error rows)"] = f"{len(errors) / images:.3f}" if images else "n/a"
+    shown["error rate (error rows / faces + error rows)"] = (
+        f"{len(errors) / outcomes:.3f}" if outcomes else "n/a"
+    )
     rows = "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in shown.items())
     timing = "".join(
         f"<tr><td>{r.get('finished', '')}</td><td>{r['engine']}</td><td>{r['seconds']}</td>"
