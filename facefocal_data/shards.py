@@ -86,7 +86,8 @@ def _fsync_write(path: Path, writer: Any) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a folder made read-only mid-write: the next run cleans it
+            tmp.unlink(missing_ok=True)
         raise
 
 
@@ -131,7 +132,8 @@ class OutputLock:
 
     def release(self) -> None:
         if self._handle is not None and not self._handle.closed:
-            self.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only folder keeps the file, never the lock
+                self.path.unlink(missing_ok=True)
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
 
@@ -210,6 +212,7 @@ class ShardWriter:
     def _remove_unlisted(self, manifest: dict[str, Any]) -> None:
         """Files from a run that died before its manifest update: not part of the dataset."""
         listed = self._listed_files(manifest)
+        (self.out / f".{MANIFEST}.tmp").unlink(missing_ok=True)
         for folder in (SHARD_DIR, ERROR_DIR):
             for path in (self.out / folder).iterdir():
                 rel = f"{folder}/{path.name}"

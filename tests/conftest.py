@@ -98,3 +98,21 @@ def mixed_build(mixed_folder: Path, tmp_path_factory: pytest.TempPathFactory):  
     out = tmp_path_factory.mktemp("out") / "mixed"
     summary = build(mixed_folder, out, recipe=Recipe.model_validate(TEMPLATE_RECIPE))
     return out, summary
+
+
+# (kind, case, outcome) of every hostile input, fault and misuse a test tried in this run
+_RELIABILITY_CASES: list[tuple[str, str, str]] = []
+
+
+@pytest.fixture
+def reliability() -> list[tuple[str, str, str]]:
+    """Where a reliability test notes the cases it tried; listed at the end of the run."""
+    return _RELIABILITY_CASES
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _RELIABILITY_CASES:
+        return
+    terminalreporter.section(f"reliability: {len(_RELIABILITY_CASES)} cases tried (docs/RELIABILITY.md)")
+    for kind, case, outcome in sorted(_RELIABILITY_CASES):
+        terminalreporter.write_line(f"{kind:<9} {case:<60} -> {outcome}")
