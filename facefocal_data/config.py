@@ -278,11 +278,13 @@ def load_recipe(path: str | Path | None = None) -> Recipe:
     """Read a recipe file (default: ``pipelines/default.yaml``) with errors that name the key."""
     path = Path(path) if path is not None else default_recipe_path()
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_bytes().decode("utf-8-sig")) or {}
     except OSError as exc:
         raise RecipeError(f"cannot read recipe {path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"recipe {path} is not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"recipe {path} is not UTF-8 text (byte {exc.start})") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: e.g. a date like 2001-13-45
+        raise RecipeError(f"recipe {path} is not valid YAML: {str(exc)[:300]}") from None
     if not isinstance(data, dict):
         raise RecipeError(f"recipe {path} must be a mapping of settings, got {type(data).__name__}")
     try:

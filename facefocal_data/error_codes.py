@@ -35,7 +35,7 @@ RULES: tuple[tuple[str, str | None, str, str], ...] = (
     (
         "E_BAD_ROW",
         "source",
-        r"(row \d+ has no path|line \d+|.*expected 'name label|name is not)",
+        r"(row \d+ has no |line \d+|.*expected 'name label|name is not)",
         "a malformed row",
     ),
     ("E_BAD_VIDEO", None, r"(unreadable video|frame \d+ of)", "a video or frame OpenCV cannot read"),

@@ -196,7 +196,7 @@ DEFAULT_AU_VOCABULARY: tuple[str, ...] = (
 def normalise_au(code: str | int) -> str:
     """'1', 1, 'au1', 'AU01' -> 'AU01'; unknown codes raise with the known list."""
     text = str(code).strip().upper().removeprefix("AU")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ValueError(f"not an action unit code: {code!r}")
     au = f"AU{int(text):02d}"
     if au not in AU_NAMES:

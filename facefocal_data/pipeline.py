@@ -28,6 +28,7 @@ from .regions.propose import clip_box
 from .regions.proposer import RegionProposer
 from .shards import ErrorEvent, ShardWriter
 from .sources import SOURCES, SourceItem
+from .sources.base import printable
 from .sources.video import read_frame
 from .splits import assign_split
 from .vision.geometry import ibug68
@@ -299,7 +300,7 @@ def build(
     source = SOURCES.create(recipe.source.kind, input, recipe.source)
     writer = ShardWriter(Path(out), recipe, models_for(recipe), overwrite=overwrite)
     summary = BuildSummary(out=str(out))
-    items = list(source)
+    items = [printable(item) for item in source]
     summary.ignored_files = len(source.ignored)
     todo = [assign_split(it, recipe.splits) for it in items if not writer.is_done(it.key)]
     summary.skipped_done = len(items) - len(todo)

@@ -32,6 +32,7 @@ CORPUS: dict[str, str | None] = {
     "webp.webp": None,
     "unicode_名前 é.jpg": None,
     "with spaces.png": None,
+    "latin1_\\xe9t\\xe9.png": None,  # a name whose bytes are not UTF-8: kept as \xNN escapes
     "astronaut_original.png": None,
     "dup_of_astronaut.png": "E_DUPLICATE_IMAGE",  # same bytes as astronaut_original.png (read first)
     "zero.jpg": "E_EMPTY_FILE",
@@ -69,6 +70,8 @@ def make_corpus(root: Path) -> None:
     face.save(root / "webp.webp")
     face.save(root / "unicode_名前 é.jpg")
     face.save(root / "with spaces.png", compress_level=1)
+    with open(os.path.join(os.fsencode(root), "latin1_été.png".encode("latin-1")), "wb") as handle:
+        face.save(handle, format="PNG", compress_level=2)
     for name in ("astronaut_original.png", "dup_of_astronaut.png"):
         (root / name).write_bytes(ASTRONAUT.read_bytes())
     (root / "zero.jpg").write_bytes(b"")
@@ -110,4 +113,6 @@ def test_hostile_corpus_gives_exact_codes_and_every_good_row(tmp_path: Path, rel
     for name, error in errors.items():
         assert error["reason"] and not error["reason"].startswith("E_"), name  # a human reason too
     assert not list(tmp_path.glob("*.tmp")) and not list(out.rglob("*.tmp*"))
+    again = build(corpus, out, recipe=Recipe.model_validate(TEMPLATE_RECIPE))
+    assert again.skipped_done == len(CORPUS) and again.images == 0  # every name, odd ones too, resumes
     reliability.extend(("input", name, code or "one face row") for name, code in CORPUS.items())

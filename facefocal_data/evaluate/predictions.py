@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..schema import load_schema
+from ..textfiles import lines, parse_json
 
 
 @dataclass
@@ -44,31 +44,31 @@ def load_predictions(path: Path, known: dict[str, set[str]]) -> tuple[list[Predi
 
     validator = jsonschema_rs.validator_for(load_schema("prediction"))
     report, seen, out = LoadReport(), set(), []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            report.lines += 1
-            prediction = _parse(line, number, validator, report)
-            if prediction is None:
-                continue
-            key = (prediction.record_id, prediction.region_id)
-            if prediction.record_id not in known:
-                report.bad("unknown record id", number, prediction.record_id)
-            elif prediction.region_id != "face" and prediction.region_id not in known[prediction.record_id]:
-                report.bad("unknown region id", number, f"{prediction.record_id}/{prediction.region_id}")
-            elif key in seen:
-                report.bad("duplicate key", number, f"{prediction.record_id}/{prediction.region_id}")
-            else:
-                seen.add(key)
-                out.append(prediction)
+    for number, line, bad in lines(Path(path)):
+        report.lines += 1
+        if bad:
+            report.bad("malformed line", number, f"the line {bad}")
+            continue
+        prediction = _parse(line, number, validator, report)
+        if prediction is None:
+            continue
+        key = (prediction.record_id, prediction.region_id)
+        if prediction.record_id not in known:
+            report.bad("unknown record id", number, prediction.record_id)
+        elif prediction.region_id != "face" and prediction.region_id not in known[prediction.record_id]:
+            report.bad("unknown region id", number, f"{prediction.record_id}/{prediction.region_id}")
+        elif key in seen:
+            report.bad("duplicate key", number, f"{prediction.record_id}/{prediction.region_id}")
+        else:
+            seen.add(key)
+            out.append(prediction)
     report.valid = len(out)
     return out, report
 
 
 def _parse(line: str, number: int, validator: Any, report: LoadReport) -> Prediction | None:
     try:
-        data = json.loads(line)
+        data = parse_json(line)
     except ValueError as exc:
         report.bad("malformed line", number, str(exc))
         return None

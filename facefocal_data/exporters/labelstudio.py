@@ -18,6 +18,7 @@ from typing import Any
 from .. import __version__
 from ..errors import FacefocalError
 from ..record import Description, FaceRecord
+from ..textfiles import parse_json, read_text
 from .base import ExportOptions, write_image
 
 LABELING_CONFIG = """<View>
@@ -87,14 +88,31 @@ def region_texts(task: dict[str, Any]) -> dict[str, str]:
     return texts
 
 
+def read_tasks(path: Path) -> list[dict[str, Any]]:
+    """The tasks of a Label Studio JSON export, checked whole before anything is applied."""
+    try:
+        tasks = parse_json(read_text(path))
+    except (OSError, ValueError) as exc:
+        raise FacefocalError(f"cannot read Label Studio export {path}: {str(exc)[:200]}") from None
+    if not isinstance(tasks, list):
+        raise FacefocalError(f"{path} is not a Label Studio JSON export (a list of tasks)")
+    for number, task in enumerate(tasks, 1):
+        try:
+            if not isinstance(task, dict) or not isinstance(task.get("data", {}), dict):
+                raise TypeError("not a task object")
+            region_texts(task)
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+            raise FacefocalError(
+                f"{path}: task {number} is not a Label Studio task ({exc}): {json.dumps(task)[:120]}"
+            ) from None
+    return tasks
+
+
 def import_labelstudio(
     export_file: Path, records: list[FaceRecord]
 ) -> tuple[list[FaceRecord], ImportSummary]:
     """The records with edited region text applied (`describer: human`); the rest unchanged."""
-    try:
-        tasks = json.loads(Path(export_file).read_text())
-    except (OSError, ValueError) as exc:
-        raise FacefocalError(f"cannot read Label Studio export {export_file}: {exc}") from None
+    tasks = read_tasks(Path(export_file))
     by_id = {record.record_id: record for record in records}
     summary = ImportSummary()
     for task in tasks:

@@ -24,6 +24,7 @@ from ..errors import FacefocalError
 from ..exporters.base import iter_records
 from ..record import Description, FaceRecord
 from ..shards import read_manifest, rewrite_records
+from ..textfiles import parse_json, read_text
 
 CHUNK = 100  # cards per data file
 LOW_CONFIDENCE = 0.5
@@ -171,13 +172,10 @@ class ApplySummary:
 def apply_decisions(data_dir: str | Path, decisions_file: str | Path, out: str | Path) -> ApplySummary:
     """A new build folder with the reviewer's decisions: edits as `describer: human`, rejections listed."""
     data_dir, out = Path(data_dir), Path(out)
-    try:
-        payload = json.loads(Path(decisions_file).read_text())
-    except (OSError, ValueError) as exc:
-        raise FacefocalError(f"cannot read decisions {decisions_file}: {exc}") from None
+    decisions = read_decisions(Path(decisions_file))
     records = {r.record_id: r for r in iter_records(data_dir, include_rejected=True)}
     summary, rejected = ApplySummary(), set()
-    for decision in payload.get("decisions", []):
+    for decision in decisions:
         summary.decisions += 1
         record = records.get(str(decision.get("record_id")))
         if record is None:
@@ -192,6 +190,36 @@ def apply_decisions(data_dir: str | Path, decisions_file: str | Path, out: str |
     note = f"review: {summary.accepted} accepted, {summary.rejected} rejected, {summary.edited} texts edited"
     rewrite_records(data_dir, out, list(records.values()), note, rejected=sorted(rejected))
     return summary
+
+
+def read_decisions(path: Path) -> list[dict[str, Any]]:
+    """The decisions of a `decisions.json`, checked whole: a file we only half understand is refused,
+    never half applied."""
+    try:
+        payload = parse_json(read_text(path))
+    except (OSError, ValueError) as exc:
+        raise FacefocalError(f"cannot read decisions {path}: {str(exc)[:200]}") from None
+    decisions = payload.get("decisions") if isinstance(payload, dict) else None
+    if not isinstance(decisions, list):
+        raise FacefocalError(
+            f'{path} is not a decisions file: expected {{"decisions": [...]}} (report export)'
+        )
+    for number, decision in enumerate(decisions, 1):
+        if not _well_formed(decision):
+            raise FacefocalError(
+                f"{path}: decision {number} is not {{record_id, decision: accept|reject,"
+                f" edits: {{region id: text}}}}: {json.dumps(decision)[:120]}"
+            )
+    return decisions
+
+
+def _well_formed(decision: Any) -> bool:
+    if not isinstance(decision, dict) or not isinstance(decision.get("record_id"), str):
+        return False
+    edits = decision.get("edits") or {}
+    return decision.get("decision") in (None, "accept", "reject") and (
+        isinstance(edits, dict) and all(isinstance(text, str) for text in edits.values())
+    )
 
 
 def _apply_edits(record: FaceRecord, edits: dict[str, str], summary: ApplySummary) -> int:

@@ -7,14 +7,17 @@ CSV's folder) and may not leave it.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import SourceConfig
+from ..textfiles import csv_records
 from .base import SOURCES, SourceItem, UnsafePathError, confined, item_with_truth
 
 AFFECTNET_EMOTIONS = ("neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger", "contempt")
+
+
+CODES = {str(n) for n in range(len(AFFECTNET_EMOTIONS))}
 
 
 @SOURCES.register("affectnet")
@@ -28,27 +31,29 @@ class AffectNetSource:
         self.ignored: list[Path] = []
 
     def __iter__(self) -> Iterator[SourceItem]:
-        with self.csv.open(newline="", encoding="utf-8-sig") as handle:
-            for number, row in enumerate(csv.DictReader(handle), 2):
-                raw = (row.get("subDirectory_filePath") or "").strip()
-                key = raw or f"{self.csv.name}:{number}"
-                try:
-                    path = confined(self.root, raw) if raw else None
-                except UnsafePathError as exc:
-                    yield SourceItem(key, self.csv, self.dataset, error=str(exc))
-                    continue
-                if path is None:
-                    yield SourceItem(
-                        key, self.csv, self.dataset, error=f"row {number} has no subDirectory_filePath"
-                    )
-                    continue
-                yield item_with_truth(key, path, self.dataset, self._truth(row.get("expression", "")))
+        for number, row in csv_records(self.csv):
+            if isinstance(row, str):
+                yield SourceItem(f"{self.csv.name}:{number}", self.csv, self.dataset, error=row)
+                continue
+            raw = (row.get("subDirectory_filePath") or "").strip()
+            key = raw or f"{self.csv.name}:{number}"
+            try:
+                path = confined(self.root, raw) if raw else None
+            except UnsafePathError as exc:
+                yield SourceItem(key, self.csv, self.dataset, error=str(exc))
+                continue
+            if path is None:
+                yield SourceItem(
+                    key, self.csv, self.dataset, error=f"row {number} has no subDirectory_filePath"
+                )
+                continue
+            yield item_with_truth(key, path, self.dataset, self._truth(row.get("expression") or ""))
 
     @staticmethod
     def _truth(code: str) -> dict[str, object]:
         code = code.strip()
-        if code.isdigit() and int(code) < len(AFFECTNET_EMOTIONS):
+        if code in CODES:
             return {"emotion": AFFECTNET_EMOTIONS[int(code)]}
-        if code.isdigit() and int(code) in (8, 9, 10):
+        if code in ("8", "9", "10"):
             return {}  # none / uncertain / no face: no label, the image is still processed
         return {"emotion": code}  # anything else is reported as an unknown emotion

@@ -13,13 +13,13 @@ splits. Frame paths come from the pattern and must stay under the root.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import SourceConfig
+from ..textfiles import csv_rows, lines
 from .base import SOURCES, SourceItem, UnsafePathError, confined, item_with_truth
 
 DISFA_FILE = re.compile(r"^(?P<subject>.+)_au(?P<au>\d+)\.txt$", re.IGNORECASE)
@@ -67,15 +67,19 @@ class DisfaSource(_FrameSource):
         if not labels.is_dir():
             raise FileNotFoundError(f"DISFA labels folder {labels} does not exist")
         for subject_dir in sorted(p for p in labels.iterdir() if p.is_dir()):
-            frames: dict[int, dict[str, float]] = defaultdict(dict)
+            frames: dict[int, dict[str, str]] = defaultdict(dict)
             for file in sorted(subject_dir.glob("*.txt")):
                 if (match := DISFA_FILE.match(file.name)) is None:
                     self.ignored.append(file)
                     continue
-                for line in file.read_text().splitlines():
+                for number, line, bad in lines(file):
                     parts = [p.strip() for p in line.split(",")]
-                    if len(parts) == 2 and parts[0].isdigit():
-                        frames[int(parts[0])][match.group("au")] = parts[1]  # type: ignore[assignment]
+                    if bad or len(parts) != 2 or not is_number(parts[0]):
+                        why = f"line {number} {bad}" if bad else f"line {number}: expected 'frame,intensity'"
+                        where = f"{subject_dir.name}/{file.name}:{number}"
+                        yield SourceItem(where, file, self.dataset, subject_id=subject_dir.name, error=why)
+                        continue
+                    frames[int(parts[0])][match.group("au")] = parts[1]
             for n, frame in enumerate(sorted(frames)):
                 if n % self.every_nth:
                     continue
@@ -104,15 +108,32 @@ class BP4DSource(_FrameSource):
             raise FileNotFoundError(f"BP4D AU coding folder {coding} does not exist")
         for table in sorted(coding.glob("*.csv")):
             subject, _, task = table.stem.partition("_")
-            with table.open(newline="") as handle:
-                rows = list(csv.reader(handle))
-            if not rows:
-                continue
-            header = rows[0]
-            for n, row in enumerate(rows[1:]):
-                if n % self.every_nth or not row or not row[0].strip().isdigit():
+            header: list[str] | None = None
+            labelled = 0
+            for number, row in csv_rows(table):
+                if isinstance(row, str):
+                    yield SourceItem(f"{table.name}:{number}", table, self.dataset, error=row)
                     continue
-                frame = int(row[0])
-                aus = {h: v for h, v in zip(header[1:], row[1:], strict=False) if v.strip() in ("0", "1")}
+                if header is None:
+                    header = row
+                    continue
+                if not row or not is_number(row[0]):
+                    yield SourceItem(
+                        f"{table.name}:{number}",
+                        table,
+                        self.dataset,
+                        error=f"line {number}: expected a frame number first",
+                    )
+                    continue
+                frame, labelled = int(row[0]), labelled + 1
+                if (labelled - 1) % self.every_nth:
+                    continue
+                # 9 = not coded: left out; any other value but 0/1 is reported by the truth check
+                aus = {h: v for h, v in zip(header[1:], row[1:], strict=False) if v.strip() not in ("9", "")}
                 fields = {"subject": subject, "task": task, "frame": frame}
                 yield self._item(f"{subject}/{task}/{frame:04d}", fields, {"aus": aus}, subject)
+
+
+def is_number(text: str) -> bool:
+    """A plain decimal frame number (``str.isdigit`` also takes '²', which `int` refuses)."""
+    return text.isascii() and text.isdigit()

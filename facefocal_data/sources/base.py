@@ -8,9 +8,10 @@ it into an error row with that reason.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -55,6 +56,8 @@ class UnsafePathError(ValueError):
 def confined(root: Path, relative: str) -> Path:
     """``root / relative``, refusing URLs, absolute paths, ``..`` and symlinks that leave ``root``."""
     text = relative.strip()
+    if "\x00" in text:
+        raise UnsafePathError(f"unsafe path {text!r}: it contains a NUL byte")
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
         raise UnsafePathError(f"unsafe path {text!r}: URLs are not read (download the file under the root)")
     rel = Path(text)
@@ -65,7 +68,10 @@ def confined(root: Path, relative: str) -> Path:
     if ".." in rel.parts or ".." in text.replace("\\", "/").split("/"):
         raise UnsafePathError(f"unsafe path {text!r}: '..' would leave the root {root}")
     path = root / rel
-    resolved, base = path.resolve(), root.resolve()
+    try:
+        resolved, base = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: reading it fails with its own error row
+        return path
     if not resolved.is_relative_to(base):
         raise UnsafePathError(f"unsafe path {text!r}: a symlink leads outside the root {root}")
     return path
@@ -91,6 +97,9 @@ def clean_truth(truth: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         else:
             problems.append(f"age {age!r} is not a number of years in 0-{MAX_AGE}")
     aus, value_type = truth.get("aus") or {}, str(truth.get("au_value_type", "binary"))
+    if not isinstance(aus, dict):
+        problems.append(f"aus must map AU codes to values, got {type(aus).__name__}")
+        aus = {}
     top = 5 if value_type == "intensity_0_5" else 1
     clean: dict[str, float] = {}
     for code, value in aus.items():
@@ -104,7 +113,7 @@ def clean_truth(truth: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         except (TypeError, ValueError):
             problems.append(f"{au} = {value!r} is not a number")
             continue
-        if not 0 <= number <= top:
+        if not 0 <= number <= top:  # NaN fails this too
             problems.append(f"{au} = {value} is outside 0-{top} for {value_type} labels")
         else:
             clean[au] = number
@@ -117,14 +126,38 @@ def parse_boxes(value: Any) -> tuple[tuple[float, float, float, float], ...]:
     """Boxes as [[x1, y1, x2, y2], …] (a list, or its JSON text in a CSV cell), source pixels."""
     if value in (None, ""):
         return ()
-    data = json.loads(value) if isinstance(value, str) else value
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+    except RecursionError:
+        raise ValueError("boxes nest too deeply") from None
     boxes = []
     for box in data:
         x1, y1, x2, y2 = (float(v) for v in box)
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+            raise ValueError(f"box {box} has a coordinate that is not a finite number")
         if not (x2 > x1 and y2 > y1):
             raise ValueError(f"box {box} is not [x1, y1, x2, y2] with x2 > x1 and y2 > y1")
         boxes.append((x1, y1, x2, y2))
     return tuple(boxes)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(item: SourceItem) -> SourceItem:
+    """The item with any name whose bytes are not UTF-8 (Linux allows any bytes) written as ``\\xNN``
+    escapes, so it can go into Parquet and match on rerun; the path is untouched, so it still reads."""
+    names = ("key", "dataset", "subject_id", "split", "error")
+    changed = {n: _escaped(v) for n in names if (v := getattr(item, n)) and _SURROGATE.search(v)}
+    return replace(item, **changed) if changed else item
+
+
+def _escaped(text: str) -> str:
+    def one(char: str) -> str:
+        code = ord(char)
+        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+    return _SURROGATE.sub(lambda match: one(match.group()), text)
 
 
 def item_with_truth(key: str, path: Path, dataset: str, truth: dict[str, Any], **fields: Any) -> SourceItem:

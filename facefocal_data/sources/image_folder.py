@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..config import SourceConfig
 from ..errors import RecipeError
+from ..textfiles import lines
 from .base import SOURCES, SourceItem
 
 LIST_SUFFIXES = {".txt", ".lst"}
@@ -27,7 +28,8 @@ class ImageFolderSource:
         self.dataset = config.dataset or base.resolve().name or "images"
         self.ignored: list[Path] = []
 
-    def _paths(self) -> list[tuple[str, Path]]:
+    def _paths(self) -> list[tuple[str, Path, str | None]]:
+        """(key, path, error) per input."""
         if self.root.is_dir():
             found = []
             for path in sorted(self.root.rglob("*")):
@@ -37,16 +39,25 @@ class ImageFolderSource:
                 if path.is_dir() and path.suffix.lower() not in self.extensions:
                     continue
                 if path.suffix.lower() in self.extensions:
-                    found.append((rel.as_posix(), path))
+                    found.append((rel.as_posix(), path, None))
                 else:
                     self.ignored.append(path)
             return found
         if self.root.suffix.lower() in LIST_SUFFIXES:
-            lines = [ln.strip() for ln in self.root.read_text().splitlines()]
-            paths = [Path(ln) for ln in lines if ln and not ln.startswith("#")]
-            return [(p.as_posix(), p if p.is_absolute() else self.root.parent / p) for p in paths]
-        return [(self.root.name, self.root)]
+            return [
+                self._listed(n, line.strip(), bad)
+                for n, line, bad in lines(self.root)
+                if not line.strip().startswith("#")
+            ]
+        return [(self.root.name, self.root, None)]
+
+    def _listed(self, number: int, line: str, bad: str | None) -> tuple[str, Path, str | None]:
+        """A path from the user's own list file: absolute paths are fine here (not a dataset's)."""
+        if bad:
+            return f"{self.root.name}:{number}", self.root, f"line {number} {bad}"
+        path = Path(line)
+        return path.as_posix(), path if path.is_absolute() else self.root.parent / path, None
 
     def __iter__(self) -> Iterator[SourceItem]:
-        for key, path in self._paths():
-            yield SourceItem(key=key, path=path, dataset=self.dataset)
+        for key, path, error in self._paths():
+            yield SourceItem(key=key, path=path, dataset=self.dataset, error=error)

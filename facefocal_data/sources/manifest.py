@@ -10,14 +10,13 @@ manifest's folder; a row whose path would leave it is an error row.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..config import SourceConfig
+from ..textfiles import csv_records, lines, parse_json
 from .base import SOURCES, SourceItem, UnsafePathError, confined, item_with_truth, parse_boxes
 
 AU_COLUMN = re.compile(r"^au\s?_?(\d{1,2})$", re.IGNORECASE)
@@ -25,25 +24,26 @@ AU_COLUMN = re.compile(r"^au\s?_?(\d{1,2})$", re.IGNORECASE)
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, row) for each row; a row that cannot be parsed comes back as its error text."""
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as exc:
-                    yield number, f"line {number} is not JSON: {exc}"
-                    continue
-                yield number, row if isinstance(row, dict) else f"line {number} is not a JSON object"
+    if path.suffix.lower() not in (".jsonl", ".ndjson"):
+        yield from csv_records(path)
         return
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for number, row in enumerate(csv.DictReader(handle), 2):
-            yield number, {k.strip(): v for k, v in row.items() if k is not None}
+    for number, line, bad in lines(path):
+        if bad:
+            yield number, f"line {number} {bad}"
+            continue
+        try:
+            row = parse_json(line)
+        except ValueError as exc:
+            yield number, f"line {number} is not JSON: {str(exc)[:200]}"
+            continue
+        yield number, row if isinstance(row, dict) else f"line {number} is not a JSON object"
 
 
 def truth_of(row: dict[str, Any]) -> dict[str, Any]:
-    aus = dict(row.get("aus") or {})
+    aus = row.get("aus") or {}
+    if not isinstance(aus, dict):
+        return {"aus": aus}  # clean_truth reports it
+    aus = dict(aus)
     for column, value in row.items():
         if (match := AU_COLUMN.match(str(column))) and value not in (None, ""):
             aus[match.group(1)] = value

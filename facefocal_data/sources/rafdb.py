@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import SourceConfig
-from .base import SOURCES, SourceItem, item_with_truth
+from ..textfiles import lines
+from .base import SOURCES, SourceItem, UnsafePathError, confined, item_with_truth
 
 RAF_EMOTIONS = ("surprise", "fear", "disgust", "happiness", "sadness", "anger", "neutral")
+LABELS = {str(n) for n in range(1, len(RAF_EMOTIONS) + 1)}
 LIST_FILE = Path("EmoLabel") / "list_patition_label.txt"
 
 
@@ -32,17 +34,19 @@ class RafDbSource:
         self.ignored: list[Path] = []
 
     def __iter__(self) -> Iterator[SourceItem]:
-        for number, line in enumerate(self.list_file.read_text().splitlines(), 1):
+        for number, line, bad in lines(self.list_file):
             parts = line.split()
-            if not parts:
-                continue
             name = Path(parts[0]).name  # names only: nothing in the list can point elsewhere
-            if len(parts) != 2 or not parts[1].isdigit() or not 1 <= int(parts[1]) <= len(RAF_EMOTIONS):
-                yield SourceItem(
-                    name, self.list_file, self.dataset, error=f"line {number}: expected 'name label(1-7)'"
-                )
+            if bad or len(parts) != 2 or parts[1] not in LABELS:
+                why = f"line {number} {bad}" if bad else f"line {number}: expected 'name label(1-7)'"
+                yield SourceItem(name or f"line {number}", self.list_file, self.dataset, error=why)
                 continue
             file = f"{Path(name).stem}_aligned{Path(name).suffix}" if self.aligned else name
+            try:
+                path = confined(self.images, file)
+            except UnsafePathError as exc:
+                yield SourceItem(name, self.list_file, self.dataset, error=str(exc))
+                continue
             split = "train" if name.startswith("train") else "test" if name.startswith("test") else None
             truth = {"emotion": RAF_EMOTIONS[int(parts[1]) - 1]}
-            yield item_with_truth(name, self.images / file, self.dataset, truth, split=split)
+            yield item_with_truth(name, path, self.dataset, truth, split=split)
