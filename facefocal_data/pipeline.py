@@ -312,7 +312,7 @@ def build(
         if on_progress:
             on_progress(summary.images, len(todo), summary)
 
-    seen: dict[str, str] = {}  # content digest -> first source key of this run
+    seen = writer.digests()  # content digest -> first source key, this run and those before
 
     def finish(batch: list[WorkItem]) -> None:
         for work in batch:
@@ -326,7 +326,8 @@ def build(
         describe_items(describer, batch)
         for work in batch:
             started_add = time.perf_counter()
-            rejected = writer.add(work.item.key, work.records, work.events)
+            digest = work.digest if recipe.source.dedupe and not work.failed else None
+            rejected = writer.add(work.item.key, work.records, work.events, digest)
             work.timed("validate", time.perf_counter() - started_add)
             _tally(summary, work, rejected)
         summary.seconds = time.perf_counter() - started

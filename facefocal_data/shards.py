@@ -151,6 +151,7 @@ class ShardWriter:
         self.rows: list[dict[str, Any]] = []
         self.events: list[ErrorEvent] = []
         self.pending_sources: list[str] = []
+        self.pending_digests: dict[str, str] = {}
         self.last_flush = time.monotonic()
         self.commit_seconds = 0.0
         try:
@@ -223,8 +224,15 @@ class ShardWriter:
     def is_done(self, key: str) -> bool:
         return key in self.done
 
-    def add(self, key: str, records: list[FaceRecord], events: list[ErrorEvent]) -> list[ErrorEvent]:
-        """Queue one source item's results; invalid rows become (and are returned as) errors."""
+    def digests(self) -> dict[str, str]:
+        """Content hash -> source key of every image labelled by the runs committed so far."""
+        return {d: key for part in self.manifest["parts"] for d, key in part.get("digests", {}).items()}
+
+    def add(
+        self, key: str, records: list[FaceRecord], events: list[ErrorEvent], digest: str | None = None
+    ) -> list[ErrorEvent]:
+        """Queue one source item's results; invalid rows become (and are returned as) errors.
+        `digest` (the bytes' sha256) is kept for duplicate detection across runs."""
         rejected = []
         for record in records:
             row = record.to_row()
@@ -244,6 +252,8 @@ class ShardWriter:
                 self.rows.append(row)
         self.events.extend(events + rejected)
         self.pending_sources.append(key)
+        if digest is not None:
+            self.pending_digests[digest] = key
         if len(self.rows) >= self.recipe.output.shard_rows or (
             time.monotonic() - self.last_flush >= self.recipe.output.flush_seconds
         ):
@@ -255,11 +265,11 @@ class ShardWriter:
         """Hand the buffered part to the committer thread; at most one commit is in flight."""
         if not self.pending_sources:
             return
-        rows, events, sources = self.rows, self.events, self.pending_sources
-        self.rows, self.events, self.pending_sources = [], [], []
+        rows, events, sources, digests = self.rows, self.events, self.pending_sources, self.pending_digests
+        self.rows, self.events, self.pending_sources, self.pending_digests = [], [], [], {}
         self.last_flush = time.monotonic()
         self._wait()
-        self._commit_job = self._committer.submit(self._commit, rows, events, sources)
+        self._commit_job = self._committer.submit(self._commit, rows, events, sources, digests)
 
     def _wait(self) -> None:
         """Block until the previous commit is on disk; re-raise its failure here."""
@@ -267,10 +277,16 @@ class ShardWriter:
             job, self._commit_job = self._commit_job, None
             job.result()
 
-    def _commit(self, rows: list[dict[str, Any]], events: list[ErrorEvent], sources: list[str]) -> None:
+    def _commit(
+        self,
+        rows: list[dict[str, Any]],
+        events: list[ErrorEvent],
+        sources: list[str],
+        digests: dict[str, str],
+    ) -> None:
         started = time.perf_counter()
         try:
-            self._commit_part(rows, events, sources)
+            self._commit_part(rows, events, sources, digests)
         except OSError as exc:
             raise OutputWriteError(
                 f"cannot write to {self.out}: {exc.strerror or exc}; the parts committed before are kept"
@@ -279,13 +295,20 @@ class ShardWriter:
         finally:
             self.commit_seconds += time.perf_counter() - started
 
-    def _commit_part(self, rows: list[dict[str, Any]], events: list[ErrorEvent], sources: list[str]) -> None:
+    def _commit_part(
+        self,
+        rows: list[dict[str, Any]],
+        events: list[ErrorEvent],
+        sources: list[str],
+        digests: dict[str, str],
+    ) -> None:
         index = max((p["index"] for p in self.manifest["parts"]), default=-1) + 1
         part = {
             "index": index,
             "sources": sources,
             "shard": self._write_shard(index, rows) if rows else None,
             "errors": self._write_errors(index, events) if events else None,
+            **({"digests": digests} if digests else {}),
         }
         manifest = {**self.manifest, "parts": [*self.manifest["parts"], part], "updated": now_iso()}
         manifest_problems = problems(manifest, "shard_manifest")

@@ -116,3 +116,22 @@ def test_hostile_corpus_gives_exact_codes_and_every_good_row(tmp_path: Path, rel
     again = build(corpus, out, recipe=Recipe.model_validate(TEMPLATE_RECIPE))
     assert again.skipped_done == len(CORPUS) and again.images == 0  # every name, odd ones too, resumes
     reliability.extend(("input", name, code or "one face row") for name, code in CORPUS.items())
+
+
+def test_a_duplicate_added_before_a_rerun_is_caught_across_runs(tmp_path: Path, reliability: list) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(ASTRONAUT, images / "first.png")
+    out = tmp_path / "out"
+    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
+    assert build(images, out, recipe=recipe).faces == 1
+    shutil.copy(ASTRONAUT, images / "later_copy.png")  # the same bytes under a new name
+    again = build(images, out, recipe=recipe)
+    assert (again.images, again.faces, again.skipped_done) == (1, 0, 1)
+    errors = [e for p in (out / "errors").glob("*.parquet") for e in pq.read_table(p).to_pylist()]
+    assert [(e["source_path"], e["code"]) for e in errors] == [("later_copy.png", "E_DUPLICATE_IMAGE")]
+    assert "first.png" in errors[0]["reason"]
+    assert validate_dir(out).ok
+    reliability.append(
+        ("input", "a copy added before a rerun (earlier run has the bytes)", "E_DUPLICATE_IMAGE")
+    )
