@@ -27,7 +27,12 @@ RULES: tuple[tuple[str, str | None, str, str], ...] = (
     ("E_TOO_LARGE", None, r"image too large", "over the pixel cap (decompression-bomb guard)"),
     ("E_TOO_SMALL", None, r"image too small", "under 8 pixels a side"),
     ("E_UNSUPPORTED_FORMAT", None, r"unsupported format", "HEIC / AVIF: convert to JPEG or PNG"),
-    ("E_DUPLICATE_IMAGE", "dedupe", r"duplicate image", "the same bytes as an image already in this build (this run or an earlier one)"),
+    (
+        "E_DUPLICATE_IMAGE",
+        "dedupe",
+        r"duplicate image",
+        "the same bytes as an image already in this build",
+    ),
     ("E_UNSAFE_PATH", "source", r"unsafe path", "a listed path would leave the dataset root"),
     ("E_BAD_GROUND_TRUTH", "source", r"bad ground truth", "a ground-truth value out of range or unknown"),
     ("E_BAD_BOXES", "source", r"row \d+: bad boxes", "region boxes that are not [x1, y1, x2, y2]"),

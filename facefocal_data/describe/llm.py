@@ -351,7 +351,10 @@ class LLMDescriber:
                 model=self.model_name, messages=messages, **params, **extra
             )
             choice = response.choices[0]
-            hit = {"text": choice.message.content, "finish_reason": choice.finish_reason}
+            text = choice.message.content
+            if text and len(self._api_key) >= 4:  # a server (or model) that repeats the key: never cached
+                text = text.replace(self._api_key, "[redacted]")
+            hit = {"text": text, "finish_reason": choice.finish_reason}
         except Exception as exc:  # connection, timeout, 4xx/5xx after retries, or a malformed body
             reason = self.redact(f"{type(exc).__name__}: {exc}")[:300]
             self.breaker.failure(reason)

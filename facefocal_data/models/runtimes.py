@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ..errors import BackendUnavailableError
@@ -23,6 +24,9 @@ def tflite_interpreter(name: str, num_threads: int = 1) -> Any:
 
 def onnx_session(name: str, num_threads: int = 1) -> Any:
     """An onnxruntime CPU session over the hash-checked bytes of model `name`."""
+    # onnxruntime ≥ 1.2x sends usage telemetry and writes $TMPDIR/.ses and ~/.cache/Microsoft/…;
+    # an offline data tool must not (read before the library loads; the user may set it to 0)
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime as ort
     except ImportError as exc:  # pragma: no cover - depends on the install
