@@ -33,7 +33,7 @@ from facefocal_data.pipeline import RecordBuilder, WorkItem
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
 
-from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE, note_case
 
 Reply = Callable[[dict[str, Any]], tuple[int, Any]]
 
@@ -233,6 +233,7 @@ def test_wrong_facts_are_caught_retried_once_then_the_template_is_kept(
     assert any(c.startswith("attempt 1: ") and reason in c for c in described.checks)
     assert any(c.startswith("attempt 2: ") for c in described.checks)
     assert d.stats.fallbacks == 1 and d.stats.texts == 1
+    note_case("misuse", "LLM text with a wrong AU or emotion", "fact check: retry, then template")
 
 
 def _slow(body: dict[str, Any]) -> tuple[int, Any]:
@@ -262,6 +263,7 @@ def test_server_faults_fall_back_and_open_the_breaker(
     assert any(reason in c for t in texts(described) for c in t.checks)
     assert any("circuit open" in c for t in texts(described) for c in t.checks)
     assert d.stats.fallbacks == len(texts(described))
+    note_case("fault", f"LLM server fault: {reason}", "template text, breaker opens")
 
 
 def test_cut_off_answers_are_never_used(astronaut: FaceRecord, serve) -> None:  # type: ignore[no-untyped-def]
@@ -270,6 +272,7 @@ def test_cut_off_answers_are_never_used(astronaut: FaceRecord, serve) -> None:  
     for text in texts(described)[:-1]:
         assert text.fallback_used
         assert "attempt 1: completion did not finish (finish_reason=length)" in text.checks
+    note_case("fault", "LLM answer cut off by max_tokens", "never used")
 
 
 def test_rating_is_stored_and_a_low_score_keeps_the_template(astronaut: FaceRecord, serve) -> None:  # type: ignore[no-untyped-def]
@@ -411,3 +414,4 @@ def test_injection_text_in_file_names_and_source_fields_never_reaches_the_llm(se
     [row] = pq.read_table(next((tmp_path / "out" / "shards").glob("*.parquet"))).to_pylist()
     assert row["subject_id"] == attack  # kept as data, in its column
     assert all(r["description"]["describer"] == "llm" for r in row["regions"])
+    note_case("misuse", "prompt injection in file names / subject ids / dataset", "never sent to the LLM")

@@ -25,7 +25,7 @@ import yaml
 from facefocal_data.shards import LOCK
 from facefocal_data.validate import validate_dir
 
-from .conftest import ASTRONAUT
+from .conftest import ASTRONAUT, note_case
 from .test_resume import SETTINGS, _parts, _record_ids
 
 # every image is its own part, so a fault lands between committed parts
@@ -72,9 +72,7 @@ def write_recipe(path: Path, settings: dict) -> Path:
     return path
 
 
-def test_a_real_full_disk_mid_run_keeps_committed_parts_and_a_rerun_finishes(
-    tmp_path: Path, reliability: list
-) -> None:
+def test_a_real_full_disk_mid_run_keeps_committed_parts_and_a_rerun_finishes(tmp_path: Path) -> None:
     needs(OWN_MOUNTS)
     images = copies(tmp_path / "images", 12)
     (tmp_path / "mnt").mkdir()
@@ -105,10 +103,10 @@ def test_a_real_full_disk_mid_run_keeps_committed_parts_and_a_rerun_finishes(
     assert len(ids) == len(set(ids)) == 12 and committed <= set(ids)
     assert validate_dir(after_rerun).ok and not leftovers(after_rerun)
     assert not (after_rerun / LOCK).exists()
-    reliability.append(("fault", "disk full (real size-capped tmpfs)", "exit 2, rerun completes"))
+    note_case("fault", "disk full (real size-capped tmpfs)", "exit 2, rerun completes")
 
 
-def test_output_folder_made_read_only_mid_run(tmp_path: Path, reliability: list) -> None:
+def test_output_folder_made_read_only_mid_run(tmp_path: Path) -> None:
     needs(AS_USER)
     images = copies(tmp_path / "images", 12)
     out = tmp_path / "out"
@@ -137,12 +135,10 @@ def test_output_folder_made_read_only_mid_run(tmp_path: Path, reliability: list)
     ids = _record_ids(out)
     assert len(ids) == len(set(ids)) == 12 and committed <= set(ids)
     assert validate_dir(out).ok and not leftovers(out) and not (out / LOCK).exists()
-    reliability.append(("fault", "output folder made read-only mid-run", "exit 2, rerun completes"))
+    note_case("fault", "output folder made read-only mid-run", "exit 2, rerun completes")
 
 
-def test_an_unreadable_input_file_gives_e_permission_and_the_rest_builds(
-    tmp_path: Path, reliability: list
-) -> None:
+def test_an_unreadable_input_file_gives_e_permission_and_the_rest_builds(tmp_path: Path) -> None:
     needs(AS_USER)
     images = tmp_path / "images"
     images.mkdir()
@@ -158,4 +154,4 @@ def test_an_unreadable_input_file_gives_e_permission_and_the_rest_builds(
     assert [(e["source_path"], e["code"]) for e in errors] == [("locked.png", "E_PERMISSION")]
     rows = [r for p in (out / "shards").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
     assert [r["source_path"] for r in rows] == ["good.png"]
-    reliability.append(("input", "locked.png (chmod 000, read as an ordinary user)", "E_PERMISSION"))
+    note_case("input", "locked.png (chmod 000, read as an ordinary user)", "E_PERMISSION")

@@ -31,7 +31,10 @@ from facefocal_data.review import read_decisions
 from facefocal_data.sources import SOURCES, SourceItem
 from facefocal_data.sources.base import GT_EMOTIONS, MAX_AGE, printable
 
+from .conftest import note_case
+
 EXAMPLES = int(os.environ.get("FACEFOCAL_FUZZ_EXAMPLES", "100"))
+OUTCOME = f"{EXAMPLES} random inputs per target: no crash"
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # pieces of the formats and of the usual ways to break them, glued at random
@@ -164,6 +167,7 @@ def test_fuzz_csv_manifest(data: bytes) -> None:
             "manifest", write(root / "m.csv", b"path,subject_id,split,emotion,age,AU12,boxes\n" + data), root
         )
         run_source("manifest", write(root / "n.csv", data), root)
+    note_case("fuzz", "CSV manifest", OUTCOME)
 
 
 @FUZZ
@@ -172,6 +176,7 @@ def test_fuzz_jsonl_manifest(data: bytes, rows: list) -> None:
     with folder() as root:
         run_source("manifest", write(root / "m.jsonl", data), root)
         run_source("manifest", write(root / "r.jsonl", jsonl(rows)), root)
+    note_case("fuzz", "JSONL manifest", OUTCOME)
 
 
 @FUZZ
@@ -181,6 +186,7 @@ def test_fuzz_rafdb_list(data: bytes) -> None:
         write(root / "EmoLabel" / "list_patition_label.txt", data)
         (root / "Image" / "original").mkdir(parents=True)
         run_source("rafdb", root, root / "Image" / "original")
+    note_case("fuzz", "RAF-DB list file", OUTCOME)
 
 
 @FUZZ
@@ -197,6 +203,7 @@ def test_fuzz_utkface_names(names: list) -> None:
             with open(os.path.join(os.fsencode(data), raw + b".jpg"), "wb") as handle:
                 handle.write(b"x")
         run_source("utkface", data, data)
+    note_case("fuzz", "UTKFace file names", OUTCOME)
 
 
 @FUZZ
@@ -204,6 +211,7 @@ def test_fuzz_utkface_names(names: list) -> None:
 def test_fuzz_affectnet_csv(data: bytes) -> None:
     with folder() as root:
         run_source("affectnet", write(root / "t.csv", b"subDirectory_filePath,expression\n" + data), root)
+    note_case("fuzz", "AffectNet CSV", OUTCOME)
 
 
 @FUZZ
@@ -212,6 +220,7 @@ def test_fuzz_disfa_labels(data: bytes, name: str) -> None:
     with folder() as root:
         write(root / "ActionUnit_Labels" / "SN001" / name, data)
         run_source("disfa", root, root)
+    note_case("fuzz", "DISFA label files", OUTCOME)
 
 
 @FUZZ
@@ -220,6 +229,7 @@ def test_fuzz_bp4d_occurrence(data: bytes) -> None:
     with folder() as root:
         write(root / "AUCoding" / "AU_OCC" / "F001_T1.csv", b"0,1,2,4,6,12\n" + data)
         run_source("bp4d", root, root)
+    note_case("fuzz", "BP4D occurrence tables", OUTCOME)
 
 
 @FUZZ
@@ -231,6 +241,7 @@ def test_fuzz_image_list_file(data: bytes) -> None:
             shown = printable(item)
             shown.key.encode("utf-8")
             assert item.error is None or error_code("source", item.error) != "E_INTERNAL", item.error
+    note_case("fuzz", "image list file", OUTCOME)
 
 
 @FUZZ
@@ -241,6 +252,7 @@ def test_fuzz_prediction_file(data: bytes, rows: list) -> None:
             predictions, report = load_predictions(write(root / "p.jsonl", content), {"r1": {"mouth"}})
             assert report.valid == len(predictions) and report.valid + report.skipped == report.lines
             assert all(p.record_id == "r1" for p in predictions)
+    note_case("fuzz", "prediction JSONL", OUTCOME)
 
 
 def refuses_cleanly(parse: Callable[[Path], object], path: Path) -> None:
@@ -256,6 +268,7 @@ def test_fuzz_review_decisions(data: bytes, value: object) -> None:
     with folder() as root:
         refuses_cleanly(read_decisions, write(root / "d.json", data))
         refuses_cleanly(read_decisions, write(root / "e.json", json.dumps({"decisions": [value]}).encode()))
+    note_case("fuzz", "review decisions.json", OUTCOME)
 
 
 @FUZZ
@@ -266,6 +279,7 @@ def test_fuzz_labelstudio_export(data: bytes, value: object) -> None:
         refuses_cleanly(read_tasks, write(root / "u.json", json.dumps([value]).encode()))
         task = {"data": {"record_id": "r1"}, "annotations": [{"result": value}]}
         refuses_cleanly(read_tasks, write(root / "v.json", json.dumps([task]).encode()))
+    note_case("fuzz", "Label Studio export", OUTCOME)
 
 
 @FUZZ
@@ -275,6 +289,7 @@ def test_fuzz_recipe(data: bytes, value: object) -> None:
         refuses_cleanly(load_recipe, write(root / "r.yaml", data))
         nested = {"describe": {"llm": value}, "source": value}
         refuses_cleanly(load_recipe, write(root / "s.yaml", json.dumps(nested).encode()))
+    note_case("fuzz", "recipe YAML", OUTCOME)
 
 
 def test_fuzz_targets_cover_every_registered_source_with_files() -> None:

@@ -18,7 +18,7 @@ from facefocal_data import build
 from facefocal_data.config import Recipe
 from facefocal_data.validate import validate_dir
 
-from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE, note_case
 
 # file name -> expected error code; None: a good input that must give exactly one face row
 CORPUS: dict[str, str | None] = {
@@ -94,7 +94,7 @@ def make_corpus(root: Path) -> None:
     shutil.copy(ASTRONAUT.parent / "chelsea.png", root / "cat.png")
 
 
-def test_hostile_corpus_gives_exact_codes_and_every_good_row(tmp_path: Path, reliability: list) -> None:
+def test_hostile_corpus_gives_exact_codes_and_every_good_row(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     make_corpus(corpus)
@@ -115,10 +115,11 @@ def test_hostile_corpus_gives_exact_codes_and_every_good_row(tmp_path: Path, rel
     assert not list(tmp_path.glob("*.tmp")) and not list(out.rglob("*.tmp*"))
     again = build(corpus, out, recipe=Recipe.model_validate(TEMPLATE_RECIPE))
     assert again.skipped_done == len(CORPUS) and again.images == 0  # every name, odd ones too, resumes
-    reliability.extend(("input", name, code or "one face row") for name, code in CORPUS.items())
+    for name, code in CORPUS.items():
+        note_case("input", name, code or "one face row")
 
 
-def test_a_duplicate_added_before_a_rerun_is_caught_across_runs(tmp_path: Path, reliability: list) -> None:
+def test_a_duplicate_added_before_a_rerun_is_caught_across_runs(tmp_path: Path) -> None:
     images = tmp_path / "images"
     images.mkdir()
     shutil.copy(ASTRONAUT, images / "first.png")
@@ -132,6 +133,4 @@ def test_a_duplicate_added_before_a_rerun_is_caught_across_runs(tmp_path: Path, 
     assert [(e["source_path"], e["code"]) for e in errors] == [("later_copy.png", "E_DUPLICATE_IMAGE")]
     assert "first.png" in errors[0]["reason"]
     assert validate_dir(out).ok
-    reliability.append(
-        ("input", "a copy added before a rerun (earlier run has the bytes)", "E_DUPLICATE_IMAGE")
-    )
+    note_case("input", "a copy added before a rerun (earlier run has the bytes)", "E_DUPLICATE_IMAGE")

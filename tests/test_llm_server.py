@@ -19,7 +19,7 @@ from facefocal_data.describe.facts import face_facts, region_facts
 from facefocal_data.llm import EmbeddedServer
 from facefocal_data.record import FaceRecord
 
-from .conftest import ASTRONAUT
+from .conftest import ASTRONAUT, note_case
 
 pytestmark = pytest.mark.slow
 
@@ -124,6 +124,7 @@ def test_killing_the_server_mid_run_finishes_on_template_text(
     assert any("circuit open" in c for t in gone for c in t.checks)
     for record in records:
         _assert_gated(record)
+    note_case("fault", "embedded LLM server killed mid-run", "finishes on template text")
 
 
 def test_face_mode_and_rating_with_the_real_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ import yaml
 
 from facefocal_data.paths import facefocal_home
 
-from .conftest import ASTRONAUT
+from .conftest import ASTRONAUT, note_case
 from .test_describe import FakeServer, completion, draft_of
 
 KEY = "sk-planted-7f3a9c1e5b2d4f60"
@@ -64,7 +64,7 @@ def _tree(folder: Path) -> dict[str, str]:
 
 
 def test_a_planted_key_is_nowhere_in_any_output_and_nothing_is_written_outside_the_output(
-    tmp_path: Path, reliability: list
+    tmp_path: Path,
 ) -> None:
     images = tmp_path / "images"
     images.mkdir()
@@ -114,7 +114,5 @@ def test_a_planted_key_is_nowhere_in_any_output_and_nothing_is_written_outside_t
     # in $HOME only matplotlib's own font cache (what any plotting does); no telemetry, no other cache
     in_home = {p.relative_to(home).parts[:2] for p in home.rglob("*") if p.is_file()}
     assert in_home <= {(".cache", "matplotlib"), (".config", "matplotlib")}, in_home
-    reliability.append(
-        ("misuse", "API key planted; server echoes it in 401/500/garbage/text", "in no output")
-    )
-    reliability.append(("misuse", "temp files / input changes outside the output folder", "none"))
+    note_case("misuse", "API key planted; server echoes it in 401/500/garbage/text", "in no output")
+    note_case("misuse", "temp files / input changes outside the output folder", "none")

@@ -14,6 +14,8 @@ from facefocal_data.errors import ModelHashError, ModelMissingError
 from facefocal_data.models import MODELS, load_model_bytes, statuses
 from facefocal_data.models.store import fetch, model_path, sha256_file
 
+from .conftest import note_case
+
 
 def test_manifest_entries_are_complete() -> None:
     names = [m.name for m in MODELS]
@@ -138,3 +140,4 @@ def test_a_model_corrupted_on_disk_stops_the_build_before_it_loads(
         and "facefocal models fetch" in result.output
     )
     assert not list((tmp_path / "o" / "shards").glob("*.parquet"))  # nothing was built with it
+    note_case("fault", "a model file corrupted on disk", "setup error before any image")

@@ -9,6 +9,8 @@ import pytest
 from facefocal_data.config import Recipe, default_recipe_path, load_recipe
 from facefocal_data.errors import RecipeError
 
+from .conftest import note_case
+
 
 def test_default_recipe_file_equals_the_built_in_defaults() -> None:
     assert load_recipe(default_recipe_path()) == Recipe()
@@ -33,6 +35,7 @@ def test_bad_recipes_fail_with_the_key_and_reason(tmp_path: Path, text: str, mes
     path.write_text(text)
     with pytest.raises(RecipeError, match=message.replace("[", r"\[")):
         load_recipe(path)
+    note_case("misuse", f"bad recipe ({message})", "RecipeError naming the key")
 
 
 def test_recipe_hash_ignores_output_layout_only() -> None:
@@ -63,3 +66,4 @@ def test_no_eval_exec_unsafe_yaml_or_pickle_of_loaded_data_in_the_package() -> N
     assert found == {}
     pickles = {p.name for p in package.rglob("*.py") if "pickle.loads(" in p.read_text()}
     assert pickles == {"engines.py"}  # Ray actor results: produced by our own workers, never read from disk
+    note_case("misuse", "eval/exec/unsafe YAML/pickle of loaded files", "none in the package")

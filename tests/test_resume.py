@@ -18,7 +18,7 @@ from facefocal_data import build
 from facefocal_data.config import Recipe
 from facefocal_data.validate import validate_dir
 
-from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE, note_case
 from .test_describe import FakeServer, echo
 
 # copies of one image stand for many inputs here, so duplicate detection is off
@@ -85,6 +85,7 @@ def test_sigkill_partway_then_rerun_gives_each_face_exactly_once(tmp_path: Path,
     assert sorted(ids) == expected  # every face, each exactly once
     assert first <= set(ids)
     assert validate_dir(out).ok  # every shard readable, hashes and counts match the manifest
+    note_case("fault", "kill -9 partway", "rerun: every face exactly once")
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -134,6 +135,7 @@ def test_stopping_a_build_mid_llm_batch_is_quick_clean_and_resumable(
     assert len(rows) == len({r["record_id"] for r in rows}) == 16
     assert all(r["regions"][0]["description"]["describer"] == "llm" for r in rows)
     assert validate_dir(out).ok
+    note_case("fault", f"{stop.name} while the LLM describes", "stops in ~1 s, exit 130, resumable")
 
 
 def test_a_second_build_on_the_same_folder_is_refused_while_the_first_runs(tmp_path: Path) -> None:
@@ -164,6 +166,7 @@ def test_a_second_build_on_the_same_folder_is_refused_while_the_first_runs(tmp_p
     killed.wait()
     after_kill = build(images, tmp_path / "k", recipe=Recipe.model_validate(SETTINGS))
     assert after_kill.images + after_kill.skipped_done == 24
+    note_case("fault", "a second build on the same output folder", "refused (lock); no stale lock")
 
 
 def test_disk_full_mid_run_stops_cleanly_and_a_rerun_finishes(
@@ -201,3 +204,4 @@ def test_disk_full_mid_run_stops_cleanly_and_a_rerun_finishes(
     ids = _record_ids(out)
     assert len(ids) == len(set(ids)) == 12 and committed <= set(ids)
     assert validate_dir(out).ok
+    note_case("fault", "disk full (ENOSPC injected into the shard write)", "exit 2, rerun completes")

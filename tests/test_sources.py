@@ -14,7 +14,7 @@ from facefocal_data import build
 from facefocal_data.config import Recipe, SourceConfig
 from facefocal_data.sources import SOURCES, SourceItem
 
-from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE, note_case
 
 
 def _jpeg(path: Path) -> Path:
@@ -80,6 +80,7 @@ def test_manifest_rows_carry_truth_and_unsafe_paths_are_error_items(manifest_roo
     assert "age '-3'" in by_key["imgs/b.jpg?age"].error
     assert "unknown emotion 'bored'" in by_key["imgs/c.jpg"].error
     assert "AU12 = 9" in by_key["imgs/d.jpg"].error and "outside 0-1" in by_key["imgs/d.jpg"].error
+    note_case("input", "manifest rows: .., absolute, URL, symlink out, bad GT", "error rows with codes")
 
 
 def test_manifest_build_writes_gt_labels_and_error_rows(manifest_root: Path, tmp_path: Path) -> None:
