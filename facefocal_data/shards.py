@@ -138,6 +138,17 @@ class OutputLock:
             self._handle.close()
 
 
+@dataclass
+class PendingPart:
+    """What the next commit writes: valid rows, error events, the source keys it completes and the
+    content hash of each image it labelled (for duplicates across runs)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    events: list[ErrorEvent] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+
+
 class ShardWriter:
     """Buffers validated rows and error events; commits a part every `shard_rows` rows."""
 
@@ -148,10 +159,7 @@ class ShardWriter:
         self._lock = OutputLock(self.out)  # before reading or cleaning anything in the folder
         self.recipe = recipe
         self.recipe_hash = recipe.content_hash()
-        self.rows: list[dict[str, Any]] = []
-        self.events: list[ErrorEvent] = []
-        self.pending_sources: list[str] = []
-        self.pending_digests: dict[str, str] = {}
+        self.pending = PendingPart()
         self.last_flush = time.monotonic()
         self.commit_seconds = 0.0
         try:
@@ -249,12 +257,12 @@ class ShardWriter:
                     )
                 )
             else:
-                self.rows.append(row)
-        self.events.extend(events + rejected)
-        self.pending_sources.append(key)
+                self.pending.rows.append(row)
+        self.pending.events.extend(events + rejected)
+        self.pending.sources.append(key)
         if digest is not None:
-            self.pending_digests[digest] = key
-        if len(self.rows) >= self.recipe.output.shard_rows or (
+            self.pending.digests[digest] = key
+        if len(self.pending.rows) >= self.recipe.output.shard_rows or (
             time.monotonic() - self.last_flush >= self.recipe.output.flush_seconds
         ):
             self.flush()
@@ -263,13 +271,12 @@ class ShardWriter:
     # -- committing ------------------------------------------------------------------------
     def flush(self) -> None:
         """Hand the buffered part to the committer thread; at most one commit is in flight."""
-        if not self.pending_sources:
+        if not self.pending.sources:
             return
-        rows, events, sources, digests = self.rows, self.events, self.pending_sources, self.pending_digests
-        self.rows, self.events, self.pending_sources, self.pending_digests = [], [], [], {}
+        part, self.pending = self.pending, PendingPart()
         self.last_flush = time.monotonic()
         self._wait()
-        self._commit_job = self._committer.submit(self._commit, rows, events, sources, digests)
+        self._commit_job = self._committer.submit(self._commit, part)
 
     def _wait(self) -> None:
         """Block until the previous commit is on disk; re-raise its failure here."""
@@ -277,16 +284,10 @@ class ShardWriter:
             job, self._commit_job = self._commit_job, None
             job.result()
 
-    def _commit(
-        self,
-        rows: list[dict[str, Any]],
-        events: list[ErrorEvent],
-        sources: list[str],
-        digests: dict[str, str],
-    ) -> None:
+    def _commit(self, pending: PendingPart) -> None:
         started = time.perf_counter()
         try:
-            self._commit_part(rows, events, sources, digests)
+            self._commit_part(pending)
         except OSError as exc:
             raise OutputWriteError(
                 f"cannot write to {self.out}: {exc.strerror or exc}; the parts committed before are kept"
@@ -295,20 +296,14 @@ class ShardWriter:
         finally:
             self.commit_seconds += time.perf_counter() - started
 
-    def _commit_part(
-        self,
-        rows: list[dict[str, Any]],
-        events: list[ErrorEvent],
-        sources: list[str],
-        digests: dict[str, str],
-    ) -> None:
+    def _commit_part(self, pending: PendingPart) -> None:
         index = max((p["index"] for p in self.manifest["parts"]), default=-1) + 1
         part = {
             "index": index,
-            "sources": sources,
-            "shard": self._write_shard(index, rows) if rows else None,
-            "errors": self._write_errors(index, events) if events else None,
-            **({"digests": digests} if digests else {}),
+            "sources": pending.sources,
+            "shard": self._write_shard(index, pending.rows) if pending.rows else None,
+            "errors": self._write_errors(index, pending.events) if pending.events else None,
+            **({"digests": pending.digests} if pending.digests else {}),
         }
         manifest = {**self.manifest, "parts": [*self.manifest["parts"], part], "updated": now_iso()}
         manifest_problems = problems(manifest, "shard_manifest")
@@ -316,7 +311,7 @@ class ShardWriter:
             raise RuntimeError(f"internal error, manifest invalid: {manifest_problems}")
         _fsync_write(self.out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=1)))
         self.manifest = manifest
-        self.done.update(sources)
+        self.done.update(pending.sources)
 
     def _write_shard(self, index: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
         rel = f"{SHARD_DIR}/part-{index:05d}.parquet"
