@@ -55,6 +55,7 @@ bench: models
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_engines.py
 	$(BIN)/python benchmarks/bench_llm.py
+	$(BIN)/python benchmarks/bench_video.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

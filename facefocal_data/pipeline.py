@@ -29,7 +29,7 @@ from .regions.proposer import RegionProposer
 from .shards import ErrorEvent, ShardWriter
 from .sources import SOURCES, SourceItem
 from .sources.base import printable
-from .sources.video import read_frame
+from .sources.video import close_video, read_frame
 from .splits import assign_split
 from .vision.geometry import ibug68
 from .vision.image_io import MAX_PIXELS, ImageReadError, decode_rgb, encode, read_bytes
@@ -355,6 +355,7 @@ def build(
         elif todo:
             run_local(todo, recipe, hooks)
     finally:
+        close_video()
         summary.seconds = time.perf_counter() - started
         writer.close(
             run=_run_record(summary, engine, workers)

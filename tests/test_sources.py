@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -331,3 +332,27 @@ def test_every_error_code_rule_is_reachable_and_unknown_reasons_say_internal() -
         assert error_code(stage, reason) == code, (code, reason)
     assert {code for code, *_ in RULES} >= set(examples)
     assert error_code("label", "KeyError: 'x'") == "E_INTERNAL"
+
+
+def test_video_frames_read_in_order_or_out_of_order_equal_a_plain_sequential_decode(tmp_path: Path) -> None:
+    """The forward cursor (grab instead of seek) returns exactly the frames a full decode gives."""
+    from facefocal_data.sources.video import close_video, read_frame
+
+    base = cv2.imread(str(ASTRONAUT))
+    video = tmp_path / "count.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, base.shape[1::-1])
+    for n in range(40):
+        frame = base.copy()
+        cv2.putText(frame, str(n), (20, 200), cv2.FONT_HERSHEY_SIMPLEX, 5, (0, 0, 255), 12)
+        writer.write(frame)
+    writer.release()
+    capture, truth = cv2.VideoCapture(str(video)), []
+    while (got := capture.read())[0]:
+        truth.append(cv2.cvtColor(got[1], cv2.COLOR_BGR2RGB))
+    capture.release()
+    assert len(truth) == 40
+    for wanted in [0, 1, 2, 5, 17, 39, 3, 30, 31, 8]:  # forward steps, a jump back, forward again
+        assert np.array_equal(read_frame(video, wanted), truth[wanted]), wanted
+    with pytest.raises(ValueError, match=r"frame 40 of count\.avi could not be read"):
+        read_frame(video, 40)
+    close_video()

@@ -6,6 +6,7 @@ row; each sampled frame is an item keyed ``<video>#<frame>``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,14 +66,58 @@ class VideoSource:
                 yield SourceItem(f"{key}#{frame:06d}", path, self.dataset, subject_id=None, frame=frame)
 
 
+class FrameCursor:
+    """One open video, read forward: a frame a little ahead of the last one is reached by `grab`
+    (demux only, no colour conversion) instead of a seek, which decodes again from the previous
+    keyframe. Seeking for every sampled frame makes every-frame sampling of a long video quadratic;
+    the cursor keeps it linear. Frames asked for out of order (or far ahead) still seek."""
+
+    MAX_GRABS = 300  # beyond this a seek is cheaper than decoding the frames in between
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.capture = cv2.VideoCapture(str(path))
+        self.next = 0  # the frame the next `read` returns without seeking
+
+    def read(self, frame: int) -> np.ndarray | None:
+        if not self.next <= frame <= self.next + self.MAX_GRABS:
+            self.capture.set(cv2.CAP_PROP_POS_FRAMES, frame)
+            self.next = frame
+        while self.next < frame:
+            if not self.capture.grab():
+                return None
+            self.next += 1
+        ok, bgr = self.capture.read()
+        self.next += 1
+        return bgr if ok else None
+
+    def close(self) -> None:
+        self.capture.release()
+
+
+_cursor: FrameCursor | None = None
+_cursor_lock = threading.Lock()
+
+
 def read_frame(path: Path, frame: int) -> np.ndarray:
-    """One frame as RGB; a frame that cannot be read raises with the reason."""
-    capture = cv2.VideoCapture(str(path))
-    try:
-        capture.set(cv2.CAP_PROP_POS_FRAMES, frame)
-        ok, bgr = capture.read()
-    finally:
-        capture.release()
-    if not ok or bgr is None:
+    """One frame as RGB; a frame that cannot be read raises with the reason. Frames of one video
+    asked for in order (as the build does) are read sequentially from one open capture."""
+    global _cursor
+    with _cursor_lock:
+        if _cursor is None or _cursor.path != path:
+            if _cursor is not None:
+                _cursor.close()
+            _cursor = FrameCursor(path)
+        bgr = _cursor.read(frame)
+    if bgr is None:
         raise ValueError(f"frame {frame} of {path.name} could not be read")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def close_video() -> None:
+    """Release the open video (the build calls it at the end)."""
+    global _cursor
+    with _cursor_lock:
+        if _cursor is not None:
+            _cursor.close()
+            _cursor = None
