@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 _UNDECODABLE = re.compile("[\ud800-\udfff]")  # lone surrogates: undecodable bytes
-_CONTROL = re.compile("[\x00]")
 
 
 def read_text(path: Path) -> str:
@@ -28,7 +27,7 @@ def problem(text: str) -> str | None:
     """Why a piece of text from a user file cannot be used, or None."""
     if _UNDECODABLE.search(text):
         return "is not UTF-8 text"
-    if _CONTROL.search(text):
+    if "\x00" in text:
         return "contains a NUL byte"
     return None
 

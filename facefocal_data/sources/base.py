@@ -7,7 +7,6 @@ it into an error row with that reason.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 
 from ..facs import normalise_au
 from ..registry import Registry
+from ..textfiles import parse_json
 
 # ground-truth emotion classes the toolkit knows (the estimators' 7, plus contempt)
 GT_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral", "contempt")
@@ -126,10 +126,7 @@ def parse_boxes(value: Any) -> tuple[tuple[float, float, float, float], ...]:
     """Boxes as [[x1, y1, x2, y2], …] (a list, or its JSON text in a CSV cell), source pixels."""
     if value in (None, ""):
         return ()
-    try:
-        data = json.loads(value) if isinstance(value, str) else value
-    except RecursionError:
-        raise ValueError("boxes nest too deeply") from None
+    data = parse_json(value) if isinstance(value, str) else value
     boxes = []
     for box in data:
         x1, y1, x2, y2 = (float(v) for v in box)
