@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 from PIL import Image
 
 from facefocal_data import build
@@ -94,12 +95,13 @@ def make_corpus(root: Path) -> None:
     shutil.copy(ASTRONAUT.parent / "chelsea.png", root / "cat.png")
 
 
-def test_hostile_corpus_gives_exact_codes_and_every_good_row(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "2-worker-processes"])
+def test_hostile_corpus_gives_exact_codes_and_every_good_row(tmp_path: Path, workers: int) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     make_corpus(corpus)
     out = tmp_path / "out"
-    summary = build(corpus, out, recipe=Recipe.model_validate(TEMPLATE_RECIPE))
+    summary = build(corpus, out, recipe=Recipe.model_validate(TEMPLATE_RECIPE), workers=workers)
     rows = [r for p in (out / "shards").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
     errors = {
         e["source_path"]: e for p in (out / "errors").glob("*.parquet") for e in pq.read_table(p).to_pylist()
@@ -117,6 +119,7 @@ def test_hostile_corpus_gives_exact_codes_and_every_good_row(tmp_path: Path) -> 
     assert again.skipped_done == len(CORPUS) and again.images == 0  # every name, odd ones too, resumes
     for name, code in CORPUS.items():
         note_case("input", name, code or "one face row")
+    note_case("input", f"the whole corpus with {workers} worker process(es)", "the same codes and rows")
 
 
 def test_a_duplicate_added_before_a_rerun_is_caught_across_runs(tmp_path: Path) -> None:
