@@ -15,6 +15,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from collections import Counter
@@ -89,6 +90,22 @@ def _fsync_write(path: Path, writer: Any) -> None:
         with contextlib.suppress(OSError):  # a folder made read-only mid-write: the next run cleans it
             tmp.unlink(missing_ok=True)
         raise
+
+
+OUR_NAMES = re.compile(r"(part|errors)-\d{5}\.parquet")
+
+
+def _our_leftover(path: Path) -> bool:
+    """A temporary file of ours, or a whole part of ours (our name and our schema metadata)."""
+    if path.name.startswith(".") and path.name.endswith(".tmp"):
+        return True
+    if not OUR_NAMES.fullmatch(path.name):
+        return False
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException):
+        return False
+    return b"facefocal" in (schema.metadata or {}) or schema.names == ERROR_SCHEMA.names
 
 
 def read_manifest(out: Path) -> dict[str, Any] | None:
@@ -219,14 +236,23 @@ class ShardWriter:
         (self.out / MANIFEST).unlink(missing_ok=True)
 
     def _remove_unlisted(self, manifest: dict[str, Any]) -> None:
-        """Files from a run that died before its manifest update: not part of the dataset."""
+        """Files from a run that died before its manifest update: not part of the dataset.
+
+        Only our own leftovers are deleted; a file we did not write is left alone, and one that
+        sits where we would write stops the build instead of being overwritten."""
         listed = self._listed_files(manifest)
         (self.out / f".{MANIFEST}.tmp").unlink(missing_ok=True)
         for folder in (SHARD_DIR, ERROR_DIR):
             for path in (self.out / folder).iterdir():
-                rel = f"{folder}/{path.name}"
-                if rel not in listed and (path.suffix == ".parquet" or path.name.endswith(".tmp")):
+                if f"{folder}/{path.name}" in listed:
+                    continue
+                if _our_leftover(path):
                     path.unlink()
+                elif OUR_NAMES.fullmatch(path.name):
+                    raise OutputConflictError(
+                        f"{path} was not written by facefocal and would be overwritten;"
+                        " build into an empty folder (--out)"
+                    )
 
     # -- adding ----------------------------------------------------------------------------
     def is_done(self, key: str) -> bool:

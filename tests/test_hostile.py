@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
@@ -137,3 +138,25 @@ def test_a_duplicate_added_before_a_rerun_is_caught_across_runs(tmp_path: Path) 
     assert "first.png" in errors[0]["reason"]
     assert validate_dir(out).ok
     note_case("input", "a copy added before a rerun (earlier run has the bytes)", "E_DUPLICATE_IMAGE")
+
+
+def test_files_we_did_not_write_are_never_deleted_or_overwritten(tmp_path: Path) -> None:
+    from facefocal_data.errors import OutputConflictError
+
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(ASTRONAUT, images / "a.png")
+    out = tmp_path / "out"
+    (out / "shards").mkdir(parents=True)
+    theirs = out / "shards" / "their_table.parquet"  # someone's own data in a folder named like ours
+    pq.write_table(pa.table({"x": [1, 2]}), theirs)
+    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
+    assert build(images, out, recipe=recipe).faces == 1
+    assert pq.read_table(theirs).column("x").to_pylist() == [1, 2]  # left alone
+    squatter = out / "errors" / "errors-00001.parquet"  # where the next part's errors would go
+    pq.write_table(pa.table({"x": [3]}), squatter)
+    shutil.copy(ASTRONAUT.parent / "chelsea.png", images / "cat.png")
+    with pytest.raises(OutputConflictError, match="not written by facefocal and would be overwritten"):
+        build(images, out, recipe=recipe)
+    assert pq.read_table(squatter).column("x").to_pylist() == [3]
+    note_case("misuse", "foreign Parquet files in the output folder", "kept; one in our way stops the build")
