@@ -56,6 +56,7 @@ bench: models
 	$(BIN)/python benchmarks/bench_engines.py
 	$(BIN)/python benchmarks/bench_llm.py
 	$(BIN)/python benchmarks/bench_video.py
+	$(BIN)/python benchmarks/bench_export.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

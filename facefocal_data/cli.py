@@ -573,7 +573,7 @@ def import_labelstudio_cmd(
     from .shards import rewrite_records
 
     with _setup_errors(ValueError):
-        records, summary = import_labelstudio(export_file, list(iter_records(data)))
+        records, summary = import_labelstudio(export_file, iter_records(data))
         rewrite_records(
             data, out, records, f"Label Studio import of {export_file.name}: {summary.edited} texts edited"
         )

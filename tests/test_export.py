@@ -314,3 +314,18 @@ def test_show_draws_a_contact_sheet_and_highlights_one_region(mixed_build, tmp_p
     assert inside > outside  # the rest of the face is dimmed
     bad = runner.invoke(app, ["show", str(out), ids[0], "-o", str(one), "--highlight", "elbow"])
     assert bad.exit_code == 2 and "no region 'elbow'" in bad.output
+
+
+@pytest.mark.parametrize("fmt", ["llamafactory", "llava", "labelstudio", "swift"])
+def test_streamed_files_are_valid_for_no_one_and_many_rows(mixed_build, tmp_path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    """Exports are written a row at a time; the JSON (or JSONL) must hold for 0, 1 and many rows."""
+    out, summary = mixed_build
+    for split, expected in (("no-such-split", 0), (None, None)):
+        target = tmp_path / f"{fmt}-{split}"
+        result = export(out, fmt, target, ExportOptions(split=split))
+        data = next(Path(f) for f in result.files if f.endswith((".json", ".jsonl")) and "info" not in f)
+        text = data.read_text()
+        rows = json.loads(text) if data.suffix == ".json" else [json.loads(x) for x in text.splitlines()]
+        assert len(rows) == (expected if expected is not None else result.samples)
+        if expected is None:
+            assert len(rows) > 1 and result.images == summary.faces

@@ -209,7 +209,7 @@ def evaluate(
     seed: int = 0,
 ) -> Evaluation:
     """Score a prediction file (or a baseline) against the build at `data_dir`."""
-    records = list(iter_records(Path(data_dir), split))
+    records = list(iter_records(Path(data_dir), split, pixels=False))
     if not records:
         raise FacefocalError(f"no records in {data_dir}" + (f" for split {split!r}" if split else ""))
     evaluation = Evaluation()

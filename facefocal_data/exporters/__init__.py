@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..errors import FacefocalError
+from ..record import FaceRecord
 from ..registry import Registry
 from .base import ExportOptions, ExportSummary, iter_records
 from .prompts import PROMPT_POOLS
-from .samples import STAGES, samples
+from .samples import STAGES, Sample, samples
 
 EXPORTERS: Registry[Any] = Registry("export format")
 
@@ -23,9 +24,11 @@ EXPORTERS: Registry[Any] = Registry("export format")
 def _lazy(module: str, function: str, *leading: str) -> Callable[..., list[Path]]:
     """A registered writer that imports its module only when that format is asked for."""
 
-    def write(items: list, out: Path, options: ExportOptions, records: list) -> list[Path]:
+    def write(stream: _Stream, out: Path, options: ExportOptions) -> list[Path]:
         writer = getattr(importlib.import_module(f".{module}", __name__), function)
-        data = records if module == "labelstudio" else items  # Label Studio: one task per face
+        data = (
+            stream.records() if module == "labelstudio" else stream.samples()
+        )  # Label Studio: a task a face
         return writer(data, out, *leading, options)
 
     return write
@@ -52,14 +55,36 @@ def export(
         raise FacefocalError(f"unknown stage {options.stage!r}; choose one of {', '.join(STAGES)}")
     writer = EXPORTERS.get(fmt)
     data_dir, out = Path(data_dir), Path(out)
-    records = list(iter_records(data_dir, options.split))
-    items = [s for record in records for s in samples(record, options.stage, options.seed)]
+    stream = _Stream(iter_records(data_dir, options.split), options)
     out.mkdir(parents=True, exist_ok=True)
-    files = writer(items, out, options, records)
+    files = writer(stream, out, options)
     (out / "prompts.json").write_text(json.dumps({"seed": options.seed, "pools": PROMPT_POOLS}, indent=1))
-    summary = ExportSummary(str(out), fmt, len(items), len({s.record.record_id for s in items}))
+    summary = ExportSummary(str(out), fmt, stream.sample_count, stream.image_count)
     summary.files = [str(f) for f in files]
     return summary
+
+
+class _Stream:
+    """The build's records (or their samples) read once, as the writer consumes them, and counted:
+    an export holds one batch of records in memory, not the whole build."""
+
+    def __init__(self, records: Iterator[FaceRecord], options: ExportOptions) -> None:
+        self._records, self.options = records, options
+        self.sample_count = self.image_count = 0
+
+    def records(self) -> Iterator[FaceRecord]:
+        for record in self._records:
+            self.sample_count += 1
+            self.image_count += 1
+            yield record
+
+    def samples(self) -> Iterator[Sample]:
+        for record in self._records:
+            before = self.sample_count
+            for sample in samples(record, self.options.stage, self.options.seed):
+                self.sample_count += 1
+                yield sample
+            self.image_count += self.sample_count > before
 
 
 __all__ = ["EXPORTERS", "ExportOptions", "ExportSummary", "export"]

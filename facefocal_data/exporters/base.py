@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from .coords import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, norm1000_box, qwen25
 
 BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
 PLACEHOLDER = "<bbox>"
+READ_BATCH = 64  # records decoded at a time when reading a build
 SHAREGPT = (("human", "gpt"), ("from", "value"), "<image>\n")  # roles, keys, image tag (LLaVA / Qwen)
 
 
@@ -42,10 +43,11 @@ class ExportSummary:
 
 
 def iter_records(
-    data_dir: Path, split: str | None = None, include_rejected: bool = False
+    data_dir: Path, split: str | None = None, include_rejected: bool = False, pixels: bool = True
 ) -> Iterator[FaceRecord]:
     """Records of a build, in manifest order; only listed shards count, and faces a reviewer
-    rejected (the manifest's `rejected`) are left out unless asked for."""
+    rejected (the manifest's `rejected`) are left out unless asked for. `pixels=False` drops the
+    crop's bytes (most of a record's memory) for callers that keep many records, e.g. scoring."""
     manifest = read_manifest(Path(data_dir))
     if manifest is None:
         raise FacefocalError(f"{data_dir} is not a build (no manifest.json)")
@@ -53,9 +55,12 @@ def iter_records(
     for part in manifest["parts"]:
         if part.get("shard") is None:
             continue
-        for row in pq.read_table(Path(data_dir) / part["shard"]["file"]).to_pylist():
-            if (split is None or row["split"] == split) and row["record_id"] not in rejected:
-                yield FaceRecord.from_row(row)
+        shard = pq.ParquetFile(Path(data_dir) / part["shard"]["file"])
+        for batch in shard.iter_batches(batch_size=READ_BATCH):  # memory bounded by a batch, not a build
+            for row in batch.to_pylist():
+                if (split is None or row["split"] == split) and row["record_id"] not in rejected:
+                    record = FaceRecord.from_row(row)
+                    yield record if pixels else replace(record, image_bytes=b"")
 
 
 def write_image(record: FaceRecord, out: Path) -> str:
@@ -85,11 +90,22 @@ def render_boxes(text: str, boxes: list[list[int]], record: FaceRecord, fmt: Box
     return re.sub(re.escape(PLACEHOLDER), lambda _m: str(next(rendered)), text)
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> None:
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    """One JSON object a line, written as the rows come (an export never sits whole in memory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_json_array(path: Path, rows: Iterable[dict]) -> None:
+    """A JSON array written one element at a time, for trainers that read a single JSON file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("[")
+        for number, row in enumerate(rows):
+            handle.write(("," if number else "") + "\n" + json.dumps(row, ensure_ascii=False))
+        handle.write("\n]\n")
 
 
 def conversation(

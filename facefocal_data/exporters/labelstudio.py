@@ -11,6 +11,7 @@ records stays as it was.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from .. import __version__
 from ..errors import FacefocalError
 from ..record import Description, FaceRecord
 from ..textfiles import parse_json, read_text
-from .base import ExportOptions, write_image
+from .base import ExportOptions, write_image, write_json_array
 
 LABELING_CONFIG = """<View>
   <Image name="image" value="$image" zoom="true"/>
@@ -61,10 +62,9 @@ def task_for(record: FaceRecord, image: str) -> dict[str, Any]:
     return {"data": data, "predictions": [prediction]}
 
 
-def export_labelstudio(records: list[FaceRecord], out: Path, options: ExportOptions) -> list[Path]:
-    tasks = [task_for(record, write_image(record, out)) for record in records]
+def export_labelstudio(records: Iterable[FaceRecord], out: Path, options: ExportOptions) -> list[Path]:
     tasks_path = out / "tasks.json"
-    tasks_path.write_text(json.dumps(tasks, ensure_ascii=False, indent=1))
+    write_json_array(tasks_path, (task_for(record, write_image(record, out)) for record in records))
     config = out / "labeling_config.xml"
     config.write_text(LABELING_CONFIG)
     return [tasks_path, config]
@@ -109,12 +109,14 @@ def read_tasks(path: Path) -> list[dict[str, Any]]:
 
 
 def import_labelstudio(
-    export_file: Path, records: list[FaceRecord]
+    export_file: Path, records: Iterable[FaceRecord]
 ) -> tuple[list[FaceRecord], ImportSummary]:
-    """The records with edited region text applied (`describer: human`); the rest unchanged."""
+    """The records whose region text was edited, edits applied (`describer: human`). Only records
+    the tasks name are kept while reading the build, so a large build is not held in memory."""
     tasks = read_tasks(Path(export_file))
-    by_id = {record.record_id: record for record in records}
-    summary = ImportSummary()
+    wanted = {str(task.get("data", {}).get("record_id")) for task in tasks}
+    by_id = {record.record_id: record for record in records if record.record_id in wanted}
+    summary, edited = ImportSummary(), {}
     for task in tasks:
         summary.tasks += 1
         record = by_id.get(str(task.get("data", {}).get("record_id")))
@@ -129,4 +131,5 @@ def import_labelstudio(
             elif text and (region.description is None or text != region.description.text):
                 region.description = Description(text, "human", None, "human", [], False)
                 summary.edited += 1
-    return records, summary
+                edited[record.record_id] = record
+    return list(edited.values()), summary

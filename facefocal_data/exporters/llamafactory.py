@@ -9,19 +9,19 @@ above `image_max_pixels`; our crops (448² by default) are below its default (76
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
-from .base import ExportOptions, box_format, conversation, write_image
+from .base import ExportOptions, box_format, conversation, write_image, write_json_array
 from .samples import Sample
 
 
-def export_llamafactory(samples: list[Sample], out: Path, options: ExportOptions) -> list[Path]:
+def export_llamafactory(samples: Iterable[Sample], out: Path, options: ExportOptions) -> list[Path]:
     fmt = box_format(options.model, options)
-    rows = [{"messages": conversation(s, fmt), "images": [write_image(s.record, out)]} for s in samples]
+    rows = ({"messages": conversation(s, fmt), "images": [write_image(s.record, out)]} for s in samples)
     split = options.split or "all"
     data = out / f"{options.name}_{split}.json"
-    data.parent.mkdir(parents=True, exist_ok=True)
-    data.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+    write_json_array(data, rows)
     info = {
         f"{options.name}_{split}": {
             "file_name": data.name,

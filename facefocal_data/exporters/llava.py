@@ -7,14 +7,13 @@ by 256 and flattens to 136 values). Boxes in the text are LLaVA-style 0-1 fracti
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..record import FaceRecord
-from .base import SHAREGPT, ExportOptions, conversation, write_image
+from .base import SHAREGPT, ExportOptions, conversation, write_image, write_json_array
 from .samples import Sample
 
 
@@ -37,20 +36,19 @@ def write_landmarks(record: FaceRecord, out: Path) -> str:
     return rel
 
 
-def export_llava(samples: list[Sample], out: Path, options: ExportOptions) -> list[Path]:
-    rows = []
+def llava_rows(samples: Iterable[Sample], out: Path) -> Iterator[dict]:
     for index, sample in enumerate(samples):
-        conversations = conversation(sample, _fraction_box, *SHAREGPT)
-        rows.append(
-            {
-                "id": index,
-                "image": write_image(sample.record, out),
-                "landmarks_2d": write_landmarks(sample.record, out),
-                "conversations": conversations,
-            }
-        )
+        yield {
+            "id": index,
+            "image": write_image(sample.record, out),
+            "landmarks_2d": write_landmarks(sample.record, out),
+            "conversations": conversation(sample, _fraction_box, *SHAREGPT),
+        }
+
+
+def export_llava(samples: Iterable[Sample], out: Path, options: ExportOptions) -> list[Path]:
     data = out / f"{options.name}_{options.split or 'all'}.json"
-    data.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+    write_json_array(data, llava_rows(samples, out))
     register = out / "REGISTER.md"
     register.write_text(
         "# Train Face-LLaVA\n\nIn `scripts/finetune_facellava.sh`:\n\n```bash\n"

@@ -8,21 +8,20 @@ the text are absolute pixels of the resized image for Qwen2.5-VL (computed with 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .base import SHAREGPT, ExportOptions, box_format, conversation, write_image, write_jsonl
 from .samples import Sample
 
 
-def qwen_rows(samples: list[Sample], out: Path, model: str, options: ExportOptions) -> list[dict]:
+def qwen_rows(samples: Iterable[Sample], out: Path, model: str, options: ExportOptions) -> Iterator[dict]:
     fmt = box_format(model, options)
-    return [
-        {"image": write_image(s.record, out), "conversations": conversation(s, fmt, *SHAREGPT)}
-        for s in samples
-    ]
+    for s in samples:
+        yield {"image": write_image(s.record, out), "conversations": conversation(s, fmt, *SHAREGPT)}
 
 
-def export_qwen(samples: list[Sample], out: Path, model: str, options: ExportOptions) -> list[Path]:
+def export_qwen(samples: Iterable[Sample], out: Path, model: str, options: ExportOptions) -> list[Path]:
     split = options.split or "all"
     data = out / f"{options.name}_{split}.jsonl"
     write_jsonl(data, qwen_rows(samples, out, model, options))

@@ -7,27 +7,28 @@ Qwen2/3-VL), so one export serves every model. Images are absolute paths.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .base import ExportOptions, conversation, write_image, write_jsonl
 from .samples import Sample
 
 
-def export_swift(samples: list[Sample], out: Path, options: ExportOptions) -> list[Path]:
-    rows = []
+def swift_rows(samples: Iterable[Sample], out: Path) -> Iterator[dict]:
     for sample in samples:
         messages = conversation(sample, None)  # ms-swift fills <bbox> itself, per model
         boxes = [list(box) for turn in sample.turns for box in turn.boxes]
         image = str((out / write_image(sample.record, out)).resolve())
-        rows.append(
-            {
-                "messages": messages,
-                "images": [image],
-                "objects": {"ref": [], "bbox": boxes, "bbox_type": "real"},
-            }
-        )
+        yield {
+            "messages": messages,
+            "images": [image],
+            "objects": {"ref": [], "bbox": boxes, "bbox_type": "real"},
+        }
+
+
+def export_swift(samples: Iterable[Sample], out: Path, options: ExportOptions) -> list[Path]:
     data = out / f"{options.name}_{options.split or 'all'}.jsonl"
-    write_jsonl(data, rows)
+    write_jsonl(data, swift_rows(samples, out))
     register = out / "REGISTER.md"
     register.write_text(
         "# Train with ms-swift\n\n```bash\n"

@@ -173,8 +173,9 @@ def apply_decisions(data_dir: str | Path, decisions_file: str | Path, out: str |
     """A new build folder with the reviewer's decisions: edits as `describer: human`, rejections listed."""
     data_dir, out = Path(data_dir), Path(out)
     decisions = read_decisions(Path(decisions_file))
-    records = {r.record_id: r for r in iter_records(data_dir, include_rejected=True)}
-    summary, rejected = ApplySummary(), set()
+    wanted = {decision["record_id"] for decision in decisions}  # only these are held in memory
+    records = {r.record_id: r for r in iter_records(data_dir, include_rejected=True) if r.record_id in wanted}
+    summary, rejected, edited = ApplySummary(), set(), {}
     for decision in decisions:
         summary.decisions += 1
         record = records.get(str(decision.get("record_id")))
@@ -186,9 +187,11 @@ def apply_decisions(data_dir: str | Path, decisions_file: str | Path, out: str |
             summary.rejected += 1
         elif decision.get("decision") == "accept":
             summary.accepted += 1
-        summary.edited += _apply_edits(record, decision.get("edits") or {}, summary)
+        if changed := _apply_edits(record, decision.get("edits") or {}, summary):
+            summary.edited += changed
+            edited[record.record_id] = record
     note = f"review: {summary.accepted} accepted, {summary.rejected} rejected, {summary.edited} texts edited"
-    rewrite_records(data_dir, out, list(records.values()), note, rejected=sorted(rejected))
+    rewrite_records(data_dir, out, list(edited.values()), note, rejected=sorted(rejected))
     return summary
 
 
