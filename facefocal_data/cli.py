@@ -48,8 +48,16 @@ def _setup_errors(*more: type[Exception]) -> Iterator[None]:
     """A user-fixable problem becomes one red line and exit code 2, never a traceback."""
     try:
         yield
-    except (FacefocalError, FileNotFoundError, *more) as exc:
-        _fail(str(exc))
+    except (FacefocalError, OSError, *more) as exc:
+        _fail(_reason(exc))
+
+
+def _reason(exc: BaseException) -> str:
+    """The error as one line; an OSError is about a path the user gave (missing, not writable,
+    a file where a folder goes), so it is said as the reason and the path."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.strerror}: {exc.filename}"
+    return str(exc)
 
 
 def _quiet_native_logs() -> None:
@@ -165,8 +173,8 @@ def build(
                     engine=engine,
                     ray_address=ray_address,
                 )
-    except (FacefocalError, FileNotFoundError) as exc:
-        _fail(str(exc))
+    except (FacefocalError, OSError) as exc:
+        _fail(_reason(exc))
         return
     except KeyboardInterrupt:
         console.print(
@@ -468,8 +476,9 @@ def evaluate_cmd(
     for line in summary_lines(evaluation):
         out_console.print(line, highlight=False)
     if out is not None:
-        for path in write_outputs(evaluation, out):
-            out_console.print(f"wrote {path}", highlight=False)
+        with _setup_errors():
+            for path in write_outputs(evaluation, out):
+                out_console.print(f"wrote {path}", highlight=False)
     if strict and report.skipped:
         raise typer.Exit(1)
 

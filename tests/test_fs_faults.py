@@ -155,3 +155,40 @@ def test_an_unreadable_input_file_gives_e_permission_and_the_rest_builds(tmp_pat
     rows = [r for p in (out / "shards").glob("*.parquet") for r in pq.read_table(p).to_pylist()]
     assert [r["source_path"] for r in rows] == ["good.png"]
     note_case("input", "locked.png (chmod 000, read as an ordinary user)", "E_PERMISSION")
+
+
+def test_every_command_says_plainly_when_its_output_folder_is_not_writable(tmp_path: Path) -> None:
+    needs(AS_USER)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    images = copies(tmp_path / "images", 1)
+    recipe = write_recipe(tmp_path / "r.yaml", SETTINGS)
+    build = subprocess.run(
+        [*AS_USER, *build_command(images, recipe), "-o", str(locked / "out")], capture_output=True, text=True
+    )
+    assert build.returncode == 2 and f"Permission denied: {locked / 'out'}" in build.stderr, build.stderr
+    good = tmp_path / "good"
+    assert (
+        subprocess.run([*build_command(images, recipe), "-o", str(good)], capture_output=True).returncode == 0
+    )
+    cli = [*AS_USER, sys.executable, "-c", "from facefocal_data.cli import main; main()"]
+    for command in (
+        ["export", str(good), "-f", "qwen2.5-vl", "-o"],
+        ["report", str(good), "-o"],
+        ["card", str(good), "-o"],
+        ["evaluate", str(good), "--baseline", "template", "--resamples", "10", "-o"],
+    ):
+        done = subprocess.run(
+            [*cli, *command, str(locked / "x")], capture_output=True, text=True, timeout=300
+        )
+        said = done.stdout + done.stderr
+        assert done.returncode == 2 and "Permission denied" in said and "Traceback" not in said, (
+            command,
+            said,
+        )
+    note_case(
+        "misuse",
+        "an output folder that is not writable (build, export, report, card, evaluate)",
+        "exit 2, one line",
+    )
