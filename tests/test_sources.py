@@ -13,6 +13,7 @@ import pytest
 
 from facefocal_data import build
 from facefocal_data.config import Recipe, SourceConfig
+from facefocal_data.error_codes import error_code
 from facefocal_data.sources import SOURCES, SourceItem
 
 from .conftest import ASTRONAUT, TEMPLATE_RECIPE, note_case
@@ -205,6 +206,20 @@ def test_disfa_and_bp4d_per_frame_aus(tmp_path: Path) -> None:
     }  # 9 = not coded
     bad = _items("bp4d", tmp_path / "bp4d", frame_pattern="../{subject}/{frame}.jpg")
     assert "leave the root" in bad[0].error
+
+    # malformed lines are reported, never silently dropped
+    (labels / "SN001_au12.txt").write_text("1,3\nframe,intensity\n²,2\n")
+    (coding / "F001_T1.csv").write_text("0,1,12\n10,0,5\nnotes,x,y\n")
+    reported = {i.key: i.error for i in _items("disfa", tmp_path / "disfa") if i.error}
+    assert reported == {
+        "SN001/SN001_au12.txt:2": "line 2: expected 'frame,intensity'",
+        "SN001/SN001_au12.txt:3": "line 3: expected 'frame,intensity'",
+    }
+    items = _items("bp4d", tmp_path / "bp4d")
+    assert [(i.key, error_code("source", i.error or "")) for i in items] == [
+        ("F001/T1/0010", "E_BAD_GROUND_TRUTH"),  # AU12 = 5 in an occurrence table
+        ("F001_T1.csv:3", "E_BAD_ROW"),
+    ]
 
 
 def test_video_frames_are_sampled_and_decoded(tmp_path: Path) -> None:

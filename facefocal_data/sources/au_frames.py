@@ -93,6 +93,14 @@ class DisfaSource(_FrameSource):
         video = self.root / "Videos_LeftCamera" / f"LeftVideo{subject}_comp.avi"
         if not path.exists() and video.is_file():  # labels count frames from 1
             frame = int(fields["frame"]) - 1  # type: ignore[call-overload]
+            if frame < 0:
+                return SourceItem(
+                    key,
+                    video,
+                    self.dataset,
+                    subject_id=subject,
+                    error="bad ground truth: frame 0, but DISFA labels count frames from 1",
+                )
             return item_with_truth(key, video, self.dataset, truth, subject_id=subject, frame=frame)
         return item_with_truth(key, path, self.dataset, truth, subject_id=subject)
 

@@ -103,6 +103,8 @@ def read_frame(path: Path, frame: int) -> np.ndarray:
     """One frame as RGB; a frame that cannot be read raises with the reason. Frames of one video
     asked for in order (as the build does) are read sequentially from one open capture."""
     global _cursor
+    if frame < 0:
+        raise ValueError(f"frame {frame} of {path.name} could not be read (frames count from 0)")
     with _cursor_lock:
         if _cursor is None or _cursor.path != path:
             if _cursor is not None:
