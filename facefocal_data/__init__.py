@@ -13,8 +13,9 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .config import Recipe, load_recipe
     from .pipeline import BuildSummary, build
+    from .preflight import CheckReport, check
 
-__all__ = ["BuildSummary", "Recipe", "__version__", "build", "load_recipe"]
+__all__ = ["BuildSummary", "CheckReport", "Recipe", "__version__", "build", "check", "load_recipe"]
 
 
 def __getattr__(name: str) -> Any:
@@ -22,6 +23,10 @@ def __getattr__(name: str) -> Any:
         from . import pipeline
 
         return getattr(pipeline, name)
+    if name in ("check", "CheckReport"):
+        from . import preflight
+
+        return getattr(preflight, name)
     if name in ("Recipe", "load_recipe"):
         from . import config
 

@@ -12,7 +12,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from . import __version__
@@ -138,13 +145,7 @@ def build(
         _fail(str(exc))
         return
 
-    columns = [
-        TextColumn("[bold]build"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-    ]
+    columns = _bar_columns("build")
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops cleanly, like Ctrl-C
     try:
         with filtered_stderr() as real_stderr:
@@ -190,6 +191,65 @@ def build(
     if strict and (summary.errors or summary.no_face):
         console.print(f"[red]--strict: {summary.errors + summary.no_face} item(s) gave no row[/]")
         raise typer.Exit(1)
+
+
+@app.command("check")
+def check_cmd(
+    input: Annotated[
+        Path, typer.Argument(help="What you would build: a folder, an image, a list or a source file.")
+    ],
+    recipe: Annotated[
+        Path | None, typer.Option("--recipe", "-r", help="Recipe YAML (default: pipelines/default.yaml).")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="Override source.kind (manifest, rafdb, utkface, affectnet, disfa, ...)."),
+    ] = None,
+    json_summary: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 1 if any input would fail.")] = False,
+) -> None:
+    """Pre-flight: read every input as a build would, without the models, and list what would fail.
+
+    Paths, rows and ground truth of the source, then each image's bytes (empty, truncated, corrupt,
+    too large, unsupported, duplicate), with the error codes a build writes. Only "no face" needs
+    the models and is left to the build. Nothing is written.
+    """
+    from .preflight import check
+
+    with _setup_errors():
+        recipe_obj = _with_overrides(load_recipe(recipe), None, None, None, source)
+        with Progress(*_bar_columns("check"), console=console, transient=True, disable=json_summary) as bar:
+            task = bar.add_task("check", total=None, info="")
+            report = check(
+                input, recipe_obj, lambda done, total: bar.update(task, completed=done, total=total)
+            )
+    if json_summary:
+        out_console.print_json(json.dumps(report.to_dict()))
+    else:
+        table = Table(title=f"facefocal check {input}", title_justify="left")
+        for column in ("code", "inputs", "first example (--json: more)"):
+            table.add_column(column)
+        for code, count in report.codes.items():
+            table.add_row(code, str(count), report.examples[code][0])
+        out_console.print(table if report.codes else "no problems found", highlight=False)
+        out_console.print(
+            f"{report.inputs} inputs: {report.readable} readable (face detection decides the rest),"
+            f" {report.problems} would be error rows; {report.ignored_files} other files ignored"
+            f" ({report.seconds:.1f} s)",
+            highlight=False,
+        )
+    if strict and report.problems:
+        raise typer.Exit(1)
+
+
+def _bar_columns(name: str) -> list[ProgressColumn]:
+    return [
+        TextColumn(f"[bold]{name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+    ]
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -244,6 +244,19 @@ class RecordBuilder:
             work.records.append(record)
 
 
+def mark_duplicates(batch: list[WorkItem], seen: dict[str, str]) -> None:
+    """An image with the same bytes as one in `seen` (digest -> first key) is failed, so the same
+    bytes are labelled and written once; the others are added to `seen`."""
+    for work in batch:
+        if work.digest is None or work.failed:
+            continue
+        if work.digest in seen:
+            work.records.clear()
+            work.fail("dedupe", f"duplicate image: same bytes as {seen[work.digest]}")
+        else:
+            seen[work.digest] = work.item.key
+
+
 def _batches(items: Iterable[SourceItem], size: int) -> Iterable[list[SourceItem]]:
     batch: list[SourceItem] = []
     for item in items:
@@ -315,14 +328,8 @@ def build(
     seen = writer.digests()  # content digest -> first source key, this run and those before
 
     def finish(batch: list[WorkItem]) -> None:
-        for work in batch:
-            if not recipe.source.dedupe or work.digest is None or work.failed:
-                continue
-            if work.digest in seen:
-                work.records.clear()  # the same bytes are labelled and written once
-                work.fail("dedupe", f"duplicate image: same bytes as {seen[work.digest]}")
-            else:
-                seen[work.digest] = work.item.key
+        if recipe.source.dedupe:
+            mark_duplicates(batch, seen)
         describe_items(describer, batch)
         for work in batch:
             started_add = time.perf_counter()

@@ -6,8 +6,11 @@ ordinary user: it is in test_fs_faults.py, which runs the build in a user namesp
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +163,37 @@ def test_files_we_did_not_write_are_never_deleted_or_overwritten(tmp_path: Path)
         build(images, out, recipe=recipe)
     assert pq.read_table(squatter).column("x").to_pylist() == [3]
     note_case("misuse", "foreign Parquet files in the output folder", "kept; one in our way stops the build")
+
+
+def test_check_finds_every_decode_and_source_problem_before_a_build_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    from collections import Counter
+
+    from facefocal_data import check
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    make_corpus(corpus)
+    before = sorted(p.name for p in corpus.iterdir())
+    report = check(corpus, Recipe.model_validate(TEMPLATE_RECIPE))
+    needs_models = {name for name, code in CORPUS.items() if code == "E_NO_FACE"}  # the build's call
+    expected = Counter(code for name, code in CORPUS.items() if code and name not in needs_models)
+    assert report.codes == dict(expected)
+    assert report.readable == sum(code is None for code in CORPUS.values()) + len(needs_models)
+    assert report.inputs == len(CORPUS) and sorted(p.name for p in corpus.iterdir()) == before
+    assert all(e.split(": ", 1)[1] for examples in report.examples.values() for e in examples)
+
+    cli = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "check"]
+    strict = subprocess.run([*cli, str(corpus), "--json", "--strict"], capture_output=True, text=True)
+    assert strict.returncode == 1 and json.loads(strict.stdout)["codes"] == dict(expected)
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    shutil.copy(ASTRONAUT, clean / "a.png")
+    ok = subprocess.run([*cli, str(clean), "--strict"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "no problems found" in ok.stdout and "1 readable" in ok.stdout
+    note_case(
+        "input",
+        "`facefocal check` on the corpus before building",
+        "every code but E_NO_FACE, nothing written",
+    )
