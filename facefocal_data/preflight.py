@@ -55,6 +55,7 @@ def check(
     report = CheckReport(inputs=len(items), ignored_files=len(source.ignored))
     codes: Counter[str] = Counter()
     seen: dict[str, str] = {}
+    done = 0
     try:
         for batch_items in _batches(items, BATCH_SIZE):
             batch = [WorkItem(item) for item in batch_items]
@@ -70,8 +71,9 @@ def check(
                     examples = report.examples.setdefault(event.code, [])
                     if len(examples) < EXAMPLES_PER_CODE:
                         examples.append(f"{event.source_path}: {event.reason}")
+            done += len(batch)
             if on_progress:
-                on_progress(report.readable + sum(codes.values()), len(items))
+                on_progress(done, len(items))
     finally:
         close_video()
     report.codes = dict(codes.most_common())
