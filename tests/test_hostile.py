@@ -52,6 +52,9 @@ CORPUS: dict[str, str | None] = {
     "loop_a.jpg": "E_UNREADABLE",
     "loop_b.jpg": "E_UNREADABLE",
     "folder.jpg": "E_IS_DIRECTORY",
+    "pipe.jpg": "E_UNREADABLE",  # a FIFO: reading it would block the build forever
+    "zeros.jpg": "E_UNREADABLE",  # a link to /dev/zero: reading it would fill the memory
+    "sparse_2g.jpg": "E_TOO_LARGE",  # 2 GiB on disk (sparse), refused before reading
     "dangling.jpg": "E_MISSING_FILE",
     "cat.png": "E_NO_FACE",
 }
@@ -95,6 +98,10 @@ def make_corpus(root: Path) -> None:
     (root / "loop_a.jpg").symlink_to("loop_b.jpg")
     (root / "loop_b.jpg").symlink_to("loop_a.jpg")
     (root / "folder.jpg").mkdir()
+    os.mkfifo(root / "pipe.jpg")
+    (root / "zeros.jpg").symlink_to("/dev/zero")
+    with (root / "sparse_2g.jpg").open("wb") as handle:
+        handle.truncate(2 << 30)
     (root / "dangling.jpg").symlink_to(root / "gone.jpg")
     shutil.copy(ASTRONAUT.parent / "chelsea.png", root / "cat.png")
 

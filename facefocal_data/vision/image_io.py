@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import stat
 import warnings
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+MAX_FILE_BYTES = 1 << 30  # no image format we read needs a 1 GiB file for 50 M pixels
 MAX_PIXELS = 50_000_000  # default cap (source.max_pixels); Pillow's own bomb guard stays on too
 MAGIC = {
     b"\x89PNG\r\n\x1a\n": "PNG",
@@ -27,7 +29,16 @@ class ImageReadError(Exception):
 
 
 def read_bytes(path: Path) -> bytes:
+    """The file's bytes; only a regular file of sane size is read (a pipe would block the build
+    forever, a link to /dev/zero would fill the memory)."""
     try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageReadError("unreadable: not a regular file (a pipe, device or socket)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ImageReadError(f"image too large: {info.st_size} bytes on disk (cap {MAX_FILE_BYTES})")
         data = path.read_bytes()
     except IsADirectoryError:
         raise ImageReadError("unreadable: path is a directory") from None
