@@ -26,9 +26,8 @@ def _lazy(module: str, function: str, *leading: str) -> Callable[..., list[Path]
 
     def write(stream: _Stream, out: Path, options: ExportOptions) -> list[Path]:
         writer = getattr(importlib.import_module(f".{module}", __name__), function)
-        data = (
-            stream.records() if module == "labelstudio" else stream.samples()
-        )  # Label Studio: a task a face
+        # Label Studio gets one task per face; the trainers' formats one row per sample
+        data = stream.records() if module == "labelstudio" else stream.samples()
         return writer(data, out, *leading, options)
 
     return write
