@@ -177,11 +177,12 @@ def run_ray(
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # rows in input order, as the local engines write them
     context.enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # our bar reports progress; Ray Data chats on INFO
     dataset = ray.data.from_items([{"item": _item_json(item)} for item in todo]).map_batches(
         RayLabeler,
         fn_constructor_args=(recipe.model_dump_json(),),
         batch_size=BATCH_SIZE,
-        concurrency=workers,
+        compute=ray.data.ActorPoolStrategy(size=workers),
         batch_format="numpy",
     )
     started = False
