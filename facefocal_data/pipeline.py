@@ -27,8 +27,8 @@ from .record import FaceRecord, make_record_id
 from .regions.propose import clip_box
 from .regions.proposer import RegionProposer
 from .shards import ErrorEvent, ShardWriter
-from .sources import SOURCES, SourceItem
-from .sources.base import printable
+from .sources import SourceItem
+from .sources.base import read_items
 from .sources.video import close_video, read_frame
 from .splits import assign_split
 from .vision.geometry import ibug68
@@ -310,11 +310,9 @@ def build(
         raise RecipeError(f"unknown engine {engine!r}; choose local or ray")
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     started = time.perf_counter()
-    source = SOURCES.create(recipe.source.kind, input, recipe.source)
     writer = ShardWriter(Path(out), recipe, models_for(recipe), overwrite=overwrite)
     summary = BuildSummary(out=str(out))
-    items = [printable(item) for item in source]
-    summary.ignored_files = len(source.ignored)
+    items, summary.ignored_files = read_items(recipe.source.kind, input, recipe.source)
     todo = [assign_split(it, recipe.splits) for it in items if not writer.is_done(it.key)]
     summary.skipped_done = len(items) - len(todo)
     if limit is not None:

@@ -18,8 +18,7 @@ from typing import Any
 
 from .config import Recipe, load_recipe
 from .pipeline import BATCH_SIZE, WorkItem, _batches, mark_duplicates, stage_decode
-from .sources import SOURCES
-from .sources.base import printable
+from .sources.base import read_items
 from .sources.video import close_video
 
 EXAMPLES_PER_CODE = 3
@@ -50,9 +49,8 @@ def check(
     """What a build of `input` with `recipe` would refuse, by error code; no models, no output."""
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     started = time.perf_counter()
-    source = SOURCES.create(recipe.source.kind, input, recipe.source)
-    items = [printable(item) for item in source]
-    report = CheckReport(inputs=len(items), ignored_files=len(source.ignored))
+    items, ignored = read_items(recipe.source.kind, input, recipe.source)
+    report = CheckReport(inputs=len(items), ignored_files=ignored)
     codes: Counter[str] = Counter()
     seen: dict[str, str] = {}
     done = 0

@@ -77,10 +77,15 @@ class ErrorEvent:
             self.code = error_code(self.stage, self.reason)
 
 
+def _tmp_name(path: Path) -> Path:
+    """Where `path` is written before its rename: hidden, and cleaned by the next run if left."""
+    return path.with_name(f".{path.name}.tmp")
+
+
 def _fsync_write(path: Path, writer: Any) -> None:
     """Write to a temporary name, fsync, rename: a reader sees the old file or the new one, and a
     failed write (disk full) leaves no temporary file behind."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = _tmp_name(path)
     try:
         writer(tmp)
         with tmp.open("rb") as handle:
@@ -241,7 +246,7 @@ class ShardWriter:
         Only our own leftovers are deleted; a file we did not write is left alone, and one that
         sits where we would write stops the build instead of being overwritten."""
         listed = self._listed_files(manifest)
-        (self.out / f".{MANIFEST}.tmp").unlink(missing_ok=True)
+        _tmp_name(self.out / MANIFEST).unlink(missing_ok=True)
         for folder in (SHARD_DIR, ERROR_DIR):
             for path in (self.out / folder).iterdir():
                 if f"{folder}/{path.name}" in listed:

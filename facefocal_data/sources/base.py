@@ -149,6 +149,14 @@ def printable(item: SourceItem) -> SourceItem:
     return replace(item, **changed) if changed else item
 
 
+def read_items(kind: str, input: str | Path, config: Any) -> tuple[list[SourceItem], int]:
+    """Every item of the source `kind` over `input`, names made printable, and how many files it
+    ignored (other extensions): what a build and a pre-flight check both start from."""
+    source = SOURCES.create(kind, input, config)
+    items = [printable(item) for item in source]
+    return items, len(source.ignored)
+
+
 def _escaped(text: str) -> str:
     def one(char: str) -> str:
         code = ord(char)
