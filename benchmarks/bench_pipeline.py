@@ -45,7 +45,8 @@ def stage_images(src: Path, repeat: int, dest: Path) -> list[Path]:
 def models_of(analyzer: FaceAnalyzer, builder: RecordBuilder) -> dict[str, object]:
     """Every model the pipeline calls, by name; each has a bare `infer(input)`."""
     labeler = builder.labeler
-    models = {"detector": analyzer.detector, "landmarker": analyzer.landmarker}
+    models: dict[str, object] = {f"detector:{name}": m for name, m in analyzer.detector.models.items()}
+    models["landmarker"] = analyzer.landmarker
     models.update({"emotion": labeler.emotion, "age": labeler.age})
     return {name: m for name, m in models.items() if m is not None}
 

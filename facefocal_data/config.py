@@ -44,7 +44,8 @@ class DetectorConfig(_Strict):
     min_score: float = Field(0.5, ge=0.0, le=1.0)
     min_face_px: int = Field(32, ge=1, description="shorter side of the detector box, source px")
     nms_iou: float = Field(0.3, gt=0.0, le=1.0)
-    tile: bool = True
+    tile: bool = Field(True, description="tiles where a min_face_px face is too small for the whole image")
+    close_range: bool = Field(True, description="also run the short-range model: faces that fill the frame")
     max_faces: int = Field(64, ge=1)
 
 

