@@ -1,9 +1,9 @@
 """The canonical FACS table: code → name → facial area, in one place.
 
 Estimators, describers and the fact checker all read it, so an AU is never named two ways.
-Names follow the FACS manual (paper_spec.md §4.1). Each action area is a list of MediaPipe-478
-landmark groups; the area is the union of the groups' convex hulls, so a bilateral AU is two
-patches, one per side: the right side first, then the left (the subject's sides).
+Names follow the FACS manual. Each action area is a list of MediaPipe-478 landmark groups; the
+area is the union of the groups' convex hulls, so a bilateral AU is two patches, one per side:
+the right side first, then the left (the subject's sides).
 """
 
 from __future__ import annotations
@@ -166,7 +166,8 @@ AU_ACTION_AREAS: dict[str, list[list[int]]] = {
     "AU46": [_EYE_R, _EYE_L],
 }
 
-# What the default recipe labels: the AUs our offline estimators can speak to (offline_models.md §4).
+# What the default recipe labels: the AUs the default AU backend (MediaPipe blendshapes plus landmark
+# geometry) estimates.
 DEFAULT_AU_VOCABULARY: tuple[str, ...] = (
     "AU01",
     "AU02",

@@ -19,15 +19,23 @@ import numpy as np
 from .config import Recipe, load_recipe
 from .describe import DESCRIBERS
 from .errors import RecipeError
-from .estimators import BACKEND_MODELS
+from .estimators import (
+    AGE_ESTIMATORS,
+    AU_ESTIMATORS,
+    BACKEND_MODELS,
+    DETECTORS,
+    EMOTION_ESTIMATORS,
+    LANDMARKERS,
+)
 from .faces import FaceAnalyzer, FaceScan
 from .labels.stage import Labeler, apply_ground_truth
-from .models.manifest import ModelSpec, model_spec
+from .models.manifest import MODELS, ModelSpec, model_spec
 from .record import FaceRecord, make_record_id
 from .regions.propose import clip_box
 from .regions.proposer import RegionProposer
+from .registry import unknown_name
 from .shards import ErrorEvent, ShardWriter
-from .sources import SourceItem
+from .sources import SOURCES, SourceItem
 from .sources.base import read_items
 from .sources.video import close_video, read_frame
 from .splits import assign_split
@@ -279,10 +287,32 @@ def models_for(recipe: Recipe) -> list[ModelSpec]:
         ("age", labels.age.backend),
     ]
     names = dict.fromkeys(n for key in chosen for n in BACKEND_MODELS.get(key, ()))
-    describe = recipe.describe
-    if describe.describer == "llm" and describe.llm.base_url is None:
-        names[describe.llm.server.model] = None  # the embedded server's weights
+    if (server_model := embedded_model(recipe)) is not None:
+        names[server_model] = None
     return [model_spec(n) for n in names]
+
+
+def embedded_model(recipe: Recipe) -> str | None:
+    """The model the embedded LLM server loads; None when no LLM describes or one at a URL does."""
+    describe = recipe.describe
+    embedded = describe.describer == "llm" and describe.llm.base_url is None
+    return describe.llm.server.model if embedded else None
+
+
+def check_names(recipe: Recipe) -> None:
+    """Every name the recipe picks from a registry exists. Backends load only after --out is open
+    (in each worker), so a typo is caught here, before the output folder is touched."""
+    labels = recipe.labels
+    SOURCES.require(recipe.source.kind, "source.kind")
+    DETECTORS.require(recipe.detector.backend, "detector.backend")
+    LANDMARKERS.require(recipe.landmarks.backend, "landmarks.backend")
+    AU_ESTIMATORS.require(labels.au.backend, "labels.au.backend", optional=True)
+    EMOTION_ESTIMATORS.require(labels.emotion.backend, "labels.emotion.backend", optional=True)
+    AGE_ESTIMATORS.require(labels.age.backend, "labels.age.backend", optional=True)
+    DESCRIBERS.require(recipe.describe.describer, "describe.describer", optional=True)
+    llms = [m.name for m in MODELS if m.task == "llm"]
+    if (server_model := embedded_model(recipe)) is not None and server_model not in llms:
+        raise unknown_name("describe.llm.server.model", "LLM", server_model, llms)
 
 
 def build(
@@ -309,10 +339,12 @@ def build(
     if engine not in ("local", "ray"):
         raise RecipeError(f"unknown engine {engine!r}; choose local or ray")
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    check_names(recipe)
     started = time.perf_counter()
-    writer = ShardWriter(Path(out), recipe, models_for(recipe), overwrite=overwrite)
     summary = BuildSummary(out=str(out))
+    # the source is read before --out is opened: a source that cannot be read leaves no trace there
     items, summary.ignored_files = read_items(recipe.source.kind, input, recipe.source)
+    writer = ShardWriter(Path(out), recipe, models_for(recipe), overwrite=overwrite)
     todo = [assign_split(it, recipe.splits) for it in items if not writer.is_done(it.key)]
     summary.skipped_done = len(items) - len(todo)
     if limit is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Recipe, load_recipe
-from .pipeline import BATCH_SIZE, WorkItem, _batches, mark_duplicates, stage_decode
+from .pipeline import BATCH_SIZE, WorkItem, _batches, check_names, mark_duplicates, stage_decode
 from .sources.base import read_items
 from .sources.video import close_video
 
@@ -48,6 +48,7 @@ def check(
 ) -> CheckReport:
     """What a build of `input` with `recipe` would refuse, by error code; no models, no output."""
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    check_names(recipe)  # a backend typo would fail the build, so the check says so too
     started = time.perf_counter()
     items, ignored = read_items(recipe.source.kind, input, recipe.source)
     report = CheckReport(inputs=len(items), ignored_files=ignored)

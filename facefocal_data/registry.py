@@ -38,3 +38,15 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return sorted(self._factories)
+
+    def require(self, name: str, key: str, optional: bool = False) -> None:
+        """Fail on an unregistered `name` before anything is built or written, naming the recipe
+        `key` that holds it; `optional` also accepts "none" (the step is skipped)."""
+        known = [*self.names(), *(["none"] if optional else [])]
+        if name not in known:
+            raise unknown_name(key, self.kind, name, known)
+
+
+def unknown_name(key: str, kind: str, name: str, known: list[str]) -> UnknownNameError:
+    """The error for a recipe value that names nothing known: the key path, the value, the choices."""
+    return UnknownNameError(f"recipe key {key}: unknown {kind} {name!r}; known: {', '.join(sorted(known))}")

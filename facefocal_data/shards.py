@@ -198,12 +198,14 @@ class ShardWriter:
     def _open(self, overwrite: bool, models: list[ModelSpec]) -> dict[str, Any]:
         existing = read_manifest(self.out)
         if existing is not None and (overwrite or existing.get("recipe_hash") != self.recipe_hash):
-            if not overwrite:
+            if not overwrite and existing.get("parts"):
                 raise OutputConflictError(
                     f"{self.out} holds a build of another recipe ({existing.get('recipe_name')},"
                     f" hash {str(existing.get('recipe_hash'))[:12]}…);"
                     " use a new --out, or --force to replace it"
                 )
+            # a manifest listing no parts holds no data (older versions wrote one for a run that
+            # failed before its first commit): a build of another recipe replaces it without --force
             self._remove_listed(existing)
             existing = None
         for folder in (SHARD_DIR, ERROR_DIR):
@@ -375,11 +377,14 @@ class ShardWriter:
         return {"file": rel, "rows": table.num_rows, "sha256": sha256_file(self.out / rel)}
 
     def close(self, run: dict[str, Any] | None = None) -> None:
-        """Commit what is buffered and wait until it is on disk; then record the run's accounting."""
+        """Commit what is buffered and wait until it is on disk; then record the run's accounting.
+
+        A run that committed nothing into a folder with no parts writes no manifest: one holding
+        only the run record would claim the folder for this recipe and refuse the corrected one."""
         try:
             self.flush()
             self._wait()
-            if run is not None:
+            if run is not None and self.manifest["parts"]:
                 with contextlib.suppress(OSError):  # accounting only: a write failure is reported already
                     self._record_run(run)
         finally:

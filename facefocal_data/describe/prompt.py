@@ -1,9 +1,9 @@
 """Prompts for the LLM describer: facts list + the template draft + one worked example.
 
-Small models invent facts when asked to write freely (llm_and_scale.md §1.5), so the model is
-asked to *rewrite* a faithful draft, with the facts beside it, and the fact check decides. The
-source's own data (file names, dataset labels) never enters a prompt; the facts are ours and
-are quoted as data. Change PROMPT_VERSION whenever the wording changes: it keys the cache.
+Small models invent facts when asked to write freely, so the model is asked to *rewrite* a
+faithful draft, with the facts beside it, and the fact check decides. The source's own data
+(file names, dataset labels) never enters a prompt; the facts are ours and are quoted as data.
+Change PROMPT_VERSION whenever the wording changes: it keys the cache.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from ..record import AgeLabel, AULabel, Description, EmotionLabel, FaceRecord, R
 
 PROMPT_VERSION = "template-v1"
 
-# EMFACS prototypes (paper_spec.md §4.2): which AUs are cues of which emotion
+# EMFACS prototypes: which AUs are cues of which emotion
 EMOTION_CUES: dict[str, frozenset[str]] = {
     "happiness": frozenset({"AU06", "AU12"}),
     "sadness": frozenset({"AU01", "AU04", "AU15"}),

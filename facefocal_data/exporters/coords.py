@@ -4,7 +4,7 @@
   same min/max pixels the trainer uses); our crops are multiples of 28, so with budgets that
   include them the resize is the identity and the boxes are the stored ones.
 - Qwen2-VL and Qwen3-VL: integers 0-1000 relative to the image.
-(paper_spec.md §3.1-3.2; a test checks this against transformers' own image processor.)
+A test checks this against transformers' own image processor.
 """
 
 from __future__ import annotations

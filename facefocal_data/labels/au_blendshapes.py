@@ -1,6 +1,6 @@
 """AUs from MediaPipe blendshapes plus landmark geometry (no extra weights).
 
-Blendshape → AU follows py-feat's `blendshape_region_map.json` labels (offline_models.md §4).
+Blendshape → AU follows py-feat's `blendshape_region_map.json` labels.
 Where a channel is dead or weak the value comes from elsewhere: AU06 (cheekSquint is dead) ≈
 √(AU07·AU12); AU25 from the inner-lip gap (mouthClose is near-dead); AU43 from the eye aspect
 ratio as well as eyeBlink. AU09's channel (noseSneer) is dead too and no landmark ratio separated
@@ -44,7 +44,8 @@ CENTRAL_CHANNELS: dict[str, tuple[str, ...]] = {
     "AU28": ("mouthRollLower", "mouthRollUpper"),
 }
 
-# How much each AU's signal can be trusted (correlation with geometry, live range; §4 research).
+# How much each AU's signal can be trusted: its correlation with landmark geometry and how wide its
+# live range is.
 RELIABILITY: dict[str, float] = {
     "AU01": 0.7, "AU02": 0.6, "AU04": 0.6, "AU05": 0.4, "AU06": 0.4, "AU07": 0.7, "AU09": 0.1,
     "AU10": 0.6, "AU12": 0.9, "AU14": 0.5, "AU15": 0.6, "AU16": 0.6, "AU17": 0.6, "AU18": 0.6,

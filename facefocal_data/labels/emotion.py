@@ -1,7 +1,7 @@
 """Emotion backends: 7 basic classes with probabilities, from tflite models run with LiteRT.
 
-Each model gets the crop it was trained on: the tight detector box, in grey (offline_models.md
-§10: widening the crop to 1.2x turned posed anger into "sadness"), not the padded VLM crop.
+Each model gets the crop it was trained on: the tight detector box, in grey, not the padded VLM
+crop (widening the crop to 1.2x turned posed anger into "sadness").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Left/right are the *subject's* sides: MediaPipe's LEFT_* sets (263, 362, …) lie on the image's
 right in an unmirrored photo. A region's box is the bounding box of its landmarks, padded by a
 fraction of the inter-ocular distance so the padding scales with the face, not the crop.
-Index sets follow paper_spec.md §5 (MediaPipe connection sets, pyVHR's sets re-sided).
+Index sets are MediaPipe's connection sets and pyVHR's region sets, re-sided.
 """
 
 from __future__ import annotations
