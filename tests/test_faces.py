@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -92,3 +93,84 @@ def test_min_face_px_drops_small_faces(astronaut_rgb: np.ndarray) -> None:
     big_only.close()
     assert scan.faces == [] and scan.too_small >= 1
     assert "smaller than min_face_px" in scan.empty_reason()
+
+
+def _counting_calls(analyzer: FaceAnalyzer) -> list[str]:
+    """Record the name of every detector network call the analyzer makes."""
+    calls: list[str] = []
+    for name, model in analyzer.detector.models.items():
+        original = model.infer
+
+        def counted(tensor, _original=original, _name=name):  # type: ignore[no-untyped-def]
+            calls.append(_name)
+            return _original(tensor)
+
+        model.infer = counted  # type: ignore[method-assign]
+    return calls
+
+
+def _tight_crop(rgb: np.ndarray) -> np.ndarray:
+    """The astronaut's face filling the frame, as aligned face datasets ship it."""
+    return np.ascontiguousarray(rgb[50:205, 148:303])
+
+
+@pytest.mark.parametrize("side", [160, 240, 448])
+def test_frame_filling_face_is_found_once(astronaut_rgb: np.ndarray, side: int) -> None:
+    analyzer = FaceAnalyzer(Recipe())
+    crop = cv2.resize(_tight_crop(astronaut_rgb), (side, side))
+    scan = analyzer.scan(crop)
+    assert len(scan.faces) == 1 and scan.detections == 1, "one face, nothing nested inside it"
+    padded = np.zeros((2 * side, 2 * side, 3), np.uint8)
+    padded[side // 2 : side // 2 + side, side // 2 : side // 2 + side] = crop
+    assert len(analyzer.scan(padded).faces) == 1
+
+
+def test_short_range_model_decodes_onto_the_face(astronaut_rgb: np.ndarray) -> None:
+    """Its 896 anchors (two grids) decode to the face box the full-range model finds."""
+    from facefocal_data.vision.geometry import box_iou
+
+    analyzer = FaceAnalyzer(Recipe())
+    crop = cv2.resize(_tight_crop(astronaut_rgb), (240, 240))
+    boxes = {}
+    for name, model in analyzer.detector.models.items():
+        tensor, scale, pad = model.letterbox(crop)
+        found, scores, _ = model.run(tensor, scale, pad, (0.0, 0.0))
+        boxes[name] = found[int(np.argmax(scores))]
+    full, short = boxes["blazeface_full_range"], boxes["blazeface_short_range"]
+    assert box_iou(tuple(full), tuple(short)) > 0.75
+
+
+def test_portrait_up_to_1mp_costs_two_detector_calls(astronaut_rgb: np.ndarray) -> None:
+    analyzer = FaceAnalyzer(Recipe())
+    calls = _counting_calls(analyzer)
+    for shape in ((1000, 1000), (800, 1250)):
+        big = cv2.resize(astronaut_rgb, (shape[1], shape[0]))
+        calls.clear()
+        assert len(analyzer.scan(big).faces) == 1
+        assert len(calls) == 2, calls
+
+
+def test_group_photo_tiles_only_where_faces_are_small(group_photo: Path) -> None:
+    analyzer = FaceAnalyzer(Recipe())
+    calls = _counting_calls(analyzer)
+    rgb = np.asarray(Image.open(group_photo).convert("RGB"))
+    assert len(analyzer.scan(rgb).faces) == 6
+    assert len(calls) <= 12, "the old pyramid made ~22 calls on this picture"
+    h, w = rgb.shape[:2]
+    tiles = analyzer.detector.windows(h, w)
+    assert tiles, "a min_face_px face is too small for the whole pass on a 1240 px image"
+    for x, y, side in tiles:
+        assert 0 <= x <= w - side and 0 <= y <= h - side
+    covered = np.zeros((h, w), bool)
+    for x, y, side in tiles:
+        covered[y : y + side, x : x + side] = True
+    assert covered.all(), "tiles cover the whole image"
+
+
+def test_nested_detections_are_dropped() -> None:
+    from facefocal_data.vision.blazeface import Detection, drop_nested
+
+    face = Detection((100.0, 100.0, 300.0, 300.0), 0.9, ())
+    eye = Detection((150.0, 150.0, 200.0, 190.0), 0.95, ())
+    neighbour = Detection((280.0, 100.0, 480.0, 300.0), 0.8, ())
+    assert drop_nested([eye, face, neighbour]) == [face, neighbour]
