@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import BackendUnavailableError
+
 INPUT_SIZE = 112
 MEAN_RGB = (122.782, 117.001, 104.298)
 EXPRESSION_LABELS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
@@ -33,7 +35,12 @@ class _Graph:
     """Accumulates ONNX nodes and initialisers, tracking the (square) spatial size for 'same' pads."""
 
     def __init__(self, weights: dict[str, np.ndarray]) -> None:
-        from onnx import helper, numpy_helper
+        try:
+            from onnx import helper, numpy_helper
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise BackendUnavailableError(
+                "the faceapi backends build their nets with the onnx package; `pip install onnx`"
+            ) from exc
 
         self._helper, self._numpy_helper = helper, numpy_helper
         self.weights = weights
