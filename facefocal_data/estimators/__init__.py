@@ -22,6 +22,8 @@ BACKEND_MODELS: dict[tuple[str, str], tuple[str, ...]] = {
     ("emotion", "facex"): ("facex_emotion",),
     ("emotion", "fer"): ("fer_emotion",),
     ("age", "agegender"): ("agegender_age",),
+    ("emotion", "faceapi"): ("faceapi_expr", "faceapi_expr_manifest"),
+    ("age", "faceapi"): ("faceapi_age", "faceapi_age_manifest"),
 }
 
 
@@ -64,6 +66,20 @@ def _fer() -> Any:
     from ..labels.emotion import FerEmotion
 
     return FerEmotion()
+
+
+@EMOTION_ESTIMATORS.register("faceapi")
+def _faceapi_emotion() -> Any:
+    from ..labels.faceapi import FaceApiEmotion
+
+    return FaceApiEmotion()
+
+
+@AGE_ESTIMATORS.register("faceapi")
+def _faceapi_age() -> Any:
+    from ..labels.faceapi import FaceApiAge
+
+    return FaceApiAge()
 
 
 @AGE_ESTIMATORS.register("agegender")

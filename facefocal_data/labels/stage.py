@@ -73,7 +73,10 @@ class Labeler:
     def label_emotion(self, rgb: np.ndarray, face: Face) -> EmotionLabel | None:
         if self.emotion is None:
             return None
-        probs = self.emotion.probabilities(rgb, face.detection.box)
+        if hasattr(self.emotion, "face_probabilities"):  # backends whose crop needs the landmarks
+            probs = self.emotion.face_probabilities(rgb, face)
+        else:
+            probs = self.emotion.probabilities(rgb, face.detection.box)
         label = max(probs, key=lambda k: probs[k])
         top = probs[label]
         return EmotionLabel(

