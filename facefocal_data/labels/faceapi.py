@@ -71,11 +71,16 @@ def landmarks_box(face: Face) -> Box:
 # name -> (box of a face, clip at the image border as face-api.js does; else pad black outside)
 CROP_RULES: dict[str, tuple[Callable[[Face], Box], bool]] = {
     "faceapi": (faceapi_box, True),
+    "faceapi_padded": (faceapi_box, False),
     "dlib": (dlib_box, True),
     "detector": (detector_box, False),
     "landmarks": (landmarks_box, False),
 }
 DEFAULT_CROP = "faceapi"
+# Emotion: face-api.js's box, black outside the image instead of clipped. A face that fills the
+# frame then gets the same input as the same face on a larger canvas: on the labelled dev sets
+# the label changed under 2x padding for 5 % of faces (11 % clipped), accuracy 0.73 vs 0.70.
+EMOTION_CROP = "faceapi_padded"
 
 
 def face_patch(rgb: np.ndarray, box: Box, clip: bool) -> np.ndarray:
@@ -133,6 +138,9 @@ class FaceApiEmotion(_FaceApiNet):
 
     weights_model = "faceapi_expr"
     manifest_model = "faceapi_expr_manifest"
+
+    def __init__(self, crop: str = EMOTION_CROP, num_threads: int = 1) -> None:
+        super().__init__(crop, num_threads)
 
     def build(self, weights: dict[str, np.ndarray]) -> bytes:
         return expression_model(weights)
