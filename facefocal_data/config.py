@@ -142,11 +142,18 @@ class AUConfig(_Strict):
 class EmotionConfig(_Strict):
     backend: str = "facex"  # facex | fer | none
     uncertain_below: float = Field(0.5, ge=0.0, le=1.0, description="top probability under this is uncertain")
+    temperature: float = Field(
+        1.0, gt=0.0, le=100.0, description="p ∝ p^(1/T) before the top class and `uncertain`; >1 softens"
+    )
 
 
 class AgeConfig(_Strict):
     backend: str = "agegender"  # agegender | none
     bins: list[int] = Field(default_factory=lambda: [0, 3, 10, 20, 30, 40, 50, 60, 70])
+    interval_scale: float = Field(
+        1.0, gt=0.0, le=100.0, description="the 80 % interval's half-widths around the estimate x this"
+    )
+    min_half_width: float = Field(0.0, ge=0.0, le=100.0, description="years; no interval narrower than 2x")
 
     @field_validator("bins")
     @classmethod
