@@ -277,6 +277,24 @@ class Recipe(_Strict):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def with_settings(recipe: Recipe, settings: dict[str, Any], origin: str = "command-line override") -> Recipe:
+    """The recipe with dotted keys set (``{"describe.describer": "none"}``; None values skipped),
+    validated like the YAML, so a setting from the command line or a fit cannot slip past the checks."""
+    data = recipe.model_dump()
+    for dotted, value in settings.items():
+        if value is None:
+            continue
+        *parents, last = dotted.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    try:
+        return Recipe.model_validate(data)
+    except ValueError as exc:
+        raise RecipeError(f"{origin}: {exc}") from None
+
+
 def default_recipe_path() -> Path:
     return data_dir("pipelines") / "default.yaml"
 

@@ -20,7 +20,7 @@ from .age import age_bin
 from .au_blendshapes import SidedValue, confidence
 
 SIDE_SHARE = 0.8  # a region with ≥80 % of its width on one side of the midline is one-sided
-PROB_FLOOR = 1e-12  # log(0) guard when tempering probabilities
+PROB_FLOOR = 1e-6  # log(0) guard when tempering: probabilities are stored to 1e-5, so a 0 was < 5e-6
 
 
 def tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
