@@ -14,7 +14,7 @@ from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.facs import AU_NAMES
 from facefocal_data.labels.age import age_bin
 from facefocal_data.labels.au_blendshapes import SUPPORTED
-from facefocal_data.labels.stage import Labeler, apply_temperature, scale_interval
+from facefocal_data.labels.stage import PROB_FLOOR, Labeler, apply_temperature, scale_interval
 from facefocal_data.models.manifest import MODELS
 from facefocal_data.pipeline import RecordBuilder, WorkItem
 from facefocal_data.record import FaceRecord
@@ -242,7 +242,7 @@ def test_temperature_and_interval_scale_are_applied_and_default_to_no_change() -
     probs = {"happiness": 0.9, "neutral": 0.08, "anger": 0.02, "fear": 0.0}
     assert apply_temperature(probs, 1.0) is probs
     soft = apply_temperature(probs, 2.0)
-    expected = {k: v**0.5 for k, v in probs.items()}
+    expected = {k: max(v, PROB_FLOOR) ** 0.5 for k, v in probs.items()}  # a stored 0 was under 5e-6
     total = sum(expected.values())
     assert soft == pytest.approx({k: v / total for k, v in expected.items()}, abs=1e-5)
     assert max(soft, key=soft.__getitem__) == "happiness" and soft["happiness"] < 0.9
