@@ -236,7 +236,7 @@ def fit_age(
     k = max(math.ceil(target * len(pairs)) - 1, 0)
     best: tuple[float, float, float] | None = None  # (mean width, scale, minimum half-width)
     for floor in np.unique(np.r_[min_half_width, np.ceil(miss[miss > min_half_width] * 2) / 2]):
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 where the floor covers it
             need = np.where(miss <= floor, 0.0, np.where(side > 0, miss / side, np.inf))
         scale = float(np.sort(need)[k])
         if not math.isfinite(scale):

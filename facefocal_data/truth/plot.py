@@ -62,7 +62,7 @@ def _reliability(ax: Any, emotion: dict[str, Any] | None) -> None:
            color="#4c72b0", edgecolor="white", label="accuracy")  # fmt: skip
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
     ax.plot([b["confidence"] for b in cells], [b["accuracy"] for b in cells], "o", color="#dd8452",
-            label="mean confidence")  # fmt: skip
+            label="accuracy at mean confidence")  # fmt: skip
     for b in cells:
         ax.text(
             b["low"] + width / 2, min(b["accuracy"] + 0.03, 0.97), str(b["count"]), ha="center", fontsize=8

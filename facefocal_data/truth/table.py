@@ -34,7 +34,7 @@ def audit_table(results: dict[str, Any]) -> Table:
     table = Table(
         title=f"facefocal audit: {results['build']} (95 % bootstrap intervals)", title_justify="left"
     )
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for name in groups:
         table.add_column(name, justify="right")
     for label, path in ROWS + _detail_rows(results["pooled"]):
