@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..evaluate.report import draw_confusion
+
 if TYPE_CHECKING:
     from .audit import AuditReport
 
@@ -38,16 +40,7 @@ def _confusion(ax: Any, emotion: dict[str, Any] | None) -> None:
     """Rows: the true class; shade: share of that row (its recall on the diagonal); text: counts."""
     if emotion is None:
         return _empty(ax, "emotion")
-    confusion = emotion["confusion"]
-    matrix = [[n / max(sum(row), 1) for n in row] for row in confusion["matrix"]]
-    ax.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(confusion["columns"])), confusion["columns"], rotation=60)
-    ax.set_yticks(range(len(confusion["rows"])), confusion["rows"])
-    ax.set_xlabel("estimated")
-    ax.set_ylabel("ground truth")
-    for i, row in enumerate(confusion["matrix"]):
-        for j, n in enumerate(row):
-            ax.text(j, i, str(n), ha="center", va="center", color="white" if matrix[i][j] > 0.6 else "black")
+    draw_confusion(ax, emotion["confusion"], "estimated", "ground truth")
     ax.set_title(f"emotion: accuracy {emotion['accuracy']:.2f}, UAR {emotion['uar']:.2f} (n={emotion['n']})")
     return None
 
