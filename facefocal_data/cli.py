@@ -572,7 +572,7 @@ def audit_cmd(
 
     _quiet_native_logs()
     with _setup_errors():
-        if source is not None:
+        if source is not None and out is not None:
             console.print(f"building {data} into {out} (descriptions off)", highlight=False)
         report = audit(data, source, out, recipe, resamples)
         written = report.write(out, plot) if out is not None else []

@@ -244,7 +244,7 @@ def test_audit_builds_an_input_first_through_the_cli(
     assert result.exit_code == 0, result.output
     assert set(json.loads(result.stdout)["by_dataset"]) == {"posed", "crowd"}
     no_out = CliRunner().invoke(app, ["audit", str(labelled["posed"]), "--source", "manifest"])
-    assert no_out.exit_code == 2 and "give --out" in no_out.output
+    assert no_out.exit_code == 2 and no_out.output.count("\n") == 1 and "give --out" in no_out.output
 
 
 def test_without_ground_truth_or_folder_exit_2_with_one_line(tmp_path: Path) -> None:

@@ -24,8 +24,8 @@ from .pairs import BuildTruth, read_truth
 from .scores import BINS, score_group
 
 NO_TRUTH = (
-    "has no ground truth: audit needs a source with labels (a manifest with emotion / age / AU"
-    " columns, rafdb, utkface, affectnet, disfa, bp4d)"
+    "has no ground truth beside an estimate: it needs a source with labels (a manifest with"
+    " emotion / age / AU columns, rafdb, utkface, affectnet, disfa, bp4d) and the estimators on"
 )
 BEFORE_DETECTION = ("source", "decode")  # error stages of images the detector never saw
 
