@@ -14,8 +14,22 @@ if TYPE_CHECKING:
     from .config import Recipe, load_recipe
     from .pipeline import BuildSummary, build
     from .preflight import CheckReport, check
+    from .truth.audit import AuditReport, audit
+    from .truth.calibration import Calibration, calibrate
 
-__all__ = ["BuildSummary", "CheckReport", "Recipe", "__version__", "build", "check", "load_recipe"]
+__all__ = [
+    "AuditReport",
+    "BuildSummary",
+    "Calibration",
+    "CheckReport",
+    "Recipe",
+    "__version__",
+    "audit",
+    "build",
+    "calibrate",
+    "check",
+    "load_recipe",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,6 +41,14 @@ def __getattr__(name: str) -> Any:
         from . import preflight
 
         return getattr(preflight, name)
+    if name in ("audit", "AuditReport"):
+        from .truth import audit
+
+        return getattr(audit, name)
+    if name in ("calibrate", "Calibration"):
+        from .truth import calibration
+
+        return getattr(calibration, name)
     if name in ("Recipe", "load_recipe"):
         from . import config
 

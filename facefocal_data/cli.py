@@ -23,8 +23,8 @@ from rich.progress import (
 from rich.table import Table
 
 from . import __version__
-from .config import Recipe, load_recipe
-from .errors import FacefocalError, RecipeError
+from .config import Recipe, load_recipe, with_settings
+from .errors import FacefocalError
 
 app = typer.Typer(
     help="Build region-level face understanding data: faces → regions → labels → validated Parquet shards.",
@@ -260,19 +260,13 @@ def _with_overrides(
     recipe: Recipe, describer: str | None, url: str | None, model: str | None, source: str | None
 ) -> Recipe:
     """The recipe with the command line's settings applied (validated like the YAML)."""
-    data = recipe.model_dump()
-    if source is not None:
-        data["source"]["kind"] = source
-    if describer is not None:
-        data["describe"]["describer"] = describer
-    if url is not None:
-        data["describe"]["llm"]["base_url"] = url
-    if model is not None:
-        data["describe"]["llm"]["model"] = model
-    try:
-        return Recipe.model_validate(data)
-    except ValueError as exc:
-        raise RecipeError(f"command-line override: {exc}") from None
+    settings = {
+        "source.kind": source,
+        "describe.describer": describer,
+        "describe.llm.base_url": url,
+        "describe.llm.model": model,
+    }
+    return with_settings(recipe, settings)
 
 
 def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
@@ -550,6 +544,95 @@ def evaluate_cmd(
                 out_console.print(f"wrote {path}", highlight=False)
     if strict and report.skipped:
         raise typer.Exit(1)
+
+
+@app.command("audit")
+def audit_cmd(
+    data: Annotated[
+        Path, typer.Argument(help="A build directory, or an input to build first (with --source).")
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="Build DATA first with this source kind (manifest, rafdb, utkface, ...) into --out."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write audit.json and audit.png here (with --source: the build too)."
+        ),
+    ] = None,
+    recipe: Annotated[
+        Path | None, typer.Option("--recipe", "-r", help="Recipe for the build (--source).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write the plot (PNG) to this file.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95 % intervals.", min=0)] = 1000,
+) -> None:
+    """How each estimator agrees with ground truth, per source dataset and pooled.
+
+    Emotion accuracy, UAR, recall per class, confusion and calibration (ECE; accuracy and coverage
+    of labels not marked uncertain); age MAE and its 80 % interval's coverage and width; AU
+    precision / recall / F1 at face level; images where no face was found. 95 % bootstrap intervals.
+    """
+    from .truth.audit import audit
+    from .truth.plot import write_plot
+
+    _quiet_native_logs()
+    with _setup_errors():
+        if source is not None and out is not None:
+            console.print(f"building {data} into {out} (descriptions off)", highlight=False)
+        report = audit(data, source, out, recipe, resamples)
+        written = report.write(out, plot) if out is not None else []
+        if plot is not None and out is None:
+            written.append(write_plot(report, plot))
+    if json_out:
+        out_console.print_json(report.to_json())
+    else:
+        from .truth.table import audit_table
+
+        out_console.print(audit_table(report.results))
+    for path in written:
+        console.print(f"wrote {path}", highlight=False)
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    data: Annotated[Path, typer.Argument(help="A build whose source carried ground truth.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the calibrated recipe (YAML).")],
+    recipe: Annotated[
+        Path | None, typer.Option("--recipe", "-r", help="Recipe to calibrate (default: the build's own).")
+    ] = None,
+    target_accuracy: Annotated[
+        float, typer.Option(help="Accuracy that labels not marked uncertain must reach.", min=0.01, max=1.0)
+    ] = 0.8,
+    age_coverage: Annotated[
+        float, typer.Option(help="Share of true ages the age interval must hold.", min=0.01, max=1.0)
+    ] = 0.8,
+    min_half_width: Annotated[
+        float,
+        typer.Option(help="Years: the age interval's smallest half-width (the fit may raise it).", min=0),
+    ] = 1.0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print what was fitted as JSON.")] = False,
+) -> None:
+    """Fit emotion temperature and uncertain_below, AU thresholds and the age interval to ground truth,
+    and write a recipe to build unlabelled images with."""
+    from .truth.calibration import calibrate, summary_lines
+
+    with _setup_errors():
+        calibration = calibrate(data, recipe, target_accuracy, age_coverage, min_half_width)
+        path = calibration.write(out)
+    if json_out:
+        out_console.print_json(json.dumps({**calibration.fits, "notes": calibration.notes}))
+    else:
+        for line in summary_lines(calibration.fits):
+            out_console.print(line, highlight=False)
+        for note in calibration.notes:
+            out_console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(
+        f"wrote {path}; build with: facefocal build IMAGES --out DIR --recipe {path}", highlight=False
+    )
 
 
 @app.command()

@@ -143,11 +143,18 @@ class AUConfig(_Strict):
 class EmotionConfig(_Strict):
     backend: str = "facex"  # facex | fer | faceapi | none
     uncertain_below: float = Field(0.5, ge=0.0, le=1.0, description="top probability under this is uncertain")
+    temperature: float = Field(
+        1.0, gt=0.0, le=100.0, description="p ∝ p^(1/T) before the top class and `uncertain`; >1 softens"
+    )
 
 
 class AgeConfig(_Strict):
     backend: str = "agegender"  # agegender | faceapi | none
     bins: list[int] = Field(default_factory=lambda: [0, 3, 10, 20, 30, 40, 50, 60, 70])
+    interval_scale: float = Field(
+        1.0, gt=0.0, le=100.0, description="the 80 % interval's half-widths around the estimate x this"
+    )
+    min_half_width: float = Field(0.0, ge=0.0, le=100.0, description="years; no interval narrower than 2x")
 
     @field_validator("bins")
     @classmethod
@@ -269,6 +276,24 @@ class Recipe(_Strict):
             mode="json", exclude={"output": True, "name": True, "describe": _RUNTIME_ONLY}
         )
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def with_settings(recipe: Recipe, settings: dict[str, Any], origin: str = "command-line override") -> Recipe:
+    """The recipe with dotted keys set (``{"describe.describer": "none"}``; None values skipped),
+    validated like the YAML, so a setting from the command line or a fit cannot slip past the checks."""
+    data = recipe.model_dump()
+    for dotted, value in settings.items():
+        if value is None:
+            continue
+        *parents, last = dotted.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    try:
+        return Recipe.model_validate(data)
+    except ValueError as exc:
+        raise RecipeError(f"{origin}: {exc}") from None
 
 
 def default_recipe_path() -> Path:

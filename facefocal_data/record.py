@@ -22,11 +22,45 @@ VALUE_TYPES = ("probability", "activation", "intensity_0_5", "binary", "class", 
 
 @dataclass
 class Estimate:
-    """What a model said where a ground-truth label won, kept so disagreement can be measured."""
+    """What a model said where a ground-truth label won, kept so disagreement can be measured.
+
+    `label` / `value` are the emotion's top class and its probability, the age's bin and years,
+    an AU's value. The rest is the model's full reading, so `facefocal audit` can score its
+    calibration and `facefocal calibrate` can fit to it: emotion `probs` and `uncertain`; age
+    `interval` (80 %) and `spread`; AU `present` (by the recipe's threshold). Builds made before
+    these fields existed lack them (they read back as None).
+    """
 
     label: str | None
     value: float | None
     source: str
+    probs: dict[str, float] | None = None
+    uncertain: bool | None = None
+    interval: list[float] | None = None
+    spread: float | None = None
+    present: bool | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        if self.probs is not None:
+            row["probs"] = _probs_row(self.probs)
+        return row
+
+
+# Estimate fields that older builds do not have: optional in the JSON Schema, None when read back
+ESTIMATE_DETAIL_FIELDS = ("probs", "uncertain", "interval", "spread", "present")
+
+
+def _probs_row(probs: dict[str, float]) -> list[dict[str, Any]]:
+    """Class probabilities as stored: a list of {label, p} (Arrow has no open-keyed struct)."""
+    return [{"label": k, "p": v} for k, v in probs.items()]
+
+
+def _label_row(label: Any) -> dict[str, Any]:
+    """A label dataclass as a row: its estimate through `Estimate.to_row` (probs as a list)."""
+    row = asdict(label)
+    row["estimate"] = None if label.estimate is None else label.estimate.to_row()
+    return row
 
 
 @dataclass
@@ -79,7 +113,7 @@ class Region:
             "kind": self.kind,
             "bbox_xyxy": self.bbox_xyxy,
             "observable_aus": self.observable_aus,
-            "aus": [asdict(au) for au in self.aus],
+            "aus": [_label_row(au) for au in self.aus],
             "description": None if self.description is None else asdict(self.description),
         }
 
@@ -149,9 +183,8 @@ class FaceRecord:
         row["head_pose"] = dict(self.head_pose)
         row["emotion"] = None
         if self.emotion is not None:
-            probs = [{"label": k, "p": v} for k, v in self.emotion.probs.items()]
-            row["emotion"] = {**asdict(self.emotion), "probs": probs}
-        row["age"] = None if self.age is None else asdict(self.age)
+            row["emotion"] = {**_label_row(self.emotion), "probs": _probs_row(self.emotion.probs)}
+        row["age"] = None if self.age is None else _label_row(self.age)
         row["face_description"] = None if self.face_description is None else asdict(self.face_description)
         row["regions"] = [region.to_row() for region in self.regions]
         return row
@@ -182,7 +215,11 @@ class FaceRecord:
 
 
 def _estimate(value: dict[str, Any] | None) -> Estimate | None:
-    return None if value is None else Estimate(**value)
+    """A stored estimate back; keys an older build lacks keep their defaults (None)."""
+    if value is None:
+        return None
+    probs = value.get("probs")
+    return Estimate(**{**value, "probs": None if probs is None else {p["label"]: p["p"] for p in probs}})
 
 
 def _description(value: dict[str, Any] | None) -> Description | None:
@@ -244,7 +281,19 @@ def make_record_id(source_dataset: str, source_key: str, face_index: int, recipe
 
 
 _POINT = pa.list_(pa.float32(), 2)
-_ESTIMATE = pa.struct([("label", pa.string()), ("value", pa.float32()), ("source", pa.string())])
+_PROBS = pa.list_(pa.struct([("label", pa.string()), ("p", pa.float32())]))
+_ESTIMATE = pa.struct(
+    [
+        ("label", pa.string()),
+        ("value", pa.float32()),
+        ("source", pa.string()),
+        ("probs", _PROBS),
+        ("uncertain", pa.bool_()),
+        ("interval", pa.list_(pa.float32(), 2)),
+        ("spread", pa.float32()),
+        ("present", pa.bool_()),
+    ]
+)
 _AU = pa.struct(
     [
         ("au", pa.string()),
@@ -312,7 +361,7 @@ ARROW_SCHEMA = pa.schema(
                     ("label", pa.string()),
                     ("confidence", pa.float32()),
                     ("uncertain", pa.bool_()),
-                    ("probs", pa.list_(pa.struct([("label", pa.string()), ("p", pa.float32())]))),
+                    ("probs", _PROBS),
                     ("source", pa.string()),
                     ("estimate", _ESTIMATE),
                 ]

@@ -120,6 +120,15 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text())
 
 
+def read_error_rows(out: Path, columns: list[str]) -> list[dict[str, Any]]:
+    """The build's error rows (the listed errors tables), with `columns` of ERROR_SCHEMA."""
+    rows: list[dict[str, Any]] = []
+    for part in (read_manifest(out) or {"parts": []})["parts"]:
+        if part.get("errors"):
+            rows += pq.read_table(out / part["errors"]["file"], columns=columns).to_pylist()
+    return rows
+
+
 LOCK = ".facefocal.lock"
 
 

@@ -14,6 +14,7 @@ from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.facs import AU_NAMES
 from facefocal_data.labels.age import age_bin
 from facefocal_data.labels.au_blendshapes import SUPPORTED
+from facefocal_data.labels.stage import PROB_FLOOR, Labeler, apply_temperature, scale_interval
 from facefocal_data.models.manifest import MODELS
 from facefocal_data.pipeline import RecordBuilder, WorkItem
 from facefocal_data.record import FaceRecord
@@ -217,7 +218,55 @@ def test_ground_truth_wins_and_keeps_the_estimate(astronaut_rgb: np.ndarray) -> 
     assert record.emotion.estimate is not None and record.emotion.estimate.label == "happiness"
     assert record.age is not None and (record.age.years, record.age.bin) == (44.0, "40-49")
     assert record.age.estimate is not None and "agegender_age@sha256:" in record.age.estimate.source
+    # the full reading is kept beside the truth: what audit scores and calibrate fits to
+    emo = record.emotion.estimate
+    assert emo.probs is not None and len(emo.probs) == 7 and abs(sum(emo.probs.values()) - 1) < 1e-3
+    assert emo.value == max(emo.probs.values()) and emo.uncertain is (emo.value < 0.5)
+    age = record.age.estimate
+    assert age.interval is not None and age.interval[0] <= age.value <= age.interval[1]
+    assert age.spread is not None and age.spread > 0
+    assert au12.estimate.present is True
     mouth = _region(record, "mouth")
     assert mouth.description is not None and "AU12 (Lip Corner Puller)" in mouth.description.text
     assert check_region(mouth.description.text, mouth) == []
     assert row_problems(record.to_row()) == []
+    back = FaceRecord.from_row(record.to_row())  # stored as float32: equal to about 1e-6
+    assert back.emotion is not None and back.emotion.estimate is not None
+    assert back.emotion.estimate.probs == pytest.approx(emo.probs, abs=1e-6)
+    assert back.emotion.estimate.uncertain is emo.uncertain
+    assert back.age is not None and back.age.estimate is not None
+    assert back.age.estimate.interval == pytest.approx(age.interval)
+
+
+def test_temperature_and_interval_scale_are_applied_and_default_to_no_change() -> None:
+    probs = {"happiness": 0.9, "neutral": 0.08, "anger": 0.02, "fear": 0.0}
+    assert apply_temperature(probs, 1.0) is probs
+    soft = apply_temperature(probs, 2.0)
+    expected = {k: max(v, PROB_FLOOR) ** 0.5 for k, v in probs.items()}  # a stored 0 was under 5e-6
+    total = sum(expected.values())
+    assert soft == pytest.approx({k: v / total for k, v in expected.items()}, abs=1e-5)
+    assert max(soft, key=soft.__getitem__) == "happiness" and soft["happiness"] < 0.9
+    sharp = apply_temperature(probs, 0.5)
+    assert sharp["happiness"] > 0.9 and abs(sum(sharp.values()) - 1) < 1e-4
+    assert scale_interval(30.0, (25.0, 40.0), 1.0, 0.0) == [25.0, 40.0]
+    assert scale_interval(30.0, (25.0, 40.0), 2.0, 0.0) == [20.0, 50.0]
+    assert scale_interval(30.0, (30.0, 30.0), 2.0, 1.5) == [28.5, 31.5]  # never zero width
+    assert scale_interval(1.0, (0.25, 2.0), 3.0, 0.0) == [0.0, 4.0]  # ages stay ≥ 0
+    assert scale_interval(30.0, None, 2.0, 1.0) is None
+
+
+def test_recipe_temperature_softens_the_label_and_sets_uncertain(astronaut_rgb: np.ndarray) -> None:
+    recipe = Recipe.model_validate({"labels": {"au": {"backend": "none"}, "age": {"backend": "none"}}})
+    hot = Recipe.model_validate(
+        {"labels": {"au": {"backend": "none"}, "age": {"backend": "none"}, "emotion": {"temperature": 50}}}
+    )
+    analyzer = FaceAnalyzer(recipe)
+    [face] = analyzer.scan(astronaut_rgb).faces
+    analyzer.close()
+    plain, soft = (
+        Labeler(recipe).label_emotion(astronaut_rgb, face),
+        Labeler(hot).label_emotion(astronaut_rgb, face),
+    )
+    assert plain is not None and soft is not None
+    assert plain.label == soft.label == "happiness" and not plain.uncertain
+    assert soft.confidence is not None and soft.confidence < 0.5 and soft.uncertain

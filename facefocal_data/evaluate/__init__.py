@@ -285,19 +285,22 @@ def baseline_predictions(records: list[FaceRecord], name: str, seed: int = 0) ->
 def _as_estimated(record: FaceRecord, region: Region) -> tuple[FaceRecord, Region]:
     """The record as the estimators saw it: where ground truth won, its kept `estimate` comes back.
 
-    The template baseline must not read the gold labels it is scored against.
+    The template baseline must not read the gold labels it is scored against. Builds from before
+    estimates kept `present`, `uncertain` and the age interval fall back to the default thresholds.
     """
     from dataclasses import replace
 
     from ..config import AUConfig
 
-    au_cfg = AUConfig()  # the default thresholds: the estimate's own threshold is not stored
+    au_cfg = AUConfig()
     aus = [
         replace(
             a,
             value=a.estimate.value,
             value_type="activation",
-            present=(a.estimate.value or 0) >= au_cfg.threshold_for(a.au),
+            present=a.estimate.present
+            if a.estimate.present is not None
+            else (a.estimate.value or 0) >= au_cfg.threshold_for(a.au),
         )
         if a.estimate is not None and a.source.startswith("gt:")
         else a
@@ -305,11 +308,17 @@ def _as_estimated(record: FaceRecord, region: Region) -> tuple[FaceRecord, Regio
     ]
     emotion, age = record.emotion, record.age
     if emotion is not None and emotion.estimate is not None and emotion.source.startswith("gt:"):
+        est = emotion.estimate
         emotion = replace(
-            emotion, label=emotion.estimate.label or emotion.label, confidence=emotion.estimate.value
+            emotion,
+            label=est.label or emotion.label,
+            confidence=est.value,
+            probs=est.probs or {},
+            uncertain=bool(est.uncertain),
         )
     if age is not None and age.estimate is not None and age.source.startswith("gt:"):
-        age = replace(age, years=age.estimate.value, bin=age.estimate.label, interval=None)
+        est = age.estimate
+        age = replace(age, years=est.value, bin=est.label, interval=est.interval, spread=est.spread)
     return replace(record, emotion=emotion, age=age), replace(region, aus=aus)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,19 +37,57 @@ def emotion_scores(gold: Sequence[str], pred: Sequence[str | None]) -> dict[str,
     labels = sorted(set(gold))
     predicted = sorted({p or "none" for p in pred} - set(labels))
     columns = labels + predicted
-    matrix = [
-        [sum(g == row and (p or "none") == col for g, p in zip(gold, pred, strict=True)) for col in columns]
-        for row in labels
-    ]
-    recalls = [matrix[i][i] / sum(matrix[i]) for i in range(len(labels)) if sum(matrix[i])]
+    counts = Counter(zip(gold, [p or "none" for p in pred], strict=True))  # one pass: bootstraps call this
+    matrix = [[counts[(row, col)] for col in columns] for row in labels]
+    confusion = {"rows": labels, "columns": columns, "matrix": matrix}
+    recalls = list(class_recalls(confusion).values())
     correct = sum(g == p for g, p in zip(gold, pred, strict=True))
     accuracy = correct / len(gold) if gold else 0.0
     return {
         "accuracy": accuracy,
         "war": accuracy,
         "uar": float(np.mean(recalls)) if recalls else 0.0,
-        "confusion": {"rows": labels, "columns": columns, "matrix": matrix},
+        "confusion": confusion,
     }
+
+
+def class_recalls(confusion: dict[str, Any]) -> dict[str, float]:
+    """Recall of each gold class: a row of `emotion_scores`' confusion (its columns start with the rows)."""
+    matrix = confusion["matrix"]
+    return {row: matrix[i][i] / sum(matrix[i]) for i, row in enumerate(confusion["rows"]) if sum(matrix[i])}
+
+
+def reliability(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) -> list[dict[str, Any]]:
+    """Equal-width bins of the top-class probability, (low, high] (0 goes in the first): how many
+    faces, how sure the model was and how often it was right. The reliability diagram's bars."""
+    conf, hits = np.asarray(confidence, np.float64), np.asarray(correct, bool)
+    index = np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)
+    out = []
+    for b in range(bins):
+        inside = index == b
+        count = int(inside.sum())
+        out.append(
+            {
+                "low": b / bins,
+                "high": (b + 1) / bins,
+                "count": count,
+                "confidence": float(conf[inside].mean()) if count else None,
+                "accuracy": float(hits[inside].mean()) if count else None,
+            }
+        )
+    return out
+
+
+def expected_calibration_error(
+    confidence: Sequence[float], correct: Sequence[bool], bins: int = 10
+) -> float | None:
+    """ECE: the bins' |accuracy - confidence| weighted by their share of faces; 0 is a model whose
+    stated probability is how often it is right."""
+    n = len(confidence)
+    if not n:
+        return None
+    cells = [b for b in reliability(confidence, correct, bins) if b["count"]]
+    return float(sum(b["count"] / n * abs(b["accuracy"] - b["confidence"]) for b in cells))
 
 
 def age_scores(
@@ -201,12 +240,24 @@ def bootstrap_ci(
     n: int, statistic: Callable[[np.ndarray], float | None], resamples: int = 1000, seed: int = 0
 ) -> list[float] | None:
     """95 % percentile interval of `statistic(indices)` over resamples of the n items."""
+    return bootstrap_cis(n, lambda idx: {"value": statistic(idx)}, resamples, seed).get("value")
+
+
+def bootstrap_cis(
+    n: int,
+    statistic: Callable[[np.ndarray], dict[str, float | None]],
+    resamples: int = 1000,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """95 % percentile intervals of several named statistics over the same resamples: one pass
+    when the statistics share their work (a confusion matrix gives accuracy, UAR and each recall).
+    A name whose statistic was None in every resample has no interval (absent from the result)."""
     if n < 2 or resamples < 1:
-        return None
+        return {}
     rng = np.random.default_rng(seed)
-    values = [statistic(rng.integers(0, n, n)) for _ in range(resamples)]
-    finite = [v for v in values if v is not None]
-    if not finite:
-        return None
-    low, high = np.percentile(finite, [2.5, 97.5])
-    return [float(low), float(high)]
+    values: dict[str, list[float]] = defaultdict(list)
+    for _ in range(resamples):
+        for name, value in statistic(rng.integers(0, n, n)).items():
+            if value is not None:
+                values[name].append(value)
+    return {name: [float(v) for v in np.percentile(found, [2.5, 97.5])] for name, found in values.items()}

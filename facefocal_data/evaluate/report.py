@@ -58,14 +58,7 @@ def plots(evaluation: Any, out: Path) -> list[Path]:
     if "emotion" in overall:
         confusion = overall["emotion"]["confusion"]
         fig, ax = plt.subplots(figsize=(5, 4.2), dpi=110)
-        ax.imshow(confusion["matrix"], cmap="Blues")
-        ax.set_xticks(range(len(confusion["columns"])), confusion["columns"], rotation=60)
-        ax.set_yticks(range(len(confusion["rows"])), confusion["rows"])
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("gold")
-        for i, row in enumerate(confusion["matrix"]):
-            for j, n in enumerate(row):
-                ax.text(j, i, str(n), ha="center", va="center")
+        draw_confusion(ax, confusion, "predicted", "gold")
         made.append(_save(fig, out / "emotion_confusion.png", plt))
     if "au" in overall and overall["au"]["per_au"]:
         per_au = overall["au"]["per_au"]
@@ -83,6 +76,20 @@ def plots(evaluation: Any, out: Path) -> list[Path]:
         ax.set_title("Age error")
         made.append(_save(fig, out / "age_error.png", plt))
     return made
+
+
+def draw_confusion(ax: Any, confusion: dict[str, Any], xlabel: str, ylabel: str) -> None:
+    """`emotion_scores`' confusion matrix: counts as text, shaded by their share of the row, so
+    the diagonal reads as each gold class's recall whatever the class sizes."""
+    shares = [[n / max(sum(row), 1) for n in row] for row in confusion["matrix"]]
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(confusion["columns"])), confusion["columns"], rotation=60)
+    ax.set_yticks(range(len(confusion["rows"])), confusion["rows"])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    for i, row in enumerate(confusion["matrix"]):
+        for j, n in enumerate(row):
+            ax.text(j, i, str(n), ha="center", va="center", color="white" if shares[i][j] > 0.6 else "black")
 
 
 def _save(fig: Any, path: Path, plt: Any) -> Path:

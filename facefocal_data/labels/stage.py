@@ -20,6 +20,37 @@ from .age import age_bin
 from .au_blendshapes import SidedValue, confidence
 
 SIDE_SHARE = 0.8  # a region with ≥80 % of its width on one side of the midline is one-sided
+PROB_FLOOR = 1e-6  # log(0) guard when tempering: probabilities are stored to 1e-5, so a 0 was < 5e-6
+
+
+def tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """p ∝ p^(1/T) along the last axis, in log space (a small T would underflow p^(1/T))."""
+    logs = np.log(np.maximum(probs, PROB_FLOOR)) / temperature
+    scaled = np.exp(logs - logs.max(axis=-1, keepdims=True))
+    return scaled / scaled.sum(axis=-1, keepdims=True)
+
+
+def apply_temperature(probs: dict[str, float], temperature: float) -> dict[str, float]:
+    """The emotion probabilities after the recipe's temperature, so the top class and `uncertain`
+    follow the calibrated reading; T = 1 keeps the model's probabilities as they are."""
+    if temperature == 1.0:
+        return probs
+    scaled = tempered(np.array(list(probs.values()), np.float64), temperature)
+    return {label: round(float(p), 5) for label, p in zip(probs, scaled, strict=True)}
+
+
+def scale_interval(
+    years: float, interval: Sequence[float] | None, scale: float, min_half_width: float
+) -> list[float] | None:
+    """The age interval with each half-width around `years` times `scale`, at least `min_half_width`:
+    the model's 80 % interval covers too few true ages (or none, when it is one year wide)."""
+    if interval is None:
+        return None
+    if scale == 1.0 and min_half_width == 0.0:
+        return list(interval)
+    below = max(scale * max(years - interval[0], 0.0), min_half_width)
+    above = max(scale * max(interval[1] - years, 0.0), min_half_width)
+    return [round(max(years - below, 0.0), 2), round(years + above, 2)]
 
 
 def region_side(box: Sequence[int], midline_x: float) -> str:
@@ -74,9 +105,10 @@ class Labeler:
         if self.emotion is None:
             return None
         if hasattr(self.emotion, "face_probabilities"):  # backends whose crop needs the landmarks
-            probs = self.emotion.face_probabilities(rgb, face)
+            raw = self.emotion.face_probabilities(rgb, face)
         else:
-            probs = self.emotion.probabilities(rgb, face.detection.box)
+            raw = self.emotion.probabilities(rgb, face.detection.box)
+        probs = apply_temperature(raw, self.cfg.emotion.temperature)
         label = max(probs, key=lambda k: probs[k])
         top = probs[label]
         return EmotionLabel(
@@ -92,7 +124,9 @@ class Labeler:
             years=est.years,
             bin=name,
             spread=est.spread,
-            interval=None if est.interval is None else list(est.interval),
+            interval=scale_interval(
+                est.years, est.interval, self.cfg.age.interval_scale, self.cfg.age.min_half_width
+            ),
             confidence=round(est.mass(low, high), 4) if est.probs else None,
             source=self.age.source,
         )
@@ -118,7 +152,7 @@ def apply_ground_truth(record: FaceRecord, truth: dict[str, Any], dataset: str, 
             uncertain=False,
             probs={},
             source=source,
-            estimate=None if est is None else Estimate(est.label, est.confidence, est.source),
+            estimate=None if est is None else _emotion_estimate(est),
         )
     if "age" in truth:
         years = float(truth["age"])
@@ -130,8 +164,20 @@ def apply_ground_truth(record: FaceRecord, truth: dict[str, Any], dataset: str, 
             interval=None,
             confidence=1.0,
             source=source,
-            estimate=None if est_age is None else Estimate(est_age.bin, est_age.years, est_age.source),
+            estimate=None if est_age is None else _age_estimate(est_age),
         )
+
+
+def _emotion_estimate(label: EmotionLabel) -> Estimate:
+    """The whole reading (all class probabilities, `uncertain`), so calibration can be fitted to it."""
+    return Estimate(
+        label.label, label.confidence, label.source, probs=dict(label.probs), uncertain=label.uncertain
+    )
+
+
+def _age_estimate(label: AgeLabel) -> Estimate:
+    interval = None if label.interval is None else list(label.interval)
+    return Estimate(label.bin, label.years, label.source, interval=interval, spread=label.spread)
 
 
 def _ground_truth_aus(region: Region, gt: dict[str, float], value_type: str, source: str) -> None:
@@ -143,6 +189,6 @@ def _ground_truth_aus(region: Region, gt: dict[str, float], value_type: str, sou
             continue
         present = value >= (2 if value_type == "intensity_0_5" else 1)
         old = estimated.get(au)
-        estimate = None if old is None else Estimate(None, old.value, old.source)
+        estimate = None if old is None else Estimate(None, old.value, old.source, present=old.present)
         labels.append(AULabel(au, AU_NAMES[au], value, value_type, present, 1.0, source, estimate))
     region.aus = sorted(labels, key=lambda a: a.au)

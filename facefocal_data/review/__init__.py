@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from ..card import dataset_stats, write_plots
 from ..errors import FacefocalError
 from ..exporters.base import iter_records
 from ..record import Description, FaceRecord
-from ..shards import read_manifest, rewrite_records
+from ..shards import read_error_rows, read_manifest, rewrite_records
 from ..textfiles import parse_json, read_text
 
 CHUNK = 100  # cards per data file
@@ -74,18 +72,6 @@ def card_data(record: FaceRecord, image: str) -> dict[str, Any]:
     }
 
 
-def _error_rows(data_dir: Path) -> list[dict[str, Any]]:
-    manifest = read_manifest(data_dir) or {"parts": []}
-    rows: list[dict[str, Any]] = []
-    for part in manifest["parts"]:
-        if part.get("errors"):
-            table = pq.read_table(
-                data_dir / part["errors"]["file"], columns=["source_path", "kind", "stage", "reason"]
-            )
-            rows += table.to_pylist()
-    return rows
-
-
 def _script(name: str, payload: Any) -> str:
     return f"window.{name} = {json.dumps(payload, separators=(',', ':'))};\n"
 
@@ -121,7 +107,7 @@ def write_report(data_dir: str | Path, out: str | Path) -> Path:
     stats = dataset_stats(cards(iter_records(data_dir)))
     if chunk:
         write_chunk()
-    errors = _error_rows(data_dir)
+    errors = read_error_rows(data_dir, ["source_path", "kind", "stage", "reason"])
     meta = {"build": str(data_dir.resolve()), "cards": len(index), "errors": len(errors)}
     (out / "data" / "index.js").write_text(
         _script("FF_INDEX", index) + _script("FF_ERRORS", errors) + _script("FF_META", meta)

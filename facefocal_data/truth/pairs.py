@@ -1,0 +1,123 @@
+"""Ground truth beside the estimator's reading, face by face, read back from a build.
+
+Where a source carried ground truth, the label's `source` is `gt:<dataset>` and the model's
+reading sits in its `estimate`. This module pairs the two; audit scores the pairs and calibrate
+fits to them. Builds made before estimates kept their full reading lack `uncertain` and
+`present`: those are derived from the build's own recipe (its thresholds) instead.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Recipe
+from ..errors import FacefocalError
+from ..exporters.base import iter_records
+from ..record import AULabel, FaceRecord
+from ..shards import read_manifest
+
+
+@dataclass(frozen=True)
+class EmotionPair:
+    gold: str
+    pred: str
+    confidence: float  # the estimate's top-class probability
+    uncertain: bool
+    probs: dict[str, float] | None  # None: a build from before estimates kept them
+
+
+@dataclass(frozen=True)
+class AgePair:
+    gold: float
+    pred: float
+    interval: list[float] | None
+
+
+@dataclass
+class FaceTruth:
+    """One face's ground truth and estimate, per label; an AU is scored at face level: present
+    if present in any region that lists it (GT and estimate alike)."""
+
+    dataset: str
+    emotion: EmotionPair | None = None
+    age: AgePair | None = None
+    au_gold: dict[str, bool] = field(default_factory=dict)
+    au_pred: dict[str, bool] = field(default_factory=dict)
+    au_value: dict[str, float] = field(default_factory=dict)  # the largest estimated value
+
+    @property
+    def has_truth(self) -> bool:
+        return self.emotion is not None or self.age is not None or bool(self.au_gold)
+
+
+@dataclass
+class BuildTruth:
+    """What audit and calibrate read from a build: its recipe, the faces and every row's key."""
+
+    path: Path
+    recipe: Recipe
+    faces: list[FaceTruth]
+    keys: dict[str, set[str]]  # dataset -> source paths that gave at least one row
+
+
+def build_recipe(manifest: dict[str, Any]) -> Recipe:
+    """The recipe the build was made with (keys added since then take their defaults)."""
+    try:
+        return Recipe.model_validate(manifest.get("recipe") or {})
+    except ValueError:
+        return Recipe()
+
+
+def read_truth(data: str | Path) -> BuildTruth:
+    """Every face of the build (rejected faces are kept out of the scores, not the detection rate)."""
+    path = Path(data)
+    if not path.exists():
+        raise FacefocalError(f"{path} does not exist")
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise FacefocalError(f"{path} is not a build (no manifest.json); to build it first, give --source")
+    recipe = build_recipe(manifest)
+    rejected = set(manifest.get("rejected", []))
+    faces, keys = [], defaultdict(set)
+    for record in iter_records(path, include_rejected=True, pixels=False):
+        keys[record.source_dataset].add(record.source_path)
+        if record.record_id not in rejected:
+            faces.append(face_truth(record, recipe))
+    return BuildTruth(path, recipe, faces, dict(keys))
+
+
+def face_truth(record: FaceRecord, recipe: Recipe) -> FaceTruth:
+    face = FaceTruth(record.source_dataset)
+    emotion = record.emotion
+    if emotion is not None and emotion.source.startswith("gt:") and emotion.estimate is not None:
+        est = emotion.estimate
+        if est.label is not None and est.value is not None:
+            uncertain = est.uncertain
+            if uncertain is None:  # an older build: its own threshold decided
+                uncertain = est.value < recipe.labels.emotion.uncertain_below
+            face.emotion = EmotionPair(emotion.label, est.label, float(est.value), uncertain, est.probs)
+    age = record.age
+    if age is not None and age.source.startswith("gt:") and age.estimate is not None:
+        est = age.estimate
+        if age.years is not None and est.value is not None:
+            face.age = AgePair(float(age.years), float(est.value), est.interval)
+    _face_aus(face, [a for region in record.regions for a in region.aus], recipe)
+    return face
+
+
+def _face_aus(face: FaceTruth, labels: list[AULabel], recipe: Recipe) -> None:
+    """Face-level AU truth and estimate over the regions' labels where ground truth won."""
+    for label in labels:
+        if not label.source.startswith("gt:") or label.estimate is None or label.estimate.value is None:
+            continue
+        value = float(label.estimate.value)
+        present = label.estimate.present
+        if present is None:
+            present = value >= recipe.labels.au.threshold_for(label.au)
+        au = label.au
+        face.au_gold[au] = face.au_gold.get(au, False) or bool(label.present)
+        face.au_pred[au] = face.au_pred.get(au, False) or present
+        face.au_value[au] = max(face.au_value.get(au, value), value)
