@@ -268,7 +268,7 @@ def test_card_has_hub_yaml_statistics_licences_and_plots(mixed_build, tmp_path: 
         assert f"![{name}]({name})" in text
         with Image.open(tmp_path / "card" / name) as image:
             assert image.size[0] > 300
-    assert "| facex_emotion | MIT |" in text and "| agegender_age | CC0-1.0 |" in text
+    assert "| faceapi_expr | MIT |" in text and "| faceapi_age | MIT |" in text
 
 
 def test_stats_command_prints_a_table_and_json(mixed_build) -> None:  # type: ignore[no-untyped-def]

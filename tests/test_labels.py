@@ -217,7 +217,7 @@ def test_ground_truth_wins_and_keeps_the_estimate(astronaut_rgb: np.ndarray) -> 
     assert record.emotion is not None and record.emotion.source == "gt:mydata"
     assert record.emotion.estimate is not None and record.emotion.estimate.label == "happiness"
     assert record.age is not None and (record.age.years, record.age.bin) == (44.0, "40-49")
-    assert record.age.estimate is not None and "agegender_age@sha256:" in record.age.estimate.source
+    assert record.age.estimate is not None and "faceapi_age@sha256:" in record.age.estimate.source
     # the full reading is kept beside the truth: what audit scores and calibrate fits to
     emo = record.emotion.estimate
     assert emo.probs is not None and len(emo.probs) == 7 and abs(sum(emo.probs.values()) - 1) < 1e-3

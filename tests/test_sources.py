@@ -102,7 +102,7 @@ def test_manifest_build_writes_gt_labels_and_error_rows(manifest_root: Path, tmp
     a = rows["imgs/a.jpg"]
     assert a["source_dataset"] == "list" and a["subject_id"] == "s1"
     assert a["emotion"]["label"] == "happiness" and a["emotion"]["source"] == "gt:list"
-    assert a["emotion"]["estimate"]["source"].startswith("facex_emotion@sha256:")
+    assert a["emotion"]["estimate"]["source"].startswith("faceapi_expr@sha256:")
     assert a["age"]["years"] == 30 and a["age"]["source"] == "gt:list"
     [au12] = [x for x in a["regions"][0]["aus"] if x["au"] == "AU12"]
     assert au12["present"] and au12["source"] == "gt:list" and au12["value_type"] == "binary"
