@@ -240,7 +240,8 @@ def test_every_label_in_a_built_dataset_has_type_confidence_and_provenance(mixed
     out, _ = mixed_build
     manifest = json.loads((out / "manifest.json").read_text())
     model_ids = [f"{m['name']}@sha256:{m['sha256'][:12]}" for m in manifest["models"]]
-    assert {m["name"] for m in manifest["models"]} >= {"faceapi_expr", "faceapi_age", "face_landmarker", "blazeface_short_range"}
+    expected = {"faceapi_expr", "faceapi_age", "face_landmarker", "blazeface_short_range"}
+    assert {m["name"] for m in manifest["models"]} >= expected
     labels = 0
     for row in _rows(out):
         assert row["emotion"]["label"] and row["emotion"]["confidence"] is not None
