@@ -4,6 +4,7 @@ the same as one by one, and (slow) equal to the real face-api.js running in node
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -152,7 +153,14 @@ def test_faceapi_backends_label_a_record(astronaut_rgb: np.ndarray) -> None:
     assert record.emotion.source.startswith("faceapi_expr@sha256:9a9840f2cf1f")
     assert record.age is not None and record.age.source.startswith("faceapi_age@sha256:49f92bbc0afe")
     assert record.age.years is not None and 20 <= record.age.years <= 50
-    assert record.age.spread is None and record.age.interval is None and record.age.confidence is None
+    # a regression has no distribution: the interval is years ×/÷ e^c, spread and bin mass follow it
+    low, high = record.age.interval or (0.0, 0.0)
+    c = Recipe().labels.age.interval_log_halfwidth
+    assert (low, high) == pytest.approx(
+        (record.age.years * math.exp(-c), record.age.years * math.exp(c)), abs=0.01
+    )
+    assert record.age.spread == pytest.approx((high - low) / 2.5632, abs=0.01)
+    assert record.age.confidence is not None and 0.2 < record.age.confidence < 1
 
 
 def _reference_install(cache: Path) -> Path:

@@ -130,14 +130,25 @@ class Labeler:
         cfg = self.cfg.age
         base = est.interval or log_interval(est.years, cfg.interval_log_halfwidth)
         interval = scale_interval(est.years, base, cfg.interval_scale, cfg.min_half_width)
+        spread = est.spread if est.spread is not None else _implied_spread(interval)
+        if est.probs:
+            confidence: float | None = round(est.mass(low, high), 4)
+        else:
+            confidence = None if spread is None else _normal_mass(est.years, spread, low, high)
         return AgeLabel(
             years=est.years,
             bin=name,
-            spread=est.spread if est.spread is not None else _implied_spread(interval),
+            spread=spread,
             interval=interval,
-            confidence=round(est.mass(low, high), 4) if est.probs else None,
+            confidence=confidence,
             source=self.age.source,
         )
+
+
+def _normal_mass(mean: float, sd: float, low: float, high: float | None) -> float:
+    """P(low <= age < high) for a point estimate read as normal(mean, sd): the bin's probability."""
+    cdf = lambda x: 0.5 * (1 + math.erf((x - mean) / (max(sd, 1e-6) * math.sqrt(2))))  # noqa: E731
+    return round((1.0 if high is None else cdf(high)) - cdf(low), 4)
 
 
 def _implied_spread(interval: Sequence[float] | None) -> float | None:
