@@ -81,6 +81,7 @@ def labelled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 UNCALIBRATED = {
+    "labels.au.thresholds": {"AU05": 0.05, "AU14": 0.3, "AU18": 0.3, "AU22": 0.3, "AU24": 0.3},
     "labels.emotion.temperature": 1.0,
     "labels.emotion.uncertain_below": 0.5,
     "labels.age.interval_scale": 1.0,
