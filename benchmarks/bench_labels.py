@@ -83,15 +83,15 @@ def records(out: Path) -> list[dict[str, Any]]:
 
 
 def au_rates(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per set: the share of faces of each expression on which its defining AUs are present."""
+    """Per set and pooled: the share of faces of each expression showing its defining AUs."""
     out: dict[str, dict[str, Any]] = defaultdict(dict)
+    names = [*sorted({r["source_dataset"] for r in rows}), "pooled"]
     for what, emotion, any_of, all_of in AU_CHECKS:
-        for name in sorted({r["source_dataset"] for r in rows}):
-            faces = [r for r in rows if r["source_dataset"] == name and _truth(r) == emotion]
-            if not faces:
-                continue
-            hits = [_fires(r, any_of, all_of) for r in faces]
-            out[name][what] = {"rate": round(float(np.mean(hits)), 3), "faces": len(faces)}
+        for name in names:
+            faces = [r for r in rows if name in ("pooled", r["source_dataset"]) and _truth(r) == emotion]
+            if faces:
+                hits = [_fires(r, any_of, all_of) for r in faces]
+                out[name][what] = {"rate": round(float(np.mean(hits)), 3), "faces": len(faces)}
     return out
 
 
@@ -127,13 +127,20 @@ def framing(data: Path, manifests: dict[str, Path], recipe: Any) -> dict[str, di
                 a, b = (labeler.label_emotion(img, _largest(scan)) for img, scan in pairs)
                 stats["pairs"] += 1
                 stats["changed"] += a is not None and b is not None and a.label != b.label
-        result[name] = {
-            "detector_calls_per_image": round(stats["calls"] / max(stats["images"], 1), 2),
-            "images_with_more_than_one_face": stats["multi"],
-            "emotion_changed_by_padding": round(stats["changed"] / max(stats["pairs"], 1), 3),
-            "padding_pairs": stats["pairs"],
-        }
+        result[name] = _framing_figures(stats)
+    total = sum((Counter(s["counts"]) for s in result.values()), Counter[str]())
+    result["pooled"] = _framing_figures(total)
     return result
+
+
+def _framing_figures(stats: Counter[str]) -> dict[str, Any]:
+    return {
+        "counts": dict(stats),
+        "detector_calls_per_image": round(stats["calls"] / max(stats["images"], 1), 2),
+        "images_with_more_than_one_face": stats["multi"],
+        "emotion_changed_by_padding": round(stats["changed"] / max(stats["pairs"], 1), 3),
+        "padding_pairs": stats["pairs"],
+    }
 
 
 def _counted(infer: Any, calls: Counter[str]) -> Any:
@@ -157,14 +164,26 @@ def _pad2(rgb: np.ndarray) -> np.ndarray:
 
 def print_report(audit: dict[str, Any], frames: dict[str, Any], aus: dict[str, Any]) -> None:
     groups = {**audit["by_dataset"], "pooled": audit["pooled"]}
-    heads = ("faces", "emo acc", "UAR", "minrec", "ECE", "sure acc/cov", "pad flip", "calls", "age MAE")
+    heads = (
+        "faces",
+        "emo acc",
+        "UAR",
+        "minrec",
+        "ECE",
+        "sure acc/cov",
+        "pad flip",
+        "calls",
+        "extra",
+        "age MAE",
+    )
     print(f"{'set':11s} " + " ".join(f"{h:>7s}" for h in heads) + "  cov80  width")
     for name, group in groups.items():
         det, emo, age = group.get("detection", {}), group.get("emotion"), group.get("age")
         frame = frames.get(name, {})
         cells = [f"{name:11s}", f"{det.get('with_face', 0):>4}/{det.get('images', 0):<4} "]
         cells += [*_emotion_cells(emo), f"{frame.get('emotion_changed_by_padding', ''):>8}"]
-        cells += [f"{frame.get('detector_calls_per_image', ''):>5}", *_age_cells(age)]
+        cells += [f"{frame.get('detector_calls_per_image', ''):>5}"]
+        cells += [f"{frame.get('images_with_more_than_one_face', ''):>5}", *_age_cells(age)]
         print(" ".join(cells))
     print("\nAUs on the expressions that define them (share of faces):")
     for name, checks in aus.items():
