@@ -501,6 +501,13 @@ def export_cmd(
     )
     for file in summary.files:
         out_console.print(f"  {file}", highlight=False)
+    if summary.skipped:
+        console.print(
+            f"{len(summary.skipped)} region texts left out: they hold a box that is none of the record's"
+            " region boxes, so it cannot be written in the model's coordinates:"
+            f" {', '.join(summary.skipped[:5])}",
+            highlight=False,
+        )
 
 
 @app.command("evaluate")

@@ -60,6 +60,7 @@ def export(
     (out / "prompts.json").write_text(json.dumps({"seed": options.seed, "pools": PROMPT_POOLS}, indent=1))
     summary = ExportSummary(str(out), fmt, stream.sample_count, stream.image_count)
     summary.files = [str(f) for f in files]
+    summary.skipped = stream.skipped
     return summary
 
 
@@ -70,6 +71,7 @@ class _Stream:
     def __init__(self, records: Iterator[FaceRecord], options: ExportOptions) -> None:
         self._records, self.options = records, options
         self.sample_count = self.image_count = 0
+        self.skipped: list[str] = []  # record/region whose text holds a box the record does not have
 
     def records(self) -> Iterator[FaceRecord]:
         for record in self._records:
@@ -80,7 +82,7 @@ class _Stream:
     def samples(self) -> Iterator[Sample]:
         for record in self._records:
             before = self.sample_count
-            for sample in samples(record, self.options.stage, self.options.seed):
+            for sample in samples(record, self.options.stage, self.options.seed, self.skipped):
                 self.sample_count += 1
                 yield sample
             self.image_count += self.sample_count > before

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,9 +14,9 @@ from ..errors import FacefocalError
 from ..record import FaceRecord
 from ..shards import read_manifest
 from .coords import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, norm1000_box, qwen25_box
+from .textboxes import render
 
 BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
-PLACEHOLDER = "<bbox>"
 READ_BATCH = 64  # records decoded at a time when reading a build
 SHAREGPT = (("human", "gpt"), ("from", "value"), "<image>\n")  # roles, keys, image tag (LLaVA / Qwen)
 
@@ -40,6 +39,9 @@ class ExportSummary:
     samples: int = 0
     images: int = 0
     files: list[str] = field(default_factory=list)
+    # `record/region` texts left out: they hold a box-like number group that is none of the
+    # record's boxes, so it could not be written in the model's coordinates
+    skipped: list[str] = field(default_factory=list)
 
 
 def iter_records(
@@ -84,12 +86,6 @@ def box_format(model: str, options: ExportOptions) -> BoxFormat:
     )
 
 
-def render_boxes(text: str, boxes: list[list[int]], record: FaceRecord, fmt: BoxFormat) -> str:
-    """Fill `<bbox>` placeholders in order with `[x1, y1, x2, y2]` in the model's coordinates."""
-    rendered = iter([fmt(box, record) for box in boxes])
-    return re.sub(re.escape(PLACEHOLDER), lambda _m: str(next(rendered)), text)
-
-
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     """One JSON object a line, written as the rows come (an export never sits whole in memory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,12 +111,17 @@ def conversation(
     keys: tuple[str, str] = ("role", "content"),
     image_tag: str = "<image>",
 ) -> list[dict[str, str]]:
-    """A sample's turns as messages; the image tag opens the first user turn; boxes rendered by `fmt`
-    (None keeps the `<bbox>` placeholders, for trainers that fill them in)."""
+    """A sample's turns as messages; the image tag opens the first user turn; every box, in the
+    question and in the answer, rendered by `fmt` (None keeps the `<bbox>` placeholders, for
+    trainers that fill them in)."""
     role, text = keys
     messages = []
     for i, turn in enumerate(sample.turns):
-        user = turn.user if fmt is None else render_boxes(turn.user, turn.boxes, sample.record, fmt)
+        user, answer = turn.user, turn.assistant
+        if fmt is not None:
+            asked, answered = turn.split_boxes()
+            user = render(user, asked, lambda box: fmt(box, sample.record))
+            answer = render(answer, answered, lambda box: fmt(box, sample.record))
         messages.append({role: roles[0], text: (image_tag if i == 0 else "") + user})
-        messages.append({role: roles[1], text: turn.assistant})
+        messages.append({role: roles[1], text: answer})
     return messages

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from ..facs import AU_NAMES, intensity_word
 from ..record import FaceRecord, Region
 from .prompts import pick
+from .textboxes import PLACEHOLDER, UnknownBoxError, templated
 
 STAGES = ("au", "emotion", "age", "region", "dialogue")
 DIALOGUE_TURNS = 4  # regions per dialogue
@@ -23,9 +25,17 @@ DIALOGUE_TURNS = 4  # regions per dialogue
 
 @dataclass
 class Turn:
+    """One question and its answer. `boxes` (crop pixels) fill the `<bbox>` placeholders of `user`,
+    then those of `assistant`, in order: every coordinate of a turn is rendered by the exporter."""
+
     user: str
     assistant: str
     boxes: list[list[int]] = field(default_factory=list)
+
+    def split_boxes(self) -> tuple[list[list[int]], list[list[int]]]:
+        """(the question's boxes, the answer's boxes)."""
+        asked = self.user.count(PLACEHOLDER)
+        return self.boxes[:asked], self.boxes[asked:]
 
 
 @dataclass
@@ -70,9 +80,36 @@ def _described(region: Region) -> bool:
     return region.description is not None and bool(region.description.text)
 
 
-def samples(record: FaceRecord, stage: str, seed: int) -> Iterator[Sample]:
-    """The record's samples for one stage (regions without text are skipped for text stages)."""
-    rid = record.record_id
+def _turn(question: str, region: Region, answer: str, record: FaceRecord) -> Turn:
+    """A region's question and answer, the answer's boxes turned into placeholders (UnknownBoxError
+    when the answer holds a box the record does not have)."""
+    text, found = templated(answer, record)
+    return Turn(question, text, [region.bbox_xyxy, *found])
+
+
+def _region_turns(
+    record: FaceRecord, regions: list[Region], tasks: list[str], seed: int, skipped: list[str]
+) -> Iterator[Turn]:
+    """A described-region turn per region; a text holding an unknown box is left out and noted
+    in `skipped` as `record/region`. `tasks[i]` (or the last one) picks the i-th question."""
+    made = 0
+    for region in regions:
+        assert region.description is not None
+        task = tasks[min(made, len(tasks) - 1)]
+        question = pick(task, seed, record.record_id, region.region_id)
+        try:
+            turn = _turn(question, region, region.description.text, record)
+        except UnknownBoxError:
+            skipped.append(f"{record.record_id}/{region.region_id}")
+            continue
+        made += 1
+        yield turn
+
+
+def samples(record: FaceRecord, stage: str, seed: int, skipped: list[str] | None = None) -> Iterator[Sample]:
+    """The record's samples for one stage (regions without text are skipped for text stages; a
+    text with a box the record does not hold is left out and noted in `skipped`)."""
+    rid, skipped = record.record_id, skipped if skipped is not None else []
     if stage == "au":
         for region in record.regions:
             turn = Turn(pick("au", seed, rid, region.region_id), _au_answer(region), [region.bbox_xyxy])
@@ -82,20 +119,17 @@ def samples(record: FaceRecord, stage: str, seed: int) -> Iterator[Sample]:
     elif stage == "age" and (answer := _age_answer(record)):
         yield Sample(record, "age", [Turn(pick("age", seed, rid), answer)])
     elif stage == "region":
-        for region in filter(_described, record.regions):
-            assert region.description is not None
-            turn = Turn(
-                pick("region", seed, rid, region.region_id), region.description.text, [region.bbox_xyxy]
-            )
+        described = list(filter(_described, record.regions))
+        for turn in _region_turns(record, described, ["region"], seed, skipped):
             yield Sample(record, "region", [turn])
     elif stage == "dialogue":
-        regions = [r for r in record.regions if _described(r) and r.kind == "named"][:DIALOGUE_TURNS]
-        turns = []
-        for i, region in enumerate(regions):
-            assert region.description is not None
-            task = "dialogue_first" if i == 0 else "dialogue_next"
-            turns.append(
-                Turn(pick(task, seed, rid, region.region_id), region.description.text, [region.bbox_xyxy])
-            )
+        regions = dialogue_regions(record)
+        tasks = ["dialogue_first", "dialogue_next"]
+        turns = list(islice(_region_turns(record, regions, tasks, seed, skipped), DIALOGUE_TURNS))
         if turns:
             yield Sample(record, "dialogue", turns)
+
+
+def dialogue_regions(record: FaceRecord) -> list[Region]:
+    """The described named regions a dialogue walks through, in order."""
+    return [r for r in record.regions if _described(r) and r.kind == "named"]
