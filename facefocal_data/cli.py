@@ -489,11 +489,16 @@ def export_cmd(
     model: Annotated[
         str, typer.Option(help="Box convention for llamafactory text: qwen2.5-vl, qwen2-vl, qwen3-vl.")
     ] = "qwen2.5-vl",
+    image_url_prefix: Annotated[
+        str, typer.Option(help="labelstudio: task image URL = this + the image's path in the export folder.")
+    ] = "/data/local-files/?d=",
 ) -> None:
     """Write a build as a trainer's dataset, with the snippet that registers it."""
     from .exporters import ExportOptions, export
 
-    options = ExportOptions(split, stage, seed, min_pixels, max_pixels, model)
+    options = ExportOptions(
+        split, stage, seed, min_pixels, max_pixels, model, image_url_prefix=image_url_prefix
+    )
     with _setup_errors():
         summary = export(data, format, out, options)
     out_console.print(
@@ -639,13 +644,15 @@ def card(
 
 @app.command("import-labelstudio")
 def import_labelstudio_cmd(
-    export_file: Annotated[Path, typer.Argument(help="A Label Studio project export (JSON).")],
+    export_file: Annotated[
+        Path, typer.Argument(help="A Label Studio project export: JSON, JSON_MIN or a JSON snapshot.")
+    ],
     data: Annotated[Path, typer.Option("--data", help="The build the tasks were exported from.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="New folder for the edited dataset.")],
 ) -> None:
     """Bring reviewed region text back: edits become `describer: human`, all else is kept."""
     from .exporters.base import iter_records
-    from .exporters.labelstudio import import_labelstudio
+    from .review.labelstudio import import_labelstudio
     from .shards import rewrite_records
 
     with _setup_errors(ValueError):
@@ -654,7 +661,8 @@ def import_labelstudio_cmd(
             data, out, records, f"Label Studio import of {export_file.name}: {summary.edited} texts edited"
         )
     out_console.print(
-        f"{summary.tasks} tasks, {summary.edited} region texts edited, {summary.unknown} unknown ids → {out}",
+        f"{summary.tasks} tasks, {summary.annotated} faces annotated, {summary.edited} region texts edited,"
+        f" {summary.unknown} unknown ids → {out}",
         highlight=False,
     )
 

@@ -18,6 +18,7 @@ from .textboxes import render
 
 BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
 READ_BATCH = 64  # records decoded at a time when reading a build
+LABEL_STUDIO_FILES = "/data/local-files/?d="  # Label Studio's route for its LOCAL_FILES_DOCUMENT_ROOT
 SHAREGPT = (("human", "gpt"), ("from", "value"), "<image>\n")  # roles, keys, image tag (LLaVA / Qwen)
 
 
@@ -30,6 +31,7 @@ class ExportOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     model: str = "qwen2.5-vl"  # box convention for text-coordinate formats (llamafactory)
     name: str = "face_focal"
+    image_url_prefix: str = LABEL_STUDIO_FILES  # labelstudio: task image URL = prefix + path in the export
 
 
 @dataclass
