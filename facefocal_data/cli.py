@@ -489,6 +489,12 @@ def export_cmd(
     model: Annotated[
         str, typer.Option(help="Box convention for llamafactory text: qwen2.5-vl, qwen2-vl, qwen3-vl.")
     ] = "qwen2.5-vl",
+    landmark_side: Annotated[
+        int,
+        typer.Option(
+            help="llava: landmarks in this pixel frame (Face-LLaVA divides by 256); 0: crop pixels."
+        ),
+    ] = 256,
     image_url_prefix: Annotated[
         str, typer.Option(help="labelstudio: task image URL = this + the image's path in the export folder.")
     ] = "/data/local-files/?d=",
@@ -497,7 +503,14 @@ def export_cmd(
     from .exporters import ExportOptions, export
 
     options = ExportOptions(
-        split, stage, seed, min_pixels, max_pixels, model, image_url_prefix=image_url_prefix
+        split,
+        stage,
+        seed,
+        min_pixels,
+        max_pixels,
+        model,
+        landmark_side=landmark_side,
+        image_url_prefix=image_url_prefix,
     )
     with _setup_errors():
         summary = export(data, format, out, options)

@@ -173,22 +173,33 @@ def test_each_curriculum_stage_holds_only_its_kind_of_sample(mixed_build, tmp_pa
     assert pools["pools"]["au"] == list(PROMPT_POOLS["au"])
 
 
-def test_llava_records_point_at_68x2_landmark_arrays(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    import numpy as np
+def test_llava_landmarks_are_what_face_llavas_loader_expects(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Face-LLaVA crops faces to 256x256 and its loader reads `np.load(path) / 256.`, flattened to
+    136 values: after that division a point must be its fraction of the image."""
+    from facefocal_data.exporters.base import iter_records
 
     out, summary = mixed_build
     export(out, "llava", tmp_path / "lv", ExportOptions(stage="au"))
     rows = json.loads((tmp_path / "lv" / "face_focal_all.json").read_text())
     assert [r["id"] for r in rows] == list(range(len(rows)))
-    arrays = {r["landmarks_2d"] for r in rows}
-    assert len(arrays) == summary.faces
-    for rel in arrays:
-        points = np.load(tmp_path / "lv" / rel)
-        assert points.shape == (68, 2) and points.dtype == np.float32
-        assert (points >= -50).all() and (points <= 500).all()  # crop pixels, not normalised
-        assert np.asarray(points).reshape(-1).size == 136  # what Face-LLaVA's loader asserts
+    images = {r["image"]: r["landmarks_2d"] for r in rows}
+    assert len(set(images.values())) == summary.faces
+    records = {f"images/{r.image_path}": r for r in iter_records(out)}
+    for image, rel in images.items():
+        record = records[image]
+        loaded = np.load(tmp_path / "lv" / rel)
+        assert loaded.shape == (68, 2) and loaded.dtype == np.float32
+        as_loader_reads = (loaded / 256.0).reshape(-1)  # Face-LLaVA: landmark / 256., view(-1)
+        assert as_loader_reads.size == 136
+        fractions = np.asarray(record.landmarks_68) / [record.width, record.height]
+        assert np.allclose(as_loader_reads.reshape(68, 2), fractions, atol=1e-5)
     first = rows[0]["conversations"][0]["value"]
     assert first.startswith("<image>\n") and re.search(r"\[0\.\d+, 0\.\d+, [01]\.\d+, [01]\.\d+\]", first)
+    assert "256-pixel frame" in (tmp_path / "lv" / "REGISTER.md").read_text()
+    export(out, "llava", tmp_path / "px", ExportOptions(stage="au", landmark_side=0))
+    crop = json.loads((tmp_path / "px" / "face_focal_all.json").read_text())[0]
+    record = records[crop["image"]]
+    assert np.allclose(np.load(tmp_path / "px" / crop["landmarks_2d"]), record.landmarks_68, atol=1e-3)
 
 
 def test_label_studio_round_trip_keeps_the_edit_and_every_other_field(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -31,6 +31,7 @@ class ExportOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     model: str = "qwen2.5-vl"  # box convention for text-coordinate formats (llamafactory)
     name: str = "face_focal"
+    landmark_side: int = 256  # llava: landmarks in a 256-pixel frame (Face-LLaVA divides by 256); 0: crop px
     image_url_prefix: str = LABEL_STUDIO_FILES  # labelstudio: task image URL = prefix + path in the export
 
 
