@@ -476,7 +476,10 @@ def export_cmd(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Export directory (images/ + the trainer's files).")
     ],
-    split: Annotated[str | None, typer.Option(help="Only this split (default: all rows).")] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(help="Only this split (default: every split, each to its own file, never mixed)."),
+    ] = None,
     stage: Annotated[
         str, typer.Option(help="Curriculum stage: au, emotion, age (single attribute), region, dialogue.")
     ] = "region",

@@ -13,7 +13,15 @@ import pyarrow.parquet as pq
 from ..errors import FacefocalError
 from ..record import FaceRecord
 from ..shards import read_manifest
-from .coords import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, norm1000_box, qwen25_box
+from .coords import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MIN_PIXELS,
+    llamafactory_size,
+    norm1000_box,
+    qwen25_box,
+    resized_box,
+)
+from .prompts import DEFAULT_SYSTEM
 from .textboxes import render
 
 BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
@@ -33,6 +41,7 @@ class ExportOptions:
     name: str = "face_focal"
     landmark_side: int = 256  # llava: landmarks in a 256-pixel frame (Face-LLaVA divides by 256); 0: crop px
     image_url_prefix: str = LABEL_STUDIO_FILES  # labelstudio: task image URL = prefix + path in the export
+    system: str | None = DEFAULT_SYSTEM  # system prompt of every sample ("" or None: none)
 
 
 @dataclass
@@ -78,8 +87,17 @@ def write_image(record: FaceRecord, out: Path) -> str:
     return rel
 
 
-def box_format(model: str, options: ExportOptions) -> BoxFormat:
-    """How a crop-pixel box is written in the text for `model`."""
+def box_format(model: str, options: ExportOptions, trainer: str = "qwen-vl-finetune") -> BoxFormat:
+    """How a crop-pixel box is written in the text for `model`, as `trainer` resizes the image:
+    Qwen2.5-VL reads absolute pixels of the image the model sees, so LLaMA-Factory's own
+    pre-resize counts; 0-1000 does not depend on the size."""
+    if model == "qwen2.5-vl" and trainer == "llamafactory":
+
+        def lf_box(box: Sequence[float], r: FaceRecord) -> list[int]:
+            new_size = llamafactory_size(r.height, r.width, options.min_pixels, options.max_pixels)
+            return resized_box(box, r.height, r.width, *new_size)
+
+        return lf_box
     if model == "qwen2.5-vl":
         return lambda box, r: qwen25_box(box, r.height, r.width, options.min_pixels, options.max_pixels)
     if model in ("qwen2-vl", "qwen3-vl"):
@@ -87,14 +105,6 @@ def box_format(model: str, options: ExportOptions) -> BoxFormat:
     raise FacefocalError(
         f"unknown model {model!r} for box coordinates; choose qwen2.5-vl, qwen2-vl or qwen3-vl"
     )
-
-
-def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    """One JSON object a line, written as the rows come (an export never sits whole in memory)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def write_json_array(path: Path, rows: Iterable[dict]) -> None:
@@ -113,12 +123,13 @@ def conversation(
     roles: tuple[str, str] = ("user", "assistant"),
     keys: tuple[str, str] = ("role", "content"),
     image_tag: str = "<image>",
+    system: str | None = None,
 ) -> list[dict[str, str]]:
-    """A sample's turns as messages; the image tag opens the first user turn; every box, in the
-    question and in the answer, rendered by `fmt` (None keeps the `<bbox>` placeholders, for
-    trainers that fill them in)."""
+    """A sample's turns as messages (after a `system` message when given); the image tag opens the
+    first user turn; every box, in the question and in the answer, rendered by `fmt` (None keeps
+    the `<bbox>` placeholders, for trainers that fill them in)."""
     role, text = keys
-    messages = []
+    messages = [{role: "system", text: system}] if system else []
     for i, turn in enumerate(sample.turns):
         user, answer = turn.user, turn.assistant
         if fmt is not None:

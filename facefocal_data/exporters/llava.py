@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..record import FaceRecord
-from .base import SHAREGPT, ExportOptions, conversation, write_image, write_json_array
+from .base import SHAREGPT, ExportOptions, conversation, write_image
+from .files import names_by_split, split_of
 from .samples import Sample
+
+SUFFIX = ".json"
 
 
 def _fraction_box(box: Sequence[float], record: FaceRecord) -> list[float]:
@@ -49,25 +53,40 @@ def write_landmarks(record: FaceRecord, out: Path, side: int) -> str:
     return rel
 
 
-def llava_rows(samples: Iterable[Sample], out: Path, side: int) -> Iterator[dict]:
+def rows(
+    samples: Iterable[Sample], out: Path, options: ExportOptions
+) -> Iterator[tuple[str, dict[str, Any]]]:
     for index, sample in enumerate(samples):
-        yield {
+        row = {
             "id": index,
             "image": write_image(sample.record, out),
-            "landmarks_2d": write_landmarks(sample.record, out, side),
+            "landmarks_2d": write_landmarks(sample.record, out, options.landmark_side),
             "conversations": conversation(sample, _fraction_box, *SHAREGPT),
         }
+        if options.system:
+            row["system"] = options.system
+        yield split_of(sample.record), row
 
 
-def export_llava(samples: Iterable[Sample], out: Path, options: ExportOptions) -> list[Path]:
-    data = out / f"{options.name}_{options.split or 'all'}.json"
-    write_json_array(data, llava_rows(samples, out, options.landmark_side))
-    register = out / "REGISTER.md"
-    register.write_text(
-        "# Train Face-LLaVA\n\nIn `scripts/finetune_facellava.sh`:\n\n```bash\n"
-        f"--data_path {data.resolve()} --image_folder {out.resolve()}\n```\n\n{_landmark_note(options)}"
+def register(out: Path, options: ExportOptions, datasets: dict[str, dict[str, Any]]) -> list[Path]:
+    root = out.resolve()
+    train = datasets[names_by_split(datasets)["train"]]["file"] if "train" in names_by_split(datasets) else ""
+    files = ", ".join(d["file"] for d in datasets.values())
+    system = (
+        f'\nSet the conversation template\'s system to "{options.system}" (LLaVA reads no per-row system;\n'
+        "each row carries it as `system`).\n"
+        if options.system
+        else ""
     )
-    return [data, register]
+    text = (
+        "# Train Face-LLaVA\n\nIn `scripts/finetune_facellava.sh` (image and landmark paths are relative to\n"
+        f"`--image_folder`, this folder; train on the train split only):\n\n```bash\n"
+        f"--data_path {root / train} --image_folder {root}\n```\n\n"
+        f"Split files: {files}.\n\n{_landmark_note(options)}{system}"
+    )
+    path = out / "REGISTER.md"
+    path.write_text(text)
+    return [path]
 
 
 def _landmark_note(options: ExportOptions) -> str:
