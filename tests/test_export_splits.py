@@ -14,7 +14,20 @@ from facefocal_data.errors import FacefocalError
 from facefocal_data.exporters import ExportOptions, export
 from facefocal_data.exporters.base import iter_records
 
+from .conftest import EXAMPLES, TEMPLATE_RECIPE
 from .test_export_boxes import _check_row, _processor_size, _resized, _rows
+
+
+@pytest.fixture(scope="module")
+def split_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example images built: their faces fall into train, validation and test."""
+    from facefocal_data import build
+    from facefocal_data.config import Recipe
+
+    out = tmp_path_factory.mktemp("splits") / "build"
+    build(EXAMPLES, out, recipe=Recipe.model_validate(TEMPLATE_RECIPE))
+    assert {r.split for r in iter_records(out)} == {"train", "validation", "test"}
+    return out
 
 
 def _split_of_rows(folder: Path, suffix: str) -> dict[str, set[str]]:
@@ -34,10 +47,10 @@ def _image(row: dict) -> str:
 @pytest.mark.parametrize(
     ("fmt", "suffix"), [("qwen2.5-vl", ".jsonl"), ("llamafactory", ".json"), ("llava", ".json")]
 )
-def test_an_export_without_split_never_mixes_splits_in_one_file(  # type: ignore[no-untyped-def]
-    mixed_build, tmp_path: Path, fmt: str, suffix: str
+def test_an_export_without_split_never_mixes_splits_in_one_file(
+    split_build: Path, tmp_path: Path, fmt: str, suffix: str
 ) -> None:
-    out, _ = mixed_build
+    out = split_build
     split_by_image = {Path(r.image_path).name: r.split for r in iter_records(out)}
     export(out, fmt, tmp_path / fmt, ExportOptions(stage="au"))
     files = _split_of_rows(tmp_path / fmt, suffix)
@@ -46,12 +59,12 @@ def test_an_export_without_split_never_mixes_splits_in_one_file(  # type: ignore
         assert images and {split_by_image[i] for i in images} == {split}
 
 
-def test_llamafactory_splits_exported_one_by_one_share_one_dataset_info(  # type: ignore[no-untyped-def]
-    mixed_build, tmp_path: Path
+def test_llamafactory_splits_exported_one_by_one_share_one_dataset_info(
+    split_build: Path, tmp_path: Path
 ) -> None:
     import datasets
 
-    out, _ = mixed_build
+    out = split_build
     folder = tmp_path / "lf"
     present = sorted({r.split for r in iter_records(out)})
     for split in ("train", "validation", "test"):
@@ -63,13 +76,10 @@ def test_llamafactory_splits_exported_one_by_one_share_one_dataset_info(  # type
     assert "eval_dataset: face_focal_validation" in register
     assert "image_max_pixels: 90000" in register and "image_min_pixels: 3136" in register
     for name, entry in info.items():
-        if name.removeprefix("face_focal_") not in present:  # a split the build has no face in: an empty file
-            assert json.loads((folder / entry["file_name"]).read_text()) == []
-            continue
         rows = datasets.load_dataset(
             "json", data_files=str(folder / entry["file_name"]), split="train", cache_dir=str(tmp_path / "hf")
         )
-        assert len(rows) > 0
+        assert len(rows) > 0 and name.removeprefix("face_focal_") in present
         assert all(
             (folder / image).is_file() for row in rows for image in row["images"]
         )  # relative to dataset_dir
@@ -128,3 +138,36 @@ def test_swift_paths_are_relative_to_the_folder_and_every_split_is_registered(  
         assert not Path(row["images"][0]).is_absolute() and (folder / row["images"][0]).is_file()
     register = (folder / "REGISTER.md").read_text()
     assert f"cd {folder.resolve()}" in register and re.search(r"--dataset face_focal_\w+", register)
+
+
+def test_load_dataset_of_a_carded_build_gives_train_rows_only(split_build: Path, tmp_path: Path) -> None:
+    """`facefocal card BUILD` writes the Hub YAML into the build: `datasets.load_dataset(BUILD,
+    split="train")` then returns train rows only (shards mix splits; each split is a filtered
+    config), rejected faces never, and the features declared in the card are the real ones."""
+    import datasets
+
+    from facefocal_data.card import write_card
+    from facefocal_data.shards import rewrite_records
+
+    out = split_build
+    records = list(iter_records(out))
+    rejected = next(r.record_id for r in records if r.split == "train")
+    build = tmp_path / "build"
+    rewrite_records(out, build, [], "test: one face rejected", rejected=[rejected])
+    write_card(build)
+    cache = str(tmp_path / "hf")
+    splits = sorted({r.split for r in records})
+    assert datasets.get_dataset_config_names(str(build)) == [
+        *[s for s in ("train", "validation", "test") if s in splits],
+        "all",
+    ]
+    train = datasets.load_dataset(str(build), split="train", cache_dir=cache)
+    expected = sorted(r.record_id for r in records if r.split == "train" and r.record_id != rejected)
+    assert sorted(train["record_id"]) == expected and set(train["split"]) == {"train"}
+    assert train[0]["image"].size == (records[0].width, records[0].height)  # decoded as an image
+    for split in splits:
+        if split != "train":
+            rows = datasets.load_dataset(str(build), split, split=split, cache_dir=cache)
+            assert sorted(rows["record_id"]) == sorted(r.record_id for r in records if r.split == split)
+    every = datasets.load_dataset(str(build), "all", split="full", cache_dir=cache)
+    assert len(every) == len(records) - 1 and rejected not in every["record_id"]
