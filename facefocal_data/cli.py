@@ -25,6 +25,9 @@ from rich.table import Table
 from . import __version__
 from .config import Recipe, load_recipe
 from .errors import FacefocalError, RecipeError
+from .exporters import EXPORTERS, STAGES, ExportOptions
+
+_EXPORT = ExportOptions()  # the export command's defaults
 
 app = typer.Typer(
     help="Build region-level face understanding data: faces → regions → labels → validated Parquet shards.",
@@ -470,9 +473,7 @@ def models_verify() -> None:
 @app.command("export")
 def export_cmd(
     data: Annotated[Path, typer.Argument(help="A build directory.")],
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="qwen2.5-vl, qwen2-vl, qwen3-vl, llamafactory, swift.")
-    ],
+    format: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(EXPORTERS.names())}.")],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Export directory (images/ + the trainer's files).")
     ],
@@ -481,29 +482,35 @@ def export_cmd(
         typer.Option(help="Only this split (default: every split, each to its own file, never mixed)."),
     ] = None,
     stage: Annotated[
-        str, typer.Option(help="Curriculum stage: au, emotion, age (single attribute), region, dialogue.")
-    ] = "region",
-    seed: Annotated[int, typer.Option(help="Picks the prompt paraphrases.")] = 0,
-    min_pixels: Annotated[int, typer.Option(help="Qwen2.5-VL processor min_pixels (as in training).")] = 56
-    * 56,
+        str, typer.Option(help=f"Curriculum stage: {', '.join(STAGES)} (au, emotion, age: single attribute).")
+    ] = _EXPORT.stage,
+    seed: Annotated[int, typer.Option(help="Picks the prompt paraphrases.")] = _EXPORT.seed,
+    min_pixels: Annotated[
+        int, typer.Option(help="Qwen2.5-VL processor min_pixels (as in training).")
+    ] = _EXPORT.min_pixels,
     max_pixels: Annotated[
         int, typer.Option(help="Qwen2.5-VL processor max_pixels (as in training).")
-    ] = 1003520,
+    ] = _EXPORT.max_pixels,
     model: Annotated[
         str, typer.Option(help="Box convention for llamafactory text: qwen2.5-vl, qwen2-vl, qwen3-vl.")
-    ] = "qwen2.5-vl",
+    ] = _EXPORT.model,
+    system: Annotated[
+        str,
+        typer.Option(help="System prompt of every sample ('' for none)."),
+    ] = _EXPORT.system or "",
+    name: Annotated[str, typer.Option(help="Dataset name: files are NAME_<split>.")] = _EXPORT.name,
     landmark_side: Annotated[
         int,
         typer.Option(
             help="llava: landmarks in this pixel frame (Face-LLaVA divides by 256); 0: crop pixels."
         ),
-    ] = 256,
+    ] = _EXPORT.landmark_side,
     image_url_prefix: Annotated[
         str, typer.Option(help="labelstudio: task image URL = this + the image's path in the export folder.")
-    ] = "/data/local-files/?d=",
+    ] = _EXPORT.image_url_prefix,
 ) -> None:
-    """Write a build as a trainer's dataset, with the snippet that registers it."""
-    from .exporters import ExportOptions, export
+    """Write a build as a trainer's dataset (a file per split), with the notes that register it."""
+    from .exporters import export
 
     options = ExportOptions(
         split,
@@ -512,8 +519,10 @@ def export_cmd(
         min_pixels,
         max_pixels,
         model,
+        name,
         landmark_side=landmark_side,
         image_url_prefix=image_url_prefix,
+        system=system or None,
     )
     with _setup_errors():
         summary = export(data, format, out, options)

@@ -1,6 +1,8 @@
 """Exporters: a build's records as a trainer's (or an annotation tool's) dataset.
 
 One module per format, registered by name; each gets the stage's samples and the records.
+Importing this package is light (no pyarrow): the CLI reads the format names from `EXPORTERS`
+for its help; the build is read, and a format's module imported, only when exporting.
 """
 
 from __future__ import annotations
@@ -10,16 +12,16 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FacefocalError
-from ..record import FaceRecord
 from ..registry import Registry
-from .base import ExportOptions, ExportSummary, iter_records
-from .files import check_folder, record_datasets, write_splits
+from .options import STAGES, ExportOptions, ExportSummary
 from .prompts import PROMPT_POOLS
-from .samples import STAGES, Sample, samples
-from .textboxes import has_box_like
+
+if TYPE_CHECKING:
+    from ..record import FaceRecord
+    from .samples import Sample
 
 EXPORTERS: Registry[Any] = Registry("export format")
 
@@ -29,6 +31,8 @@ def _trainer(name: str, module: str, model: str | None = None) -> Callable[..., 
     register every split file in the folder. The format module is imported only when asked for."""
 
     def write(stream: _Stream, out: Path, options: ExportOptions) -> list[Path]:
+        from .files import record_datasets, write_splits
+
         fmt = importlib.import_module(f".{module}", __name__)
         options = replace(options, model=model) if model else options
         written = write_splits(out, options, fmt.SUFFIX, fmt.rows(stream.samples(), out, options))
@@ -62,6 +66,10 @@ def export(
 ) -> ExportSummary:
     """Write the build at `data_dir` as format `fmt` into `out`: every split to its own file (or
     only `options.split`), added to what the folder already holds."""
+    from .base import iter_records
+    from .files import check_folder
+    from .textboxes import has_box_like
+
     options = options or ExportOptions()
     if options.stage not in STAGES:
         raise FacefocalError(f"unknown stage {options.stage!r}; choose one of {', '.join(STAGES)}")
@@ -98,6 +106,8 @@ class _Stream:
             yield record
 
     def samples(self) -> Iterator[Sample]:
+        from .samples import samples
+
         for record in self._records:
             before = self.sample_count
             for sample in samples(record, self.options.stage, self.options.seed, self.skipped):
@@ -106,4 +116,4 @@ class _Stream:
             self.image_count += self.sample_count > before
 
 
-__all__ = ["EXPORTERS", "ExportOptions", "ExportSummary", "export"]
+__all__ = ["EXPORTERS", "STAGES", "ExportOptions", "ExportSummary", "export"]

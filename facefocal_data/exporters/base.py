@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,47 +13,14 @@ import pyarrow.parquet as pq
 from ..errors import FacefocalError
 from ..record import FaceRecord
 from ..shards import read_manifest
-from .coords import (
-    DEFAULT_MAX_PIXELS,
-    DEFAULT_MIN_PIXELS,
-    llamafactory_size,
-    norm1000_box,
-    qwen25_box,
-    resized_box,
-)
-from .prompts import DEFAULT_SYSTEM
+from .coords import llamafactory_size, norm1000_box, qwen25_box, resized_box
+from .options import LABEL_STUDIO_FILES, ExportOptions, ExportSummary
 from .textboxes import render
 
+__all__ = ["LABEL_STUDIO_FILES", "ExportOptions", "ExportSummary", "iter_records", "write_image"]
 BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
 READ_BATCH = 64  # records decoded at a time when reading a build
-LABEL_STUDIO_FILES = "/data/local-files/?d="  # Label Studio's route for its LOCAL_FILES_DOCUMENT_ROOT
 SHAREGPT = (("human", "gpt"), ("from", "value"), "<image>\n")  # roles, keys, image tag (LLaVA / Qwen)
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    split: str | None = None
-    stage: str = "region"
-    seed: int = 0
-    min_pixels: int = DEFAULT_MIN_PIXELS
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    model: str = "qwen2.5-vl"  # box convention for text-coordinate formats (llamafactory)
-    name: str = "face_focal"
-    landmark_side: int = 256  # llava: landmarks in a 256-pixel frame (Face-LLaVA divides by 256); 0: crop px
-    image_url_prefix: str = LABEL_STUDIO_FILES  # labelstudio: task image URL = prefix + path in the export
-    system: str | None = DEFAULT_SYSTEM  # system prompt of every sample ("" or None: none)
-
-
-@dataclass
-class ExportSummary:
-    out: str
-    format: str
-    samples: int = 0
-    images: int = 0
-    files: list[str] = field(default_factory=list)
-    # `record/region` texts left out: they hold a box-like number group that is none of the
-    # record's boxes, so it could not be written in the model's coordinates
-    skipped: list[str] = field(default_factory=list)
 
 
 def iter_records(

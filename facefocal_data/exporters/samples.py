@@ -1,25 +1,28 @@
 """Training samples from records, one curriculum stage at a time, independent of the trainer.
 
-A sample is an image and a list of turns; a user turn may hold `<bbox>` placeholders, and the
-turn's `boxes` (crop pixels) fill them in order, so each exporter renders boxes in its own
-model's coordinates. Stages (Focal-RegionFace trains progressively):
+A sample is an image and a list of turns; a turn's question and answer may hold `<bbox>`
+placeholders (an answer's boxes are found by `textboxes.templated`), and the turn's `boxes`
+(crop pixels) fill them in order, so each exporter renders every box in its own model's
+coordinates. Stages (Focal-RegionFace trains progressively):
 - `au`, `emotion`, `age`: single-attribute questions (per region for AUs, per face otherwise);
 - `region`: a multi-attribute description of one region per sample;
-- `dialogue`: one multi-turn conversation per face, region after region.
+- `dialogue`: one multi-turn conversation per face, region after region (regions with active AUs
+  first, see `dialogue_regions`).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
 from ..facs import AU_NAMES, intensity_word
 from ..record import FaceRecord, Region
+from .options import STAGES  # noqa: F401  (re-exported: the stages are samples' subject)
 from .prompts import pick
 from .textboxes import PLACEHOLDER, UnknownBoxError, templated
 
-STAGES = ("au", "emotion", "age", "region", "dialogue")
 DIALOGUE_TURNS = 4  # regions per dialogue
 
 
@@ -123,13 +126,35 @@ def samples(record: FaceRecord, stage: str, seed: int, skipped: list[str] | None
         for turn in _region_turns(record, described, ["region"], seed, skipped):
             yield Sample(record, "region", [turn])
     elif stage == "dialogue":
-        regions = dialogue_regions(record)
+        regions = dialogue_regions(record, seed)
         tasks = ["dialogue_first", "dialogue_next"]
         turns = list(islice(_region_turns(record, regions, tasks, seed, skipped), DIALOGUE_TURNS))
         if turns:
             yield Sample(record, "dialogue", turns)
 
 
-def dialogue_regions(record: FaceRecord) -> list[Region]:
-    """The described named regions a dialogue walks through, in order."""
-    return [r for r in record.regions if _described(r) and r.kind == "named"]
+def _active(region: Region) -> set[str]:
+    return {label.au for label in region.aus if label.present}
+
+
+def _area(region: Region) -> int:
+    x1, y1, x2, y2 = region.bbox_xyxy
+    return (x2 - x1) * (y2 - y1)
+
+
+def dialogue_regions(record: FaceRecord, seed: int) -> list[Region]:
+    """The described named regions a dialogue walks through, so its few turns talk about what the
+    face does: first, for each active AU not yet covered, the smallest region showing it (the most
+    specific place); then the other regions with active AUs; then regions at rest in an order
+    seeded per face, so dialogues do not all open on the same regions."""
+    named = [r for r in record.regions if _described(r) and r.kind == "named"]
+    active = sorted((r for r in named if _active(r)), key=_area)
+    covering: list[Region] = []
+    covered: set[str] = set()
+    for region in active:
+        if not _active(region) <= covered:
+            covering.append(region)
+            covered |= _active(region)
+    at_rest = [r for r in named if not _active(r)]
+    random.Random(f"{seed}:{record.record_id}").shuffle(at_rest)
+    return covering + [r for r in active if r not in covering] + at_rest

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from ..record import FaceRecord
+if TYPE_CHECKING:
+    from ..record import FaceRecord
 
 PLACEHOLDER = "<bbox>"
 _NUMBER = r"(-?\d+(?:\.\d+)?)"
