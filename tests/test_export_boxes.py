@@ -193,3 +193,20 @@ def test_a_text_with_a_box_the_record_does_not_hold_is_left_out_and_counted(
     res = CliRunner().invoke(app, ["export", str(build), "-f", "swift", "-o", str(tmp_path / "s")])
     assert res.exit_code == 0 and "1 region texts left out" in res.output, res.output
     assert "(1, 2, 3, 4)" not in "".join(p.read_text() for p in (tmp_path / "s").glob("*.jsonl"))
+
+
+def test_label_studio_texts_and_rectangles_are_in_the_shown_images_frame(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Label Studio shows the crop itself: texts keep its pixels, rectangles are its percentages."""
+    out, _ = mixed_build
+    records = {r.record_id: r for r in iter_records(out)}
+    export(out, "labelstudio", tmp_path / "ls", ExportOptions())
+    for task in json.loads((tmp_path / "ls" / "tasks.json").read_text()):
+        record = records[task["data"]["record_id"]]
+        held = {tuple(float(v) for v in r.bbox_xyxy) for r in record.regions}
+        boxes = {r.region_id: r.bbox_xyxy for r in record.regions}
+        for result in task["predictions"][0]["result"]:
+            value = result["value"]
+            assert all(box in held for box in _numbers(" ".join(value.get("text", []))))
+            x1, y1 = value["x"] * record.width / 100, value["y"] * record.height / 100
+            x2, y2 = x1 + value["width"] * record.width / 100, y1 + value["height"] * record.height / 100
+            assert [round(x1), round(y1), round(x2), round(y2)] == boxes[result["id"]]

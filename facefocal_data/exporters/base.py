@@ -106,3 +106,16 @@ def conversation(
         messages.append({role: roles[0], text: (image_tag if i == 0 else "") + user})
         messages.append({role: roles[1], text: answer})
     return messages
+
+
+def sharegpt_row(
+    sample: Any, out: Path, fmt: BoxFormat, options: ExportOptions, **extra: Any
+) -> dict[str, Any]:
+    """A qwen-vl-finetune / LLaVA row: image, `extra` keys, human/gpt turns; these trainers take no
+    per-row system prompt, so it rides along as a `system` key (their notes say where to set it)."""
+    row = {
+        "image": write_image(sample.record, out),
+        **extra,
+        "conversations": conversation(sample, fmt, *SHAREGPT),
+    }
+    return {**row, "system": options.system} if options.system else row

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..record import FaceRecord
-from .base import SHAREGPT, ExportOptions, conversation, write_image
+from .base import ExportOptions, sharegpt_row
 from .files import names_by_split, split_of
 from .samples import Sample
 
@@ -57,20 +57,15 @@ def rows(
     samples: Iterable[Sample], out: Path, options: ExportOptions
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     for index, sample in enumerate(samples):
-        row = {
-            "id": index,
-            "image": write_image(sample.record, out),
-            "landmarks_2d": write_landmarks(sample.record, out, options.landmark_side),
-            "conversations": conversation(sample, _fraction_box, *SHAREGPT),
-        }
-        if options.system:
-            row["system"] = options.system
-        yield split_of(sample.record), row
+        landmarks = write_landmarks(sample.record, out, options.landmark_side)
+        row = sharegpt_row(sample, out, _fraction_box, options, landmarks_2d=landmarks)
+        yield split_of(sample.record), {"id": index, **row}
 
 
 def register(out: Path, options: ExportOptions, datasets: dict[str, dict[str, Any]]) -> list[Path]:
     root = out.resolve()
-    train = datasets[names_by_split(datasets)["train"]]["file"] if "train" in names_by_split(datasets) else ""
+    by_split = names_by_split(datasets)
+    train = datasets[by_split["train"]]["file"] if "train" in by_split else ""
     files = ", ".join(d["file"] for d in datasets.values())
     system = (
         f'\nSet the conversation template\'s system to "{options.system}" (LLaVA reads no per-row system;\n'

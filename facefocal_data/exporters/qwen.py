@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .base import SHAREGPT, ExportOptions, box_format, conversation, write_image
+from .base import ExportOptions, box_format, sharegpt_row
 from .files import names_by_split, split_of
 from .samples import Sample
 
@@ -29,14 +29,8 @@ def rows(
     samples: Iterable[Sample], out: Path, options: ExportOptions
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     fmt = box_format(options.model, options)
-    for s in samples:
-        row: dict[str, Any] = {
-            "image": write_image(s.record, out),
-            "conversations": conversation(s, fmt, *SHAREGPT),
-        }
-        if options.system:
-            row["system"] = options.system
-        yield split_of(s.record), row
+    for sample in samples:
+        yield split_of(sample.record), sharegpt_row(sample, out, fmt, options)
 
 
 def register(out: Path, options: ExportOptions, datasets: dict[str, dict[str, Any]]) -> list[Path]:
