@@ -25,7 +25,7 @@ from rich.table import Table
 from . import __version__
 from .config import Recipe, load_recipe
 from .errors import FacefocalError, RecipeError
-from .exporters import EXPORTERS, STAGES, ExportOptions
+from .exporters import EXPORTERS, STAGES, ExportOptions, ExportSummary
 
 _EXPORT = ExportOptions()  # the export command's defaults
 
@@ -526,6 +526,11 @@ def export_cmd(
     )
     with _setup_errors():
         summary = export(data, format, out, options)
+    _print_export(summary, stage)
+
+
+def _print_export(summary: ExportSummary, stage: str) -> None:
+    """What an export wrote, and the texts it had to leave out (their boxes could not be converted)."""
     out_console.print(
         f"{summary.samples} {stage} samples from {summary.images} faces → {summary.out}", highlight=False
     )
