@@ -13,6 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import yaml
+
 from . import __version__
 from .exporters.base import iter_records
 from .models.manifest import model_spec
@@ -87,13 +90,27 @@ def write_plots(stats: dict[str, Any], out: Path) -> list[str]:
     return made
 
 
-def _features() -> list[dict[str, str]]:
-    features = []
-    for field in ARROW_SCHEMA:
-        kind = str(field.type)
-        dtype = "image" if field.name == "image" else kind if "<" not in kind else kind.split("<")[0]
-        features.append({"name": field.name, "dtype": dtype})
-    return features
+_DTYPES = {"float": "float32", "double": "float64", "halffloat": "float16"}  # pyarrow name -> datasets name
+
+
+def _feature(kind: pa.DataType) -> dict[str, Any]:
+    """One column type as the Hub's YAML `features` spell it (what `datasets.Features` writes):
+    `dtype` for a value, `struct` for fields, `list` (+ `length` when fixed) for a list."""
+    if pa.types.is_struct(kind):
+        return {"struct": [{"name": f.name, **_feature(f.type)} for f in kind]}
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        inner = _feature(kind.value_type)
+        listed: dict[str, Any] = {"list": inner.get("dtype", inner.get("struct", inner))}
+        return {**listed, "length": kind.list_size} if pa.types.is_fixed_size_list(kind) else listed
+    return {"dtype": _DTYPES.get(str(kind), str(kind))}
+
+
+def _features() -> list[dict[str, Any]]:
+    """The shards' columns as Hub YAML features; `image` is the Image feature."""
+    return [
+        {"name": f.name, **({"dtype": "image"} if f.name == "image" else _feature(f.type))}
+        for f in ARROW_SCHEMA
+    ]
 
 
 def _licences(manifest: dict[str, Any]) -> list[dict[str, str]]:
@@ -111,6 +128,29 @@ def _licences(manifest: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
+def _hub_configs(splits: dict[str, int], rejected: list[str]) -> list[str]:
+    """Hub YAML `configs`: shards hold every split mixed, so each split is a config that filters
+    on the `split` column (train is the default: `load_dataset(BUILD, split="train")` gives
+    train rows only, never validation or test), plus `all` (its one split is `full`: `all` is a
+    reserved split name). Faces a reviewer rejected are filtered out, as exports and statistics
+    leave them out."""
+    named = [s for s in ("train", "validation", "test") if s in splits] + sorted(
+        s for s in splits if s not in ("train", "validation", "test", "none")
+    )
+    dropped = [f"  - [record_id, not in, {json.dumps(sorted(rejected))}]"] if rejected else []
+    lines = ["configs:"]
+    for number, split in enumerate([*named, "all"]):
+        lines += [f"- config_name: {split}", *(["  default: true"] if number == 0 else [])]
+        lines += [
+            "  data_files:",
+            f"  - split: {'full' if split == 'all' else split}",
+            "    path: shards/*.parquet",
+        ]
+        conditions = ([f"  - [split, ==, {split}]"] if split != "all" else []) + dropped
+        lines += ["  filters:", *conditions] if conditions else []
+    return lines
+
+
 def card_text(data_dir: Path, stats: dict[str, Any], plots: list[str]) -> str:
     manifest = json.loads((data_dir / "manifest.json").read_text())
     licences = _licences(manifest)
@@ -124,14 +164,10 @@ def card_text(data_dir: Path, stats: dict[str, Any], plots: list[str]) -> str:
         "- face",
         "- facial-action-units",
         "- region-captioning",
-        "configs:",
-        "- config_name: default",
-        "  data_files:",
-        "  - split: all  # every row has a `split` column (train / validation / test)",
-        "    path: shards/*.parquet",
+        *_hub_configs(stats["splits"], manifest.get("rejected", [])),
         "dataset_info:",
         "  features:",
-        *[f"  - name: {f['name']}\n    dtype: {f['dtype']}" for f in _features()],
+        *("  " + line for line in yaml.safe_dump(_features(), sort_keys=False).splitlines()),
         "---",
     ]
     table = "\n".join(f"| {k} | {v} |" for k, v in sorted(stats["splits"].items()))
@@ -155,8 +191,9 @@ per-region action units, face-level emotion and age, and a description per regio
 
 ```python
 import datasets
-ds = datasets.load_dataset("parquet", data_files="shards/*.parquet", split="train")
-test = ds.filter(lambda row: row["split"] == "test")
+train = datasets.load_dataset("path/to/this/folder", split="train")  # train rows only
+test = datasets.load_dataset("path/to/this/folder", "test", split="test")  # a config per split
+everything = datasets.load_dataset("path/to/this/folder", "all", split="full")
 ```
 
 ## Statistics

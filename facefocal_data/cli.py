@@ -25,6 +25,9 @@ from rich.table import Table
 from . import __version__
 from .config import Recipe, load_recipe, with_settings
 from .errors import FacefocalError
+from .exporters import EXPORTERS, STAGES, ExportOptions, ExportSummary
+
+_EXPORT = ExportOptions()  # the export command's defaults
 
 app = typer.Typer(
     help="Build region-level face understanding data: faces → regions → labels → validated Parquet shards.",
@@ -473,37 +476,76 @@ def models_verify() -> None:
 @app.command("export")
 def export_cmd(
     data: Annotated[Path, typer.Argument(help="A build directory.")],
-    format: Annotated[
-        str, typer.Option("--format", "-f", help="qwen2.5-vl, qwen2-vl, qwen3-vl, llamafactory, swift.")
-    ],
+    format: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(EXPORTERS.names())}.")],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Export directory (images/ + the trainer's files).")
     ],
-    split: Annotated[str | None, typer.Option(help="Only this split (default: all rows).")] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(help="Only this split (default: every split, each to its own file, never mixed)."),
+    ] = None,
     stage: Annotated[
-        str, typer.Option(help="Curriculum stage: au, emotion, age (single attribute), region, dialogue.")
-    ] = "region",
-    seed: Annotated[int, typer.Option(help="Picks the prompt paraphrases.")] = 0,
-    min_pixels: Annotated[int, typer.Option(help="Qwen2.5-VL processor min_pixels (as in training).")] = 56
-    * 56,
+        str, typer.Option(help=f"Curriculum stage: {', '.join(STAGES)} (au, emotion, age: single attribute).")
+    ] = _EXPORT.stage,
+    seed: Annotated[int, typer.Option(help="Picks the prompt paraphrases.")] = _EXPORT.seed,
+    min_pixels: Annotated[
+        int, typer.Option(help="Qwen2.5-VL processor min_pixels (as in training).")
+    ] = _EXPORT.min_pixels,
     max_pixels: Annotated[
         int, typer.Option(help="Qwen2.5-VL processor max_pixels (as in training).")
-    ] = 1003520,
+    ] = _EXPORT.max_pixels,
     model: Annotated[
         str, typer.Option(help="Box convention for llamafactory text: qwen2.5-vl, qwen2-vl, qwen3-vl.")
-    ] = "qwen2.5-vl",
+    ] = _EXPORT.model,
+    system: Annotated[
+        str,
+        typer.Option(help="System prompt of every sample ('' for none)."),
+    ] = _EXPORT.system or "",
+    name: Annotated[str, typer.Option(help="Dataset name: files are NAME_<split>.")] = _EXPORT.name,
+    landmark_side: Annotated[
+        int,
+        typer.Option(
+            help="llava: landmarks in this pixel frame (Face-LLaVA divides by 256); 0: crop pixels."
+        ),
+    ] = _EXPORT.landmark_side,
+    image_url_prefix: Annotated[
+        str, typer.Option(help="labelstudio: task image URL = this + the image's path in the export folder.")
+    ] = _EXPORT.image_url_prefix,
 ) -> None:
-    """Write a build as a trainer's dataset, with the snippet that registers it."""
-    from .exporters import ExportOptions, export
+    """Write a build as a trainer's dataset (a file per split), with the notes that register it."""
+    from .exporters import export
 
-    options = ExportOptions(split, stage, seed, min_pixels, max_pixels, model)
+    options = ExportOptions(
+        split,
+        stage,
+        seed,
+        min_pixels,
+        max_pixels,
+        model,
+        name,
+        landmark_side=landmark_side,
+        image_url_prefix=image_url_prefix,
+        system=system or None,
+    )
     with _setup_errors():
         summary = export(data, format, out, options)
+    _print_export(summary, stage)
+
+
+def _print_export(summary: ExportSummary, stage: str) -> None:
+    """What an export wrote, and the texts it had to leave out (their boxes could not be converted)."""
     out_console.print(
         f"{summary.samples} {stage} samples from {summary.images} faces → {summary.out}", highlight=False
     )
     for file in summary.files:
         out_console.print(f"  {file}", highlight=False)
+    if summary.skipped:
+        console.print(
+            f"{len(summary.skipped)} region texts left out: they hold a box that is none of the record's"
+            " region boxes, so it cannot be written in the model's coordinates:"
+            f" {', '.join(summary.skipped[:5])}",
+            highlight=False,
+        )
 
 
 @app.command("evaluate")
@@ -724,13 +766,15 @@ def card(
 
 @app.command("import-labelstudio")
 def import_labelstudio_cmd(
-    export_file: Annotated[Path, typer.Argument(help="A Label Studio project export (JSON).")],
+    export_file: Annotated[
+        Path, typer.Argument(help="A Label Studio project export: JSON, JSON_MIN or a JSON snapshot.")
+    ],
     data: Annotated[Path, typer.Option("--data", help="The build the tasks were exported from.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="New folder for the edited dataset.")],
 ) -> None:
     """Bring reviewed region text back: edits become `describer: human`, all else is kept."""
     from .exporters.base import iter_records
-    from .exporters.labelstudio import import_labelstudio
+    from .review.labelstudio import import_labelstudio
     from .shards import rewrite_records
 
     with _setup_errors(ValueError):
@@ -739,7 +783,8 @@ def import_labelstudio_cmd(
             data, out, records, f"Label Studio import of {export_file.name}: {summary.edited} texts edited"
         )
     out_console.print(
-        f"{summary.tasks} tasks, {summary.edited} region texts edited, {summary.unknown} unknown ids → {out}",
+        f"{summary.tasks} tasks, {summary.annotated} faces annotated, {summary.edited} region texts edited,"
+        f" {summary.unknown} unknown ids → {out}",
         highlight=False,
     )
 

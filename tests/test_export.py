@@ -65,10 +65,18 @@ def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def _rows(folder: Path) -> list[dict]:
+    """Every row of every split file an export wrote into `folder`."""
+    rows: list[dict] = []
+    for path in sorted(folder.glob("face_focal_*.json*")):
+        rows += json.loads(path.read_text()) if path.suffix == ".json" else _jsonl(path)
+    return rows
+
+
 def test_qwen25_export_writes_boxes_for_the_trainers_pixel_budget(small_crops: Path, tmp_path: Path) -> None:
     options = ExportOptions(stage="region", min_pixels=56 * 56, max_pixels=112 * 112)
     summary = export(small_crops, "qwen2.5-vl", tmp_path / "q", options)
-    rows = _jsonl(tmp_path / "q" / "face_focal_all.jsonl")
+    rows = _rows(tmp_path / "q")
     assert summary.samples == len(rows) > 10 and summary.images == 1
     new_h, new_w = _processor_size(224, 56 * 56, 112 * 112)
     assert (new_h, new_w) == (112, 112)
@@ -95,7 +103,7 @@ def test_qwen25_export_writes_boxes_for_the_trainers_pixel_budget(small_crops: P
 def test_qwen2_and_qwen3_boxes_are_0_to_1000(mixed_build, tmp_path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
     out, _ = mixed_build
     export(out, fmt, tmp_path / fmt, ExportOptions(stage="au"))
-    rows = _jsonl(tmp_path / fmt / "face_focal_all.jsonl")
+    rows = _rows(tmp_path / fmt)
     numbers = [int(v) for row in rows for v in BOX.search(row["conversations"][0]["value"]).groups()]  # type: ignore[union-attr]
     assert numbers and all(0 <= v <= 1000 for v in numbers) and max(numbers) > 448  # not pixels
 
@@ -112,7 +120,7 @@ def test_llamafactory_rows_have_one_image_token_per_image_and_load_with_datasets
     for row in rows:
         tokens = sum(m["content"].count("<image>") for m in row["messages"])
         assert tokens == len(row["images"]) == 1
-        assert [m["role"] for m in row["messages"]][:2] == ["user", "assistant"]
+        assert [m["role"] for m in row["messages"]][:3] == ["system", "user", "assistant"]
     info = json.loads((tmp_path / "lf" / "dataset_info.json").read_text())
     assert info["face_focal_train"]["file_name"] == "face_focal_train.json"
     assert info["face_focal_train"]["columns"] == {"messages": "messages", "images": "images"}
@@ -128,11 +136,12 @@ def test_llamafactory_rows_have_one_image_token_per_image_and_load_with_datasets
 def test_swift_rows_fill_every_bbox_placeholder(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out, _ = mixed_build
     export(out, "swift", tmp_path / "sw", ExportOptions(stage="dialogue"))
-    rows = _jsonl(tmp_path / "sw" / "face_focal_all.jsonl")
+    rows = _rows(tmp_path / "sw")
     assert rows
     for row in rows:
         text = "".join(m["content"] for m in row["messages"] if m["role"] == "user")
-        assert text.count("<image>") == len(row["images"]) == 1 and Path(row["images"][0]).is_absolute()
+        assert text.count("<image>") == len(row["images"]) == 1
+        assert row["images"][0].startswith("images/") and (tmp_path / "sw" / row["images"][0]).is_file()
         assert text.count("<bbox>") == len(row["objects"]["bbox"]) > 1
         assert row["objects"]["bbox_type"] == "real"
         assert all(0 <= v <= 448 for box in row["objects"]["bbox"] for v in box)
@@ -143,7 +152,7 @@ def test_each_curriculum_stage_holds_only_its_kind_of_sample(mixed_build, tmp_pa
     firsts: dict[str, list[dict]] = {}
     for stage in ("au", "emotion", "age", "region", "dialogue"):
         export(out, "qwen2-vl", tmp_path / stage, ExportOptions(stage=stage))
-        firsts[stage] = _jsonl(tmp_path / stage / "face_focal_all.jsonl")
+        firsts[stage] = _rows(tmp_path / stage)
 
     def prompt(row: dict) -> str:
         return row["conversations"][0]["value"].removeprefix("<image>\n")
@@ -173,22 +182,33 @@ def test_each_curriculum_stage_holds_only_its_kind_of_sample(mixed_build, tmp_pa
     assert pools["pools"]["au"] == list(PROMPT_POOLS["au"])
 
 
-def test_llava_records_point_at_68x2_landmark_arrays(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    import numpy as np
+def test_llava_landmarks_are_what_face_llavas_loader_expects(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Face-LLaVA crops faces to 256x256 and its loader reads `np.load(path) / 256.`, flattened to
+    136 values: after that division a point must be its fraction of the image."""
+    from facefocal_data.exporters.base import iter_records
 
     out, summary = mixed_build
     export(out, "llava", tmp_path / "lv", ExportOptions(stage="au"))
-    rows = json.loads((tmp_path / "lv" / "face_focal_all.json").read_text())
+    rows = _rows(tmp_path / "lv")
     assert [r["id"] for r in rows] == list(range(len(rows)))
-    arrays = {r["landmarks_2d"] for r in rows}
-    assert len(arrays) == summary.faces
-    for rel in arrays:
-        points = np.load(tmp_path / "lv" / rel)
-        assert points.shape == (68, 2) and points.dtype == np.float32
-        assert (points >= -50).all() and (points <= 500).all()  # crop pixels, not normalised
-        assert np.asarray(points).reshape(-1).size == 136  # what Face-LLaVA's loader asserts
+    images = {r["image"]: r["landmarks_2d"] for r in rows}
+    assert len(set(images.values())) == summary.faces
+    records = {f"images/{r.image_path}": r for r in iter_records(out)}
+    for image, rel in images.items():
+        record = records[image]
+        loaded = np.load(tmp_path / "lv" / rel)
+        assert loaded.shape == (68, 2) and loaded.dtype == np.float32
+        as_loader_reads = (loaded / 256.0).reshape(-1)  # Face-LLaVA: landmark / 256., view(-1)
+        assert as_loader_reads.size == 136
+        fractions = np.asarray(record.landmarks_68) / [record.width, record.height]
+        assert np.allclose(as_loader_reads.reshape(68, 2), fractions, atol=1e-5)
     first = rows[0]["conversations"][0]["value"]
     assert first.startswith("<image>\n") and re.search(r"\[0\.\d+, 0\.\d+, [01]\.\d+, [01]\.\d+\]", first)
+    assert "256-pixel frame" in (tmp_path / "lv" / "REGISTER.md").read_text()
+    export(out, "llava", tmp_path / "px", ExportOptions(stage="au", landmark_side=0))
+    crop = _rows(tmp_path / "px")[0]
+    record = records[crop["image"]]
+    assert np.allclose(np.load(tmp_path / "px" / crop["landmarks_2d"]), record.landmarks_68, atol=1e-3)
 
 
 def test_label_studio_round_trip_keeps_the_edit_and_every_other_field(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,6 +1,8 @@
 """Exporters: a build's records as a trainer's (or an annotation tool's) dataset.
 
 One module per format, registered by name; each gets the stage's samples and the records.
+Importing this package is light (no pyarrow): the CLI reads the format names from `EXPORTERS`
+for its help; the build is read, and a format's module imported, only when exporting.
 """
 
 from __future__ import annotations
@@ -8,58 +10,83 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FacefocalError
-from ..record import FaceRecord
 from ..registry import Registry
-from .base import ExportOptions, ExportSummary, iter_records
+from .options import STAGES, ExportOptions, ExportSummary
 from .prompts import PROMPT_POOLS
-from .samples import STAGES, Sample, samples
+
+if TYPE_CHECKING:
+    from ..record import FaceRecord
+    from .samples import Sample
 
 EXPORTERS: Registry[Any] = Registry("export format")
 
 
-def _lazy(module: str, function: str, *leading: str) -> Callable[..., list[Path]]:
-    """A registered writer that imports its module only when that format is asked for."""
+def _trainer(name: str, module: str, model: str | None = None) -> Callable[..., list[Path]]:
+    """A trainer's writer: rows into a file per split, the folder's manifest, then the notes that
+    register every split file in the folder. The format module is imported only when asked for."""
 
     def write(stream: _Stream, out: Path, options: ExportOptions) -> list[Path]:
-        writer = getattr(importlib.import_module(f".{module}", __name__), function)
-        # Label Studio gets one task per face; the trainers' formats one row per sample
-        data = stream.records() if module == "labelstudio" else stream.samples()
-        return writer(data, out, *leading, options)
+        from .files import record_datasets, write_splits
+
+        fmt = importlib.import_module(f".{module}", __name__)
+        options = replace(options, model=model) if model else options
+        written = write_splits(out, options, fmt.SUFFIX, fmt.rows(stream.samples(), out, options))
+        datasets = record_datasets(out, name, options, written)
+        return [*(f.path for f in written.values()), *fmt.register(out, options, datasets)]
 
     return write
 
 
-for _name, _module, _function, *_leading in (
-    ("qwen2.5-vl", "qwen", "export_qwen", "qwen2.5-vl"),
-    ("qwen2-vl", "qwen", "export_qwen", "qwen2-vl"),
-    ("qwen3-vl", "qwen", "export_qwen", "qwen3-vl"),
-    ("llamafactory", "llamafactory", "export_llamafactory"),
-    ("swift", "swift", "export_swift"),
-    ("llava", "llava", "export_llava"),
-    ("labelstudio", "labelstudio", "export_labelstudio"),
+def _labelstudio(stream: _Stream, out: Path, options: ExportOptions) -> list[Path]:
+    """Label Studio gets one task per face (annotation, not training: splits stay together)."""
+    from .labelstudio import export_labelstudio
+
+    return export_labelstudio(stream.records(), out, options)
+
+
+for _name, _module, _model in (
+    ("qwen2.5-vl", "qwen", "qwen2.5-vl"),
+    ("qwen2-vl", "qwen", "qwen2-vl"),
+    ("qwen3-vl", "qwen", "qwen3-vl"),
+    ("llamafactory", "llamafactory", None),
+    ("swift", "swift", None),
+    ("llava", "llava", None),
 ):
-    EXPORTERS.register(_name)(_lazy(_module, _function, *_leading))
+    EXPORTERS.register(_name)(_trainer(_name, _module, _model))
+EXPORTERS.register("labelstudio")(_labelstudio)
 
 
 def export(
     data_dir: str | Path, fmt: str, out: str | Path, options: ExportOptions | None = None
 ) -> ExportSummary:
-    """Write the build at `data_dir` as format `fmt` into `out` (one stage, one split or all)."""
+    """Write the build at `data_dir` as format `fmt` into `out`: every split to its own file (or
+    only `options.split`), added to what the folder already holds."""
+    from .base import iter_records
+    from .files import check_folder
+    from .textboxes import has_box_like
+
     options = options or ExportOptions()
     if options.stage not in STAGES:
         raise FacefocalError(f"unknown stage {options.stage!r}; choose one of {', '.join(STAGES)}")
+    if options.system and has_box_like(options.system):
+        raise FacefocalError("the system prompt holds a box; coordinates belong to a record's regions")
     writer = EXPORTERS.get(fmt)
     data_dir, out = Path(data_dir), Path(out)
     stream = _Stream(iter_records(data_dir, options.split), options)
     out.mkdir(parents=True, exist_ok=True)
+    check_folder(out, fmt, options)
     files = writer(stream, out, options)
-    (out / "prompts.json").write_text(json.dumps({"seed": options.seed, "pools": PROMPT_POOLS}, indent=1))
+    (out / "prompts.json").write_text(
+        json.dumps({"seed": options.seed, "system": options.system, "pools": PROMPT_POOLS}, indent=1)
+    )
     summary = ExportSummary(str(out), fmt, stream.sample_count, stream.image_count)
     summary.files = [str(f) for f in files]
+    summary.skipped = stream.skipped
     return summary
 
 
@@ -70,6 +97,7 @@ class _Stream:
     def __init__(self, records: Iterator[FaceRecord], options: ExportOptions) -> None:
         self._records, self.options = records, options
         self.sample_count = self.image_count = 0
+        self.skipped: list[str] = []  # record/region whose text holds a box the record does not have
 
     def records(self) -> Iterator[FaceRecord]:
         for record in self._records:
@@ -78,12 +106,14 @@ class _Stream:
             yield record
 
     def samples(self) -> Iterator[Sample]:
+        from .samples import samples
+
         for record in self._records:
             before = self.sample_count
-            for sample in samples(record, self.options.stage, self.options.seed):
+            for sample in samples(record, self.options.stage, self.options.seed, self.skipped):
                 self.sample_count += 1
                 yield sample
             self.image_count += self.sample_count > before
 
 
-__all__ = ["EXPORTERS", "ExportOptions", "ExportSummary", "export"]
+__all__ = ["EXPORTERS", "STAGES", "ExportOptions", "ExportSummary", "export"]

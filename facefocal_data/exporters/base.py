@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,32 +13,14 @@ import pyarrow.parquet as pq
 from ..errors import FacefocalError
 from ..record import FaceRecord
 from ..shards import read_manifest
-from .coords import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS, norm1000_box, qwen25_box
+from .coords import llamafactory_size, norm1000_box, qwen25_box, resized_box
+from .options import LABEL_STUDIO_FILES, ExportOptions, ExportSummary
+from .textboxes import render
 
+__all__ = ["LABEL_STUDIO_FILES", "ExportOptions", "ExportSummary", "iter_records", "write_image"]
 BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
-PLACEHOLDER = "<bbox>"
 READ_BATCH = 64  # records decoded at a time when reading a build
 SHAREGPT = (("human", "gpt"), ("from", "value"), "<image>\n")  # roles, keys, image tag (LLaVA / Qwen)
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    split: str | None = None
-    stage: str = "region"
-    seed: int = 0
-    min_pixels: int = DEFAULT_MIN_PIXELS
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    model: str = "qwen2.5-vl"  # box convention for text-coordinate formats (llamafactory)
-    name: str = "face_focal"
-
-
-@dataclass
-class ExportSummary:
-    out: str
-    format: str
-    samples: int = 0
-    images: int = 0
-    files: list[str] = field(default_factory=list)
 
 
 def iter_records(
@@ -73,8 +54,17 @@ def write_image(record: FaceRecord, out: Path) -> str:
     return rel
 
 
-def box_format(model: str, options: ExportOptions) -> BoxFormat:
-    """How a crop-pixel box is written in the text for `model`."""
+def box_format(model: str, options: ExportOptions, trainer: str = "qwen-vl-finetune") -> BoxFormat:
+    """How a crop-pixel box is written in the text for `model`, as `trainer` resizes the image:
+    Qwen2.5-VL reads absolute pixels of the image the model sees, so LLaMA-Factory's own
+    pre-resize counts; 0-1000 does not depend on the size."""
+    if model == "qwen2.5-vl" and trainer == "llamafactory":
+
+        def lf_box(box: Sequence[float], r: FaceRecord) -> list[int]:
+            new_size = llamafactory_size(r.height, r.width, options.min_pixels, options.max_pixels)
+            return resized_box(box, r.height, r.width, *new_size)
+
+        return lf_box
     if model == "qwen2.5-vl":
         return lambda box, r: qwen25_box(box, r.height, r.width, options.min_pixels, options.max_pixels)
     if model in ("qwen2-vl", "qwen3-vl"):
@@ -82,20 +72,6 @@ def box_format(model: str, options: ExportOptions) -> BoxFormat:
     raise FacefocalError(
         f"unknown model {model!r} for box coordinates; choose qwen2.5-vl, qwen2-vl or qwen3-vl"
     )
-
-
-def render_boxes(text: str, boxes: list[list[int]], record: FaceRecord, fmt: BoxFormat) -> str:
-    """Fill `<bbox>` placeholders in order with `[x1, y1, x2, y2]` in the model's coordinates."""
-    rendered = iter([fmt(box, record) for box in boxes])
-    return re.sub(re.escape(PLACEHOLDER), lambda _m: str(next(rendered)), text)
-
-
-def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    """One JSON object a line, written as the rows come (an export never sits whole in memory)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def write_json_array(path: Path, rows: Iterable[dict]) -> None:
@@ -114,13 +90,32 @@ def conversation(
     roles: tuple[str, str] = ("user", "assistant"),
     keys: tuple[str, str] = ("role", "content"),
     image_tag: str = "<image>",
+    system: str | None = None,
 ) -> list[dict[str, str]]:
-    """A sample's turns as messages; the image tag opens the first user turn; boxes rendered by `fmt`
-    (None keeps the `<bbox>` placeholders, for trainers that fill them in)."""
+    """A sample's turns as messages (after a `system` message when given); the image tag opens the
+    first user turn; every box, in the question and in the answer, rendered by `fmt` (None keeps
+    the `<bbox>` placeholders, for trainers that fill them in)."""
     role, text = keys
-    messages = []
+    messages = [{role: "system", text: system}] if system else []
     for i, turn in enumerate(sample.turns):
-        user = turn.user if fmt is None else render_boxes(turn.user, turn.boxes, sample.record, fmt)
+        user, answer = turn.user, turn.assistant
+        if fmt is not None:
+            asked, answered = turn.split_boxes()
+            user = render(user, asked, lambda box: fmt(box, sample.record))
+            answer = render(answer, answered, lambda box: fmt(box, sample.record))
         messages.append({role: roles[0], text: (image_tag if i == 0 else "") + user})
-        messages.append({role: roles[1], text: turn.assistant})
+        messages.append({role: roles[1], text: answer})
     return messages
+
+
+def sharegpt_row(
+    sample: Any, out: Path, fmt: BoxFormat, options: ExportOptions, **extra: Any
+) -> dict[str, Any]:
+    """A qwen-vl-finetune / LLaVA row: image, `extra` keys, human/gpt turns; these trainers take no
+    per-row system prompt, so it rides along as a `system` key (their notes say where to set it)."""
+    row = {
+        "image": write_image(sample.record, out),
+        **extra,
+        "conversations": conversation(sample, fmt, *SHAREGPT),
+    }
+    return {**row, "system": options.system} if options.system else row

@@ -4,7 +4,11 @@
   same min/max pixels the trainer uses); our crops are multiples of 28, so with budgets that
   include them the resize is the identity and the boxes are the stored ones.
 - Qwen2-VL and Qwen3-VL: integers 0-1000 relative to the image.
-A test checks this against transformers' own image processor.
+- LLaMA-Factory resizes an image itself before the processor sees it (into `image_min_pixels`..
+  `image_max_pixels`, sides cut with `int()`), then the processor's `smart_resize` runs with the
+  budget the model ships with (Qwen2.5-VL: 3136..12845056): Qwen2.5-VL boxes for LLaMA-Factory
+  follow both steps.
+Tests check these against transformers' own image processor.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ FACTOR = 28
 DEFAULT_MIN_PIXELS = 56 * 56
 DEFAULT_MAX_PIXELS = 14 * 14 * 4 * 1280  # 1,003,520: the processor's and ms-swift's default
 MAX_RATIO = 200
+# the pixel budget in Qwen2.5-VL's preprocessor_config.json, which LLaMA-Factory leaves unchanged
+PROCESSOR_MIN_PIXELS, PROCESSOR_MAX_PIXELS = 56 * 56, 28 * 28 * 16384
 
 
 def smart_resize(
@@ -37,9 +43,27 @@ def smart_resize(
     return h_bar, w_bar
 
 
+def llamafactory_size(
+    height: int, width: int, image_min_pixels: int, image_max_pixels: int
+) -> tuple[int, int]:
+    """(height, width) of the image LLaMA-Factory hands Qwen2.5-VL: its own pre-resize (as in its
+    `mm_plugin._preprocess_image`), then the processor's smart_resize with the model's budget."""
+    if width * height > image_max_pixels:
+        factor = math.sqrt(image_max_pixels / (width * height))
+        width, height = int(width * factor), int(height * factor)
+    if width * height < image_min_pixels:
+        factor = math.sqrt(image_min_pixels / (width * height))
+        width, height = int(width * factor), int(height * factor)
+    return smart_resize(height, width, PROCESSOR_MIN_PIXELS, PROCESSOR_MAX_PIXELS)
+
+
 def qwen25_box(box: Sequence[float], height: int, width: int, min_pixels: int, max_pixels: int) -> list[int]:
     """A crop-pixel box in the resized image's absolute pixels (what Qwen2.5-VL reads and writes)."""
-    new_h, new_w = smart_resize(height, width, min_pixels, max_pixels)
+    return resized_box(box, height, width, *smart_resize(height, width, min_pixels, max_pixels))
+
+
+def resized_box(box: Sequence[float], height: int, width: int, new_h: int, new_w: int) -> list[int]:
+    """A box in pixels of a `width` x `height` image, in pixels of that image resized to `new_w` x `new_h`."""
     sx, sy = new_w / width, new_h / height
     x1, y1, x2, y2 = box
     return [

@@ -10,6 +10,13 @@ from __future__ import annotations
 import hashlib
 import random
 
+# the system prompt every export writes unless told otherwise (`--system`); it names no coordinates
+DEFAULT_SYSTEM = (
+    "You are an expert in facial expression analysis. Describe a face region by region: the facial"
+    " action units (FACS) active in a region given as a box [x1, y1, x2, y2], the emotion cues they"
+    " carry, and the apparent age."
+)
+
 PROMPT_POOLS: dict[str, tuple[str, ...]] = {
     "region": (
         "Describe the facial region <bbox>: which action units are active there, and what do they say"
