@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from .config import Recipe
-from .errors import BackendUnavailableError, FacefocalError
+from .errors import FacefocalError
 from .faces import FaceAnalyzer
 from .pipeline import BATCH_SIZE, RecordBuilder, WorkItem, _batches, stage_decode, stage_faces
+from .ray_join import connect
 from .sources import SourceItem
 
 
@@ -160,20 +161,15 @@ class RayLabeler:
         return {"work": [pickle.dumps(work) for work in _work(items)]}
 
 
-def run_ray(
-    todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks, address: str | None = None
-) -> None:
+def run_ray(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) -> None:
     """Ray Data `map_batches` with the label stage as an actor pool of `workers` actors.
 
-    `address` (or $RAY_ADDRESS) joins a running cluster, where every node must see the input
-    paths and have the models fetched; without it a local Ray instance is started.
+    Ray is joined by `ray_join.connect` (build() calls it before the output folder opens); on a
+    cluster every node must see the input paths and have the models fetched.
     """
-    try:
-        import ray
-    except ImportError as exc:
-        raise BackendUnavailableError("--engine ray needs Ray: pip install 'facefocal-data[ray]'") from exc
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    import ray
+
+    connect()  # a no-op once build() joined; a local Ray when run_ray is called alone
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # rows in input order, as the local engines write them
     context.enable_progress_bars = False

@@ -22,6 +22,8 @@ NOISE = (
     "FaceBlendshapesGraph acceleration to xnnpack",
     "Feedback manager requires a model with a single signature",
     "libpng warning: iCCP",
+    # Ray: the token probe's own failure (the error line that follows says what to do)
+    "Failed to get cluster ID from GCS server",
 )
 
 
