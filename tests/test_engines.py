@@ -115,3 +115,26 @@ def test_an_unreachable_ray_address_is_one_clear_line(tmp_path: Path, mixed_fold
         "running there, and is the port open to this machine?)"
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_ray_node_names_itself_when_it_lacks_the_models_or_cannot_see_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facefocal_data import engines
+    from facefocal_data.pipeline import WorkItem, stage_decode
+    from facefocal_data.sources import SourceItem
+
+    monkeypatch.setattr(engines, "_WORKER", {})
+    monkeypatch.setenv("FACEFOCAL_HOME", str(tmp_path / "empty-home"))
+    labeler = engines.RayLabeler(Recipe.model_validate(TEMPLATE_RECIPE).model_dump_json())
+    item = SourceItem(key="x.jpg", path=tmp_path / "only-on-the-driver" / "x.jpg", dataset="d")
+    with pytest.raises(ModelMissingError, match=r"^Ray node .*`facefocal models fetch` on that node"):
+        labeler({"item": [engines._item_json(item)]})
+    work = WorkItem(item)
+    stage_decode([work])
+    engines.name_unseen_paths(work, "10.0.0.5 (gpu-3)")
+    event = work.events[0]
+    assert event.reason.endswith(
+        f"Ray node 10.0.0.5 (gpu-3) cannot see {item.path} (every node must see the input paths)"
+    )
+    assert event.code == "E_MISSING_FILE"
