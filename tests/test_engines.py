@@ -15,6 +15,7 @@ import pytest
 from facefocal_data import build
 from facefocal_data.config import Recipe
 from facefocal_data.errors import ModelMissingError
+from facefocal_data.paths import facefocal_home
 
 from .conftest import TEMPLATE_RECIPE
 
@@ -107,9 +108,8 @@ def test_an_unreachable_ray_address_is_one_clear_line(tmp_path: Path, mixed_fold
     cli = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(mixed_folder)]
     cli += ["-o", str(tmp_path / "out"), "--recipe", str(recipe), "--engine", "ray"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
-    done = subprocess.run(
-        cli, env={**env, "RAY_ADDRESS": f"127.0.0.1:{port}"}, capture_output=True, text=True, timeout=120
-    )
+    env.update(RAY_ADDRESS=f"127.0.0.1:{port}", HOME=str(tmp_path), FACEFOCAL_HOME=str(facefocal_home()))
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
         f"error: cannot reach the Ray cluster at 127.0.0.1:{port}: Connection refused (is `ray start --head` "
         "running there, and is the port open to this machine?)"
