@@ -47,7 +47,7 @@ UNSEEN = "17_elsewhere.jpg"  # listed by the driver, on no node: a mount only th
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """examples/images with flipped and scaled copies (17 images, about 16 faces), one unseen path."""
+    """examples/images with flipped and scaled copies (17 images, 15 faces), then one unseen path."""
     root = tmp_path_factory.mktemp("cluster-inputs") / "faces"
     root.mkdir()
     images = [Image.open(p).convert("RGB") for p in sorted(EXAMPLES.glob("*.*"))]  # the group last
