@@ -29,9 +29,9 @@ LOOPBACK = ("127.0.0.1", "::ffff:127.0.0.1", "::1")
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    from facefocal_data.llm.server import free_port  # imported late: this file is also `ray start`
+
+    return free_port()
 
 
 def session_pids(sid: int) -> list[int]:

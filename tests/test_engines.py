@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from facefocal_data import build
 from facefocal_data.config import Recipe
 from facefocal_data.errors import ModelMissingError
+from facefocal_data.llm.server import free_port
 from facefocal_data.paths import facefocal_home
 
 from .conftest import TEMPLATE_RECIPE
@@ -100,9 +100,7 @@ def test_the_ray_token_comes_from_where_ray_users_keep_it(
 
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs the [ray] extra")
 def test_an_unreachable_ray_address_is_one_clear_line(tmp_path: Path, mixed_folder: Path) -> None:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # a port nothing listens on
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("describe: {describer: template}\n")
     cli = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(mixed_folder)]

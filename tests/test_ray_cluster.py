@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 import yaml
 from PIL import Image, ImageOps
@@ -33,6 +32,7 @@ from facefocal_data.shards import read_error_rows
 
 from .conftest import EXAMPLES, TEMPLATE_RECIPE, note_case
 from .ray_cluster import REPO, LocalCluster
+from .test_resume import _record_ids as record_ids
 
 pytestmark = [
     pytest.mark.slow,
@@ -87,14 +87,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         yield cluster
     finally:
         cluster.stop()
-
-
-def record_ids(out: Path) -> list[str]:
-    return [
-        i
-        for p in sorted((out / "shards").glob("*.parquet"))
-        for i in pq.read_table(p)["record_id"].to_pylist()
-    ]
 
 
 def parts(out: Path) -> list[dict]:
