@@ -104,12 +104,13 @@ def probe(address: str, source: str | None) -> None:
         ) from None
     if address.startswith("ray://"):
         return  # Ray Client speaks its own protocol; ray.init reports its errors
+    import ray.exceptions
     from ray._raylet import GcsClient
-    from ray.exceptions import AuthenticationError
 
+    refused = getattr(ray.exceptions, "AuthenticationError", ())  # none before Ray 2.52: no tokens
     try:
         GcsClient(address=f"{host}:{port}")  # asks for the cluster id: the first call a token guards
-    except AuthenticationError:
+    except refused:
         raise RayClusterError(token_problem(address, source)) from None
     except Exception as exc:  # a port that answers, but not as a Ray cluster
         raise RayClusterError(f"{address} does not answer as a Ray cluster: {exc}") from None
