@@ -122,7 +122,14 @@ def build(
     ] = 1,
     engine: Annotated[str, typer.Option(help="local, or ray (needs the [ray] extra).")] = "local",
     ray_address: Annotated[
-        str | None, typer.Option(help="Ray cluster to join, e.g. ray://head:10001 (default: local Ray).")
+        str | None,
+        typer.Option(help="Ray cluster to join, e.g. head:6379 (default: $RAY_ADDRESS, else a local Ray)."),
+    ] = None,
+    ray_token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File holding the cluster's token (default: $RAY_AUTH_TOKEN, else ~/.ray/auth_token)."
+        ),
     ] = None,
     source: Annotated[
         str | None,
@@ -176,6 +183,7 @@ def build(
                     workers=workers,
                     engine=engine,
                     ray_address=ray_address,
+                    ray_token_file=ray_token_file,
                 )
     except (FacefocalError, OSError) as exc:
         _fail(_reason(exc))

@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import socket
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -26,10 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from .config import Recipe
-from .errors import BackendUnavailableError, FacefocalError
+from .errors import FacefocalError, ModelHashError, ModelMissingError
 from .faces import FaceAnalyzer
+from .models.store import FETCH_HINT
 from .pipeline import BATCH_SIZE, RecordBuilder, WorkItem, _batches, stage_decode, stage_faces
+from .ray_join import connect
 from .sources import SourceItem
+from .vision.image_io import MISSING_FILE
 
 
 @dataclass(frozen=True)
@@ -149,35 +153,69 @@ def _item_from_json(text: str) -> SourceItem:
 class RayLabeler:
     """Ray Data actor: models loaded once per actor; a batch of items in, pickled WorkItems out.
 
-    The pickles travel only between this toolkit's own processes (as with a process pool).
+    The pickles travel only between this toolkit's own processes (as with a process pool). What
+    goes wrong on one node is said with that node's name: each node has its own model cache and
+    its own view of the file system, so the fix is made there.
     """
 
     def __init__(self, recipe_json: str) -> None:
         _init_worker(Recipe.model_validate_json(recipe_json))
+        if isinstance(error := _WORKER.get("error"), FacefocalError):
+            _WORKER["error"] = on_node(error, ray_node())
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         items = [_item_from_json(text) for text in batch["item"]]
-        return {"work": [pickle.dumps(work) for work in _work(items)]}
+        done, node = _work(items), ray_node()
+        for work in done:
+            name_unseen_paths(work, node)
+        return {"work": [pickle.dumps(work) for work in done]}
 
 
-def run_ray(
-    todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks, address: str | None = None
-) -> None:
-    """Ray Data `map_batches` with the label stage as an actor pool of `workers` actors.
-
-    `address` (or $RAY_ADDRESS) joins a running cluster, where every node must see the input
-    paths and have the models fetched; without it a local Ray instance is started.
-    """
+def ray_node() -> str:
+    """This node as `ray status` lists it (its IP) and as its admin knows it (its host name)."""
     try:
         import ray
-    except ImportError as exc:
-        raise BackendUnavailableError("--engine ray needs Ray: pip install 'facefocal-data[ray]'") from exc
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+
+        ip = ray.util.get_node_ip_address()
+    except Exception:  # outside Ray (a unit test): the host name alone
+        return socket.gethostname()
+    return f"{ip} ({socket.gethostname()})"
+
+
+def on_node(error: FacefocalError, node: str) -> FacefocalError:
+    """The same error, naming the node; weights are looked up in that node's own $FACEFOCAL_HOME."""
+    text = f"Ray node {node}: {error}"
+    if isinstance(error, (ModelMissingError, ModelHashError)):
+        hint = "" if text.endswith(FETCH_HINT) else f"; {FETCH_HINT}"
+        text += f"{hint} on that node (every node loads the weights from its own $FACEFOCAL_HOME)"
+    return type(error)(text)
+
+
+def name_unseen_paths(work: WorkItem, node: str) -> None:
+    """A file the driver listed but this node cannot open: say so, naming the node and the path."""
+    for event in work.events:
+        if event.stage == "decode" and event.reason.startswith(MISSING_FILE):
+            event.reason += (
+                f"; Ray node {node} cannot see {work.item.path} (every node must see the input paths)"
+            )
+
+
+def run_ray(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) -> None:
+    """Ray Data `map_batches` with the label stage as an actor pool of `workers` actors.
+
+    Ray is joined by `ray_join.connect` (build() calls it before the output folder opens); on a
+    cluster every node must see the input paths and have the models fetched.
+    """
+    import ray
+
+    connect()  # a no-op once build() joined; a local Ray when run_ray is called alone
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # rows in input order, as the local engines write them
     context.enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.ERROR)  # our bar reports progress; Ray Data chats on INFO
+    context.raise_original_map_exception = True  # a setup error in an actor arrives as itself (`cause`)
+    # our bar reports progress (Ray Data chats on INFO), and its errors reach us as exceptions: the
+    # CLI says them once, where Ray Data would log each with its stack first
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     dataset = ray.data.from_items([{"item": _item_json(item)} for item in todo]).map_batches(
         RayLabeler,
         fn_constructor_args=(recipe.model_dump_json(),),
@@ -195,6 +233,6 @@ def run_ray(
     except BaseException as exc:
         hooks.abort()
         cause = getattr(exc, "cause", None)
-        if isinstance(cause, FacefocalError):  # a setup error inside an actor: say it plainly
-            raise cause from None
+        if isinstance(cause, FacefocalError):  # a setup error inside an actor: say it plainly, without
+            raise type(cause)(str(cause).splitlines()[0]) from None  # the retry notes Ray Data adds
         raise

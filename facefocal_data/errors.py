@@ -31,6 +31,10 @@ class OutputWriteError(FacefocalError):
     """The output folder stopped taking writes (disk full, read-only); committed parts are kept."""
 
 
+class RayClusterError(FacefocalError):
+    """The Ray cluster cannot be joined: unreachable, or its token is missing or wrong."""
+
+
 class UnknownNameError(RecipeError, KeyError):
     """A recipe names a backend, describer or source that is not registered."""
 

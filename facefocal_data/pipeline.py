@@ -325,16 +325,19 @@ def build(
     workers: int = 1,
     engine: str = "local",
     ray_address: str | None = None,
+    ray_token_file: str | Path | None = None,
 ) -> BuildSummary:
     """Build a dataset from ``input`` into ``out``; reruns skip source items already written.
 
     ``workers`` > 1 runs vision and labels in that many processes (each loads the models once);
     ``engine="ray"`` runs them as Ray Data actors (``workers`` of them) on a local Ray or the
-    cluster at ``ray_address``. Descriptions and writing stay in this process, so the rows are
-    the same whichever engine ran.
+    cluster at ``ray_address`` (or $RAY_ADDRESS), sending the cluster's token from $RAY_AUTH_TOKEN,
+    ``ray_token_file`` or ~/.ray/auth_token. Descriptions and writing stay in this process, so the
+    rows are the same whichever engine ran.
     ``on_progress(done, total, summary)`` is called after each batch (the CLI draws its bar).
     """
     from .engines import Hooks, run_local, run_processes, run_ray
+    from .ray_join import connect as ray_connect
 
     if engine not in ("local", "ray"):
         raise RecipeError(f"unknown engine {engine!r}; choose local or ray")
@@ -344,6 +347,8 @@ def build(
     summary = BuildSummary(out=str(out))
     # the source is read before --out is opened: a source that cannot be read leaves no trace there
     items, summary.ignored_files = read_items(recipe.source.kind, input, recipe.source)
+    if engine == "ray":  # a cluster that cannot be joined leaves no trace in --out either
+        ray_connect(ray_address, ray_token_file)
     writer = ShardWriter(Path(out), recipe, models_for(recipe), overwrite=overwrite)
     todo = [assign_split(it, recipe.splits) for it in items if not writer.is_done(it.key)]
     summary.skipped_done = len(items) - len(todo)
@@ -386,7 +391,7 @@ def build(
     try:
         hooks = Hooks(start_describer, finish, abort)
         if todo and engine == "ray":
-            run_ray(todo, recipe, workers, hooks, ray_address)
+            run_ray(todo, recipe, workers, hooks)
         elif todo and workers > 1:
             run_processes(todo, recipe, workers, hooks)
         elif todo:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -10,6 +14,8 @@ import pytest
 from facefocal_data import build
 from facefocal_data.config import Recipe
 from facefocal_data.errors import ModelMissingError
+from facefocal_data.llm.server import free_port
+from facefocal_data.paths import facefocal_home
 
 from .conftest import TEMPLATE_RECIPE
 
@@ -62,3 +68,71 @@ def test_manifest_records_each_run_with_stage_times_and_counts(tmp_path: Path, m
     assert runs[1]["counts"]["faces"] == second.faces
     assert {"decode", "detect", "label", "describe", "validate", "commit"} <= set(runs[0]["stage_seconds"])
     assert all(v >= 0 for r in runs for v in r["stage_seconds"].values())
+
+
+def test_the_ray_token_comes_from_where_ray_users_keep_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facefocal_data.errors import RayClusterError
+    from facefocal_data.ray_join import token_source
+
+    for name in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert token_source(None) is None
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("head-token\n")  # where `ray start` keeps it
+    assert token_source(None) == str(tmp_path / ".ray" / "auth_token")
+    given = tmp_path / "given"
+    given.write_text("head-token")
+    assert token_source(given) == f"--ray-token-file {given}"
+    assert Path(os.environ["RAY_AUTH_TOKEN_PATH"]) == given  # handed to Ray as Ray's own variable
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "head-token")
+    assert token_source(None) == "$RAY_AUTH_TOKEN"
+    with pytest.raises(RayClusterError, match="keep one"):
+        token_source(given)
+    monkeypatch.delenv("RAY_AUTH_TOKEN")
+    (tmp_path / "empty").write_text("\n")
+    for bad, reason in ((tmp_path / "missing", "No such file"), (tmp_path / "empty", "is empty")):
+        with pytest.raises(RayClusterError, match=reason):
+            token_source(bad)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs the [ray] extra")
+def test_an_unreachable_ray_address_is_one_clear_line(tmp_path: Path, mixed_folder: Path) -> None:
+    port = free_port()  # a port nothing listens on
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("describe: {describer: template}\n")
+    cli = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(mixed_folder)]
+    cli += ["-o", str(tmp_path / "out"), "--recipe", str(recipe), "--engine", "ray"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(RAY_ADDRESS=f"127.0.0.1:{port}", HOME=str(tmp_path), FACEFOCAL_HOME=str(facefocal_home()))
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"error: cannot reach the Ray cluster at 127.0.0.1:{port}: Connection refused (is `ray start --head` "
+        "running there, and is the port open to this machine?)"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_ray_node_names_itself_when_it_lacks_the_models_or_cannot_see_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facefocal_data import engines
+    from facefocal_data.pipeline import WorkItem, stage_decode
+    from facefocal_data.sources import SourceItem
+
+    monkeypatch.setattr(engines, "_WORKER", {})
+    monkeypatch.setenv("FACEFOCAL_HOME", str(tmp_path / "empty-home"))
+    labeler = engines.RayLabeler(Recipe.model_validate(TEMPLATE_RECIPE).model_dump_json())
+    item = SourceItem(key="x.jpg", path=tmp_path / "only-on-the-driver" / "x.jpg", dataset="d")
+    with pytest.raises(ModelMissingError, match=r"^Ray node .*`facefocal models fetch` on that node"):
+        labeler({"item": [engines._item_json(item)]})
+    work = WorkItem(item)
+    stage_decode([work])
+    engines.name_unseen_paths(work, "10.0.0.5 (gpu-3)")
+    event = work.events[0]
+    assert event.reason.endswith(
+        f"Ray node 10.0.0.5 (gpu-3) cannot see {item.path} (every node must see the input paths)"
+    )
+    assert event.code == "E_MISSING_FILE"

@@ -28,6 +28,9 @@ class ImageReadError(Exception):
     """The file could not become an RGB image; the message is the reason stored in errors."""
 
 
+MISSING_FILE = "unreadable: file not found"  # a Ray node that cannot see a path adds its name
+
+
 def read_bytes(path: Path) -> bytes:
     """The file's bytes; only a regular file of sane size is read (a pipe would block the build
     forever, a link to /dev/zero would fill the memory)."""
@@ -45,7 +48,7 @@ def read_bytes(path: Path) -> bytes:
     except PermissionError:
         raise ImageReadError("unreadable: permission denied") from None
     except FileNotFoundError:
-        raise ImageReadError("unreadable: file not found (dangling link or removed)") from None
+        raise ImageReadError(f"{MISSING_FILE} (dangling link or removed)") from None
     except OSError as exc:
         raise ImageReadError(f"unreadable: {exc.strerror or exc}") from None
     if not data:
