@@ -11,10 +11,10 @@ Run: python benchmarks/bench_export.py [--faces N] [--format F]
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,15 +22,18 @@ import pyarrow.parquet as pq
 
 from facefocal_data import build
 from facefocal_data.config import Recipe
+from facefocal_data.dataset import Build
+from facefocal_data.layout import Part, ShardEntry
+from facefocal_data.models.store import sha256_file
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def grow(seed: Path, out: Path, faces: int) -> None:
     """A build of `faces` rows: the seed build's rows repeated under new ids, 200 rows a part."""
-    manifest = json.loads((seed / "manifest.json").read_text())
-    rows = [r for p in sorted((seed / "shards").glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
-    schema = pq.read_schema(next((seed / "shards").glob("*.parquet")))
+    seed_build = Build(seed)
+    rows = list(seed_build.rows())
+    schema = pq.read_schema(seed / seed_build.manifest.shards[0].file)
     (out / "shards").mkdir(parents=True)
     parts = []
     for index, start in enumerate(range(0, faces, 200)):
@@ -40,10 +43,10 @@ def grow(seed: Path, out: Path, faces: int) -> None:
         ]
         rel = f"shards/part-{index:05d}.parquet"
         pq.write_table(pa.Table.from_pylist(chunk, schema=schema), out / rel)
-        parts.append(
-            {"index": index, "sources": [], "shard": {"file": rel, "rows": len(chunk)}, "errors": None}
-        )
-    (out / "manifest.json").write_text(json.dumps({**manifest, "parts": parts}))
+        ids = [row["record_id"] for row in chunk]
+        shard = ShardEntry(rel, len(chunk), sha256_file(out / rel), (out / rel).stat().st_size, ids)
+        parts.append(Part(index, [], shard, None))
+    replace(seed_build.manifest, parts=parts, runs=[]).save(out)
 
 
 def peak_rss_mib(data: Path, fmt: str, out: Path) -> float:

@@ -1,7 +1,9 @@
 """facefocal-data: region-level face understanding data, from face images to validated shards.
 
-The Python API mirrors the CLI: ``facefocal_data.build(...)`` is what ``facefocal build`` runs.
-Heavy modules load on first use, so importing the package has no side effects.
+The Python API mirrors the CLI: ``facefocal_data.build(...)`` is what ``facefocal build`` runs,
+and ``facefocal_data.Build(path)`` is a finished build read back (records, ``find``, errors,
+``validate``, ``rewrite``, ``to_pandas``). Heavy modules load on first use, so importing the
+package has no side effects.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+from .errors import FacefocalError, NotABuildError
+
 if TYPE_CHECKING:
     from .config import Recipe, load_recipe
+    from .dataset import Build
     from .pipeline import BuildSummary, build
     from .preflight import CheckReport, check
     from .truth.audit import AuditReport, audit
@@ -19,9 +24,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditReport",
+    "Build",
     "BuildSummary",
     "Calibration",
     "CheckReport",
+    "FacefocalError",
+    "NotABuildError",
     "Recipe",
     "__version__",
     "audit",
@@ -37,6 +45,10 @@ def __getattr__(name: str) -> Any:
         from . import pipeline
 
         return getattr(pipeline, name)
+    if name == "Build":
+        from .dataset import Build
+
+        return Build
     if name in ("check", "CheckReport"):
         from . import preflight
 

@@ -17,13 +17,14 @@ import pyarrow as pa
 import yaml
 
 from . import __version__
-from .exporters.base import iter_records
+from .dataset import Build, as_build
+from .layout import Manifest
 from .models.manifest import model_spec
 from .record import ARROW_SCHEMA, FaceRecord
 
 
 def dataset_stats(records: Iterable[FaceRecord]) -> dict[str, Any]:
-    """Statistics over records (e.g. `iter_records(build)`), in one pass."""
+    """Statistics over records (e.g. `Build(path).records()`), in one pass."""
     faces, regions = 0, 0
     splits: Counter[str] = Counter()
     sources: Counter[str] = Counter()
@@ -113,18 +114,16 @@ def _features() -> list[dict[str, Any]]:
     ]
 
 
-def _licences(manifest: dict[str, Any]) -> list[dict[str, str]]:
+def _licences(manifest: Manifest) -> list[dict[str, str]]:
     rows = []
-    for model in manifest.get("models", []):
+    for model in manifest.models:
         try:
-            spec = model_spec(model["name"])
+            spec = model_spec(model.name)
             rows.append(
                 {"name": spec.name, "licence": spec.licence, "source": spec.source, "sha256": spec.sha256}
             )
         except KeyError:
-            rows.append(
-                {"name": model["name"], "licence": "unknown", "source": "", "sha256": model.get("sha256", "")}
-            )
+            rows.append({"name": model.name, "licence": "unknown", "source": "", "sha256": model.sha256})
     return rows
 
 
@@ -151,8 +150,7 @@ def _hub_configs(splits: dict[str, int], rejected: list[str]) -> list[str]:
     return lines
 
 
-def card_text(data_dir: Path, stats: dict[str, Any], plots: list[str]) -> str:
-    manifest = json.loads((data_dir / "manifest.json").read_text())
+def card_text(manifest: Manifest, stats: dict[str, Any], plots: list[str]) -> str:
     licences = _licences(manifest)
     yaml_lines = [
         "---",
@@ -164,7 +162,7 @@ def card_text(data_dir: Path, stats: dict[str, Any], plots: list[str]) -> str:
         "- face",
         "- facial-action-units",
         "- region-captioning",
-        *_hub_configs(stats["splits"], manifest.get("rejected", [])),
+        *_hub_configs(stats["splits"], manifest.rejected),
         "dataset_info:",
         "  features:",
         *("  " + line for line in yaml.safe_dump(_features(), sort_keys=False).splitlines()),
@@ -183,10 +181,10 @@ def card_text(data_dir: Path, stats: dict[str, Any], plots: list[str]) -> str:
         f"{min(ages):.0f}-{max(ages):.0f} years, median {sorted(ages)[len(ages) // 2]:.0f}" if ages else "n/a"
     )
     body = f"""
-# Region-level face dataset ({manifest.get("recipe_name", "default")})
+# Region-level face dataset ({manifest.recipe_name})
 
-Built with facefocal-data {manifest.get("toolkit_version", __version__)} (card by {__version__}); recipe hash
-`{str(manifest.get("recipe_hash"))[:12]}`. One row per face crop, with landmarks, named regions and boxes,
+Built with facefocal-data {manifest.toolkit_version} (card by {__version__}); recipe hash
+`{manifest.recipe_hash[:12]}`. One row per face crop, with landmarks, named regions and boxes,
 per-region action units, face-level emotion and age, and a description per region.
 
 ```python
@@ -231,13 +229,13 @@ fact-checked against these labels, not against the face itself.
     return "\n".join(yaml_lines) + "\n" + body
 
 
-def write_card(data_dir: str | Path, out: str | Path | None = None) -> Path:
-    data_dir = Path(data_dir)
-    target = Path(out) if out is not None else data_dir
+def write_card(data_dir: Build | str | Path, out: str | Path | None = None) -> Path:
+    build = as_build(data_dir)
+    target = Path(out) if out is not None else build.path
     target.mkdir(parents=True, exist_ok=True)
-    stats = dataset_stats(iter_records(data_dir))
+    stats = dataset_stats(build.records(pixels=False))
     plots = write_plots(stats, target)
     path = target / "README.md"
-    path.write_text(card_text(data_dir, stats, plots))
+    path.write_text(card_text(build.manifest, stats, plots))
     (target / "stats.json").write_text(json.dumps({k: v for k, v in stats.items() if k != "ages"}, indent=1))
     return path

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -26,6 +27,9 @@ from . import __version__
 from .config import Recipe, load_recipe, with_settings
 from .errors import FacefocalError
 from .exporters import EXPORTERS, STAGES, ExportOptions, ExportSummary
+
+if TYPE_CHECKING:
+    from .record import Description, FaceRecord
 
 _EXPORT = ExportOptions()  # the export command's defaults
 
@@ -318,9 +322,10 @@ def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def validate(out: Annotated[Path, typer.Argument(help="A build directory.")]) -> None:
     """Re-check a build: manifest schema, file hashes, row counts, record ids, every row's schema."""
-    from .validate import validate_dir
+    from .dataset import Build
 
-    report = validate_dir(out)
+    with _setup_errors():
+        report = Build(out).validate()
     for problem in report.problems:
         out_console.print(f"[red]✗[/] {problem}", highlight=False)
     status = "[green]valid[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
@@ -347,47 +352,49 @@ def show(
     columns: Annotated[int, typer.Option(help="Contact sheet columns.", min=1)] = 4,
 ) -> None:
     """Draw a record's crop with its landmarks and labelled region boxes (or several as a sheet)."""
-    from .render import RecordNotFoundError, contact_sheet, find_record, render_record, save_png
+    from .dataset import Build
+    from .render import contact_sheet, render_record, save_png
 
-    try:
-        rows = [find_record(out, rid) for rid in record_ids]
-        if len(rows) > 1:
-            save_png(contact_sheet(rows, columns, highlight=highlight, landmarks=not no_landmarks), png)
-            out_console.print(f"wrote {png} ({len(rows)} records)", highlight=False)
+    with _setup_errors():
+        build = Build(out)
+        found = [build.find(rid) for rid in record_ids]
+        if len(found) > 1:
+            save_png(contact_sheet(found, columns, highlight=highlight, landmarks=not no_landmarks), png)
+            out_console.print(f"wrote {png} ({len(found)} records)", highlight=False)
             return
-        row = rows[0]
+        record = found[0]
         picture = render_record(
-            row, scale=scale, regions=region, landmarks=not no_landmarks, highlight=highlight
+            record, scale=scale, regions=region, landmarks=not no_landmarks, highlight=highlight
         )
-    except RecordNotFoundError as exc:
-        _fail(str(exc))
-        return
     save_png(picture, png)
-    if highlight:
-        region = [highlight]
-    face = f"face {row['face_index'] + 1}/{row['faces_in_image']}"
-    out_console.print(f"wrote {png} ({row['source_path']}, {face}, {len(row['regions'])} regions)")
-    if row.get("face_description"):
-        out_console.print(f"[bold]face[/] {_provenance(row['face_description'])}", highlight=False)
-        out_console.print(f"  {row['face_description']['text']}", highlight=False)
-    for reg in row["regions"]:
-        if region and reg["region_id"] in region and reg.get("description"):
-            present = ", ".join(f"{a['au']} {a['value']:.2f}" for a in reg["aus"] if a["present"]) or "none"
+    _print_shown(record, png, [highlight] if highlight else region)
+
+
+def _print_shown(record: FaceRecord, png: Path, regions: list[str] | None) -> None:
+    """What `show` drew: the record's source and face, and the texts of the regions asked for."""
+    face = f"face {record.face_index + 1}/{record.faces_in_image}"
+    out_console.print(f"wrote {png} ({record.source_path}, {face}, {len(record.regions)} regions)")
+    if record.face_description is not None:
+        out_console.print(f"[bold]face[/] {_provenance(record.face_description)}", highlight=False)
+        out_console.print(f"  {record.face_description.text}", highlight=False)
+    for reg in record.regions:
+        if regions and reg.region_id in regions and reg.description is not None:
+            present = ", ".join(f"{a.au} {a.value:.2f}" for a in reg.aus if a.present) or "none"
             out_console.print(
-                f"[bold]{reg['region_id']}[/] {reg['bbox_xyxy']} AUs present: {present}"
-                f" · {_provenance(reg['description'])}",
+                f"[bold]{reg.region_id}[/] {reg.bbox_xyxy} AUs present: {present}"
+                f" · {_provenance(reg.description)}",
                 highlight=False,
             )
-            out_console.print(f"  {reg['description']['text']}", highlight=False)
+            out_console.print(f"  {reg.description.text}", highlight=False)
 
 
-def _provenance(description: dict) -> str:
+def _provenance(description: Description) -> str:
     """Who wrote a text: the LLM (and model), or the template and, after a fallback, why."""
-    if description["describer"] == "llm":
-        return f"[green]llm[/] {description['model']}"
-    if description["fallback_used"]:
-        return f"[yellow]template (fallback: {'; '.join(description['checks'][-2:])})[/]"
-    return str(description["describer"])
+    if description.describer == "llm":
+        return f"[green]llm[/] {description.model}"
+    if description.fallback_used:
+        return f"[yellow]template (fallback: {'; '.join(description.checks[-2:])})[/]"
+    return str(description.describer)
 
 
 @app.command()
@@ -397,13 +404,11 @@ def records(
     limit: Annotated[int | None, typer.Option(help="Show at most N records.", min=1)] = None,
 ) -> None:
     """List the records of a build (id, source image, face index, detection score)."""
-    from .render import RecordNotFoundError, list_records
+    from .dataset import Build
 
-    try:
-        rows = list_records(out)[:limit]
-    except RecordNotFoundError as exc:
-        _fail(str(exc))
-        return
+    columns = ["record_id", "source_path", "face_index", "faces_in_image", "detection_score"]
+    with _setup_errors():
+        rows = list(itertools.islice(Build(out).rows(columns), limit))
     if ids_only:
         for row in rows:
             print(row["record_id"])
@@ -725,10 +730,10 @@ def stats(
 ) -> None:
     """Dataset statistics: faces per split and source, emotions, ages, AU frequencies, who wrote the texts."""
     from .card import dataset_stats
-    from .exporters.base import iter_records
+    from .dataset import Build
 
     with _setup_errors():
-        numbers = dataset_stats(iter_records(data))
+        numbers = dataset_stats(Build(data).records(pixels=False))
     ages = numbers.pop("ages")
     numbers["age"] = _age_summary(ages)
     if json_out:
@@ -781,15 +786,14 @@ def import_labelstudio_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="New folder for the edited dataset.")],
 ) -> None:
     """Bring reviewed region text back: edits become `describer: human`, all else is kept."""
-    from .exporters.base import iter_records
+    from .dataset import Build
     from .review.labelstudio import import_labelstudio
-    from .shards import rewrite_records
 
     with _setup_errors(ValueError):
-        records, summary = import_labelstudio(export_file, iter_records(data))
-        rewrite_records(
-            data, out, records, f"Label Studio import of {export_file.name}: {summary.edited} texts edited"
-        )
+        build = Build(data)
+        records, summary = import_labelstudio(export_file, build.records())
+        note = f"Label Studio import of {export_file.name}: {summary.edited} texts edited"
+        build.rewrite(out, records, note)
     out_console.print(
         f"{summary.tasks} tasks, {summary.annotated} faces annotated, {summary.edited} region texts edited,"
         f" {summary.unknown} unknown ids → {out}",

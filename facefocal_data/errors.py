@@ -40,3 +40,18 @@ class UnknownNameError(RecipeError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
+
+
+class NotABuildError(FacefocalError, FileNotFoundError):
+    """A folder given as a build is not one: missing, no manifest.json, or a manifest we cannot read.
+
+    One type for every command that reads a build, so each says it the same way (one line, exit 2);
+    a FileNotFoundError too, for callers that already catch that."""
+
+
+class RecordNotFoundError(FacefocalError, LookupError):
+    """A record id (prefix) or region that the build does not hold."""
+
+
+class AmbiguousRecordError(RecordNotFoundError):
+    """A record id prefix that matches more than one record: a longer prefix picks one."""

@@ -29,12 +29,13 @@ from .estimators import (
 )
 from .faces import FaceAnalyzer, FaceScan
 from .labels.stage import Labeler, apply_ground_truth
+from .layout import ErrorEvent, RunRecord
 from .models.manifest import MODELS, ModelSpec, model_spec
 from .record import FaceRecord, make_record_id
 from .regions.propose import clip_box
 from .regions.proposer import RegionProposer
 from .registry import unknown_name
-from .shards import ErrorEvent, ShardWriter
+from .shards import ShardWriter
 from .sources import SOURCES, SourceItem
 from .sources.base import read_items
 from .sources.video import close_video, read_frame
@@ -411,19 +412,14 @@ def build(
     return summary
 
 
-def _run_record(summary: BuildSummary, engine: str, workers: int) -> dict[str, Any]:
-    """This run's accounting, appended to the manifest's `runs`."""
+def _run_record(summary: BuildSummary, engine: str, workers: int) -> RunRecord:
+    """This run's accounting, appended to the manifest's `runs` (the writer adds commit seconds
+    and the time it finished)."""
     counts = {
         k: getattr(summary, k) for k in ("images", "skipped_done", "faces", "regions", "errors", "no_face")
     }
-    return {
-        "engine": engine,
-        "workers": workers,
-        "seconds": round(summary.seconds, 3),
-        "counts": counts,
-        "stage_seconds": dict(summary.stage_seconds),
-        "splits": dict(summary.splits),
-    }
+    seconds = round(summary.seconds, 3)
+    return RunRecord(engine, workers, seconds, counts, dict(summary.stage_seconds), dict(summary.splits))
 
 
 def _tally(summary: BuildSummary, work: WorkItem, rejected: list[ErrorEvent]) -> None:

@@ -1,63 +1,26 @@
-"""Draw a stored record: its crop, landmarks and region boxes with names, for a person to check."""
+"""Draw a stored record: its crop, landmarks and region boxes with names, for a person to check.
+
+Records come from `Build.find` (`facefocal show`); drawing needs nothing but the record.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
-import pyarrow.parquet as pq
 
-from .shards import read_manifest
+from .errors import RecordNotFoundError
+from .record import FaceRecord
 
+__all__ = ["RecordNotFoundError", "contact_sheet", "render_record", "save_png"]
 NAMED_COLOUR = (40, 220, 40)  # RGB
 BOX_COLOUR = (255, 160, 0)
 POINT_COLOUR = (0, 200, 255)
 
 
-class RecordNotFoundError(LookupError):
-    pass
-
-
-def list_records(out: str | Path) -> list[dict[str, Any]]:
-    """Id, source and face index of every stored record, without reading image bytes."""
-    out = Path(out)
-    manifest = read_manifest(out)
-    if manifest is None:
-        raise RecordNotFoundError(f"no manifest.json in {out}")
-    columns = ["record_id", "source_path", "face_index", "faces_in_image", "detection_score"]
-    rows: list[dict[str, Any]] = []
-    for part in manifest["parts"]:
-        if part.get("shard"):
-            rows += pq.read_table(out / part["shard"]["file"], columns=columns).to_pylist()
-    return rows
-
-
-def find_record(out: str | Path, record_id: str) -> dict[str, Any]:
-    """Read one row by id, opening only the shard the manifest lists it in."""
-    out = Path(out)
-    manifest = read_manifest(out)
-    if manifest is None:
-        raise RecordNotFoundError(f"no manifest.json in {out}")
-    matches = []
-    for part in manifest["parts"]:
-        shard = part.get("shard")
-        if not shard:
-            continue
-        hits = [rid for rid in shard["record_ids"] if rid.startswith(record_id)]
-        matches += [(shard["file"], rid) for rid in hits]
-    if not matches:
-        raise RecordNotFoundError(f"record {record_id!r} is not in {out}")
-    if len(matches) > 1:
-        raise RecordNotFoundError(f"{record_id!r} matches {len(matches)} records; give more characters")
-    file, rid = matches[0]
-    table = pq.read_table(out / file, filters=[("record_id", "=", rid)])
-    return table.to_pylist()[0]
-
-
 def render_record(
-    row: dict[str, Any],
+    record: FaceRecord,
     scale: float = 2.0,
     regions: list[str] | None = None,
     landmarks: bool = True,
@@ -67,34 +30,34 @@ def render_record(
 
     ``highlight`` dims everything outside one region and draws that region's box thick.
     """
-    data = np.frombuffer(row["image"]["bytes"], np.uint8)
+    data = np.frombuffer(record.image_bytes, np.uint8)
     rgb = cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
     canvas = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
-    target = next((r for r in row["regions"] if r["region_id"] == highlight), None)
+    target = next((r for r in record.regions if r.region_id == highlight), None)
     if highlight is not None and target is None:
-        raise RecordNotFoundError(f"record {row['record_id']} has no region {highlight!r}")
+        raise RecordNotFoundError(f"record {record.record_id} has no region {highlight!r}")
     if target is not None:
-        x1, y1, x2, y2 = (round(v * scale) for v in target["bbox_xyxy"])
+        x1, y1, x2, y2 = (round(v * scale) for v in target.bbox_xyxy)
         keep = canvas[y1:y2, x1:x2].copy()
         canvas = (canvas * 0.35).astype(np.uint8)
         canvas[y1:y2, x1:x2] = keep
         regions = [highlight]
     if landmarks:
-        for x, y in row["landmarks_478"]:
+        for x, y in record.landmarks_478:
             cv2.circle(canvas, (round(x * scale), round(y * scale)), 1, POINT_COLOUR, -1, cv2.LINE_AA)
-    for region in row["regions"]:
-        if regions and region["region_id"] not in regions:
+    for region in record.regions:
+        if regions and region.region_id not in regions:
             continue
-        colour = NAMED_COLOUR if region["kind"] == "named" else BOX_COLOUR
-        x1, y1, x2, y2 = (round(v * scale) for v in region["bbox_xyxy"])
+        colour = NAMED_COLOUR if region.kind == "named" else BOX_COLOUR
+        x1, y1, x2, y2 = (round(v * scale) for v in region.bbox_xyxy)
         cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, 3 if highlight else 1, cv2.LINE_AA)
-        _label(canvas, region["region_id"], (x1 + 2, y1 + 12), colour)
+        _label(canvas, region.region_id, (x1 + 2, y1 + 12), colour)
     return canvas
 
 
 def contact_sheet(
-    rows: list[dict[str, Any]],
+    records: list[FaceRecord],
     columns: int = 4,
     tile: int = 320,
     highlight: str | None = None,
@@ -102,9 +65,9 @@ def contact_sheet(
 ) -> np.ndarray:
     """Several records side by side, each captioned with its source and face index."""
     tiles = []
-    for row in rows:
-        picture = render_record(row, scale=tile / row["width"], landmarks=landmarks, highlight=highlight)
-        caption = f"{row['source_path']} #{row['face_index'] + 1}"[:40]
+    for record in records:
+        picture = render_record(record, scale=tile / record.width, landmarks=landmarks, highlight=highlight)
+        caption = f"{record.source_path} #{record.face_index + 1}"[:40]
         _label(picture, caption, (4, tile - 6), (255, 255, 255))
         tiles.append(picture)
     columns = max(1, min(columns, len(tiles)))

@@ -5,13 +5,16 @@ Commits run on one background thread, in order, one at a time.
 A part is: the shard file renamed into place, its errors table renamed into place, then the
 manifest rewritten (temp file + rename). A crash leaves at most files the manifest does not
 list; the next run deletes them and redoes those source items. Rows already listed are never
-rewritten.
+rewritten. The format itself (folder names, the errors table, the typed manifest and its one
+validated save) is `layout.py`; reading a build back is `dataset.Build`.
+
+`rewrite_build` is the other writer: a copy of a build with some records replaced (review apply,
+Label Studio import), staged beside the new folder and renamed into place whole.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import json
 import os
@@ -21,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,72 +33,28 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .config import Recipe
-from .error_codes import error_code
 from .errors import OutputConflictError, OutputWriteError
+from .layout import (
+    ERROR_DIR,
+    ERROR_SCHEMA,
+    MANIFEST,
+    SHARD_DIR,
+    ErrorEvent,
+    Manifest,
+    ModelEntry,
+    Part,
+    RunRecord,
+    ShardEntry,
+    TableEntry,
+    now_iso,
+    read_manifest,
+    tmp_name,
+    write_atomic,
+)
 from .models.manifest import ModelSpec
 from .models.store import sha256_file
-from .record import RECORD_SCHEMA_VERSION, FaceRecord, arrow_schema_with_metadata
-from .schema import problems, row_problems
-
-MANIFEST = "manifest.json"
-SHARD_DIR = "shards"
-ERROR_DIR = "errors"
-
-ERROR_SCHEMA = pa.schema(
-    [
-        ("source_dataset", pa.string()),
-        ("source_path", pa.string()),
-        ("kind", pa.string()),  # "error" | "no_face"
-        ("stage", pa.string()),  # read | decode | detect | landmarks | regions | validate | ...
-        ("reason", pa.string()),
-        ("record_id", pa.string()),
-        ("time", pa.string()),
-        ("code", pa.string()),  # stable error code (error_codes.py); `reason` is for people
-    ]
-)
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
-@dataclass
-class ErrorEvent:
-    """A source item (or one of its faces) that gave no row, and why."""
-
-    source_dataset: str
-    source_path: str
-    kind: str
-    stage: str
-    reason: str
-    record_id: str | None = None
-    time: str = field(default_factory=now_iso)
-    code: str = ""  # stable, from error_codes.RULES; filled from stage and reason when not given
-
-    def __post_init__(self) -> None:
-        if not self.code:
-            self.code = error_code(self.stage, self.reason)
-
-
-def _tmp_name(path: Path) -> Path:
-    """Where `path` is written before its rename: hidden, and cleaned by the next run if left."""
-    return path.with_name(f".{path.name}.tmp")
-
-
-def _fsync_write(path: Path, writer: Any) -> None:
-    """Write to a temporary name, fsync, rename: a reader sees the old file or the new one, and a
-    failed write (disk full) leaves no temporary file behind."""
-    tmp = _tmp_name(path)
-    try:
-        writer(tmp)
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):  # a folder made read-only mid-write: the next run cleans it
-            tmp.unlink(missing_ok=True)
-        raise
-
+from .record import FaceRecord, arrow_schema_with_metadata
+from .schema import row_problems
 
 OUR_NAMES = re.compile(r"(part|errors)-\d{5}\.parquet")
 
@@ -111,22 +70,6 @@ def _our_leftover(path: Path) -> bool:
     except (OSError, pa.ArrowException):
         return False
     return b"facefocal" in (schema.metadata or {}) or schema.names == ERROR_SCHEMA.names
-
-
-def read_manifest(out: Path) -> dict[str, Any] | None:
-    path = out / MANIFEST
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())
-
-
-def read_error_rows(out: Path, columns: list[str]) -> list[dict[str, Any]]:
-    """The build's error rows (the listed errors tables), with `columns` of ERROR_SCHEMA."""
-    rows: list[dict[str, Any]] = []
-    for part in (read_manifest(out) or {"parts": []})["parts"]:
-        if part.get("errors"):
-            rows += pq.read_table(out / part["errors"]["file"], columns=columns).to_pylist()
-    return rows
 
 
 LOCK = ".facefocal.lock"
@@ -201,74 +144,35 @@ class ShardWriter:
         # Parquet encoding, fsync and the manifest update overlap with the next images' inference.
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-commit")
         self._commit_job: Future[None] | None = None
-        self.done = {key for part in self.manifest["parts"] for key in part["sources"]}
+        self.done = self.manifest.sources()
 
     # -- opening and resuming ------------------------------------------------------------
-    def _open(self, overwrite: bool, models: list[ModelSpec]) -> dict[str, Any]:
+    def _open(self, overwrite: bool, models: list[ModelSpec]) -> Manifest:
         existing = read_manifest(self.out)
-        if existing is not None and (overwrite or existing.get("recipe_hash") != self.recipe_hash):
-            if not overwrite and existing.get("parts"):
+        if existing is not None and (overwrite or existing.recipe_hash != self.recipe_hash):
+            if not overwrite and existing.parts:
                 raise OutputConflictError(
-                    f"{self.out} holds a build of another recipe ({existing.get('recipe_name')},"
-                    f" hash {str(existing.get('recipe_hash'))[:12]}…);"
-                    " use a new --out, or --force to replace it"
+                    f"{self.out} holds a build of another recipe ({existing.recipe_name},"
+                    f" hash {existing.recipe_hash[:12]}…); use a new --out, or --force to replace it"
                 )
             # a manifest listing no parts holds no data (older versions wrote one for a run that
             # failed before its first commit): a build of another recipe replaces it without --force
-            self._remove_listed(existing)
+            _remove_listed(self.out, existing)
             existing = None
         for folder in (SHARD_DIR, ERROR_DIR):
             (self.out / folder).mkdir(parents=True, exist_ok=True)
         if existing is None:
-            existing = {
-                "format_version": 1,
-                "toolkit_version": __version__,
-                "record_schema_version": RECORD_SCHEMA_VERSION,
-                "recipe_name": self.recipe.name,
-                "recipe_hash": self.recipe_hash,
-                "recipe": self.recipe.model_dump(mode="json"),
-                "models": [
-                    {"name": m.name, "sha256": m.sha256, "source": m.source, "licence": m.licence}
-                    for m in models
-                ],
-                "created": now_iso(),
-                "updated": now_iso(),
-                "parts": [],
-            }
-        self._remove_unlisted(existing)
+            existing = Manifest(
+                recipe_name=self.recipe.name,
+                recipe_hash=self.recipe_hash,
+                recipe=self.recipe.model_dump(mode="json"),
+                models=[ModelEntry(m.name, m.sha256, m.source, m.licence) for m in models],
+                created=now_iso(),
+                updated=now_iso(),
+                toolkit_version=__version__,
+            )
+        _remove_unlisted(self.out, existing)
         return existing
-
-    def _listed_files(self, manifest: dict[str, Any]) -> set[str]:
-        files = set()
-        for part in manifest["parts"]:
-            for key in ("shard", "errors"):
-                if part.get(key):
-                    files.add(part[key]["file"])
-        return files
-
-    def _remove_listed(self, manifest: dict[str, Any]) -> None:
-        for rel in self._listed_files(manifest):
-            (self.out / rel).unlink(missing_ok=True)
-        (self.out / MANIFEST).unlink(missing_ok=True)
-
-    def _remove_unlisted(self, manifest: dict[str, Any]) -> None:
-        """Files from a run that died before its manifest update: not part of the dataset.
-
-        Only our own leftovers are deleted; a file we did not write is left alone, and one that
-        sits where we would write stops the build instead of being overwritten."""
-        listed = self._listed_files(manifest)
-        _tmp_name(self.out / MANIFEST).unlink(missing_ok=True)
-        for folder in (SHARD_DIR, ERROR_DIR):
-            for path in (self.out / folder).iterdir():
-                if f"{folder}/{path.name}" in listed:
-                    continue
-                if _our_leftover(path):
-                    path.unlink()
-                elif OUR_NAMES.fullmatch(path.name):
-                    raise OutputConflictError(
-                        f"{path} was not written by facefocal and would be overwritten;"
-                        " build into an empty folder (--out)"
-                    )
 
     # -- adding ----------------------------------------------------------------------------
     def is_done(self, key: str) -> bool:
@@ -276,7 +180,7 @@ class ShardWriter:
 
     def digests(self) -> dict[str, str]:
         """Content hash -> source key of every image labelled by the runs committed so far."""
-        return {d: key for part in self.manifest["parts"] for d, key in part.get("digests", {}).items()}
+        return self.manifest.digests()
 
     def add(
         self, key: str, records: list[FaceRecord], events: list[ErrorEvent], digest: str | None = None
@@ -339,53 +243,15 @@ class ShardWriter:
             self.commit_seconds += time.perf_counter() - started
 
     def _commit_part(self, pending: PendingPart) -> None:
-        index = max((p["index"] for p in self.manifest["parts"]), default=-1) + 1
-        part = {
-            "index": index,
-            "sources": pending.sources,
-            "shard": self._write_shard(index, pending.rows) if pending.rows else None,
-            "errors": self._write_errors(index, pending.events) if pending.events else None,
-            **({"digests": pending.digests} if pending.digests else {}),
-        }
-        manifest = {**self.manifest, "parts": [*self.manifest["parts"], part], "updated": now_iso()}
-        manifest_problems = problems(manifest, "shard_manifest")
-        if manifest_problems:  # a bug, not bad input: stop before writing a broken manifest
-            raise RuntimeError(f"internal error, manifest invalid: {manifest_problems}")
-        _fsync_write(self.out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=1)))
+        index = max((p.index for p in self.manifest.parts), default=-1) + 1
+        shard = _write_shard(self.out, index, pending.rows, self.recipe) if pending.rows else None
+        errors = _write_errors(self.out, index, pending.events) if pending.events else None
+        manifest = self.manifest.with_part(Part(index, pending.sources, shard, errors, pending.digests))
+        manifest.save(self.out)
         self.manifest = manifest
         self.done.update(pending.sources)
 
-    def _write_shard(self, index: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        rel = f"{SHARD_DIR}/part-{index:05d}.parquet"
-        meta = {
-            b"facefocal": json.dumps(
-                {"recipe_hash": self.recipe_hash, "toolkit_version": __version__}
-            ).encode()
-        }
-        table = pa.Table.from_pylist(rows, schema=arrow_schema_with_metadata(meta))
-        out = self.recipe.output
-        compression = None if out.compression == "none" else out.compression
-        _fsync_write(
-            self.out / rel,
-            lambda p: pq.write_table(table, p, compression=compression, row_group_size=out.row_group_rows),
-        )
-        path = self.out / rel
-        return {
-            "file": rel,
-            "rows": table.num_rows,
-            "sha256": sha256_file(path),
-            "bytes": path.stat().st_size,
-            "record_ids": [row["record_id"] for row in rows],
-            "splits": dict(Counter(row["split"] or "none" for row in rows)),
-        }
-
-    def _write_errors(self, index: int, events: list[ErrorEvent]) -> dict[str, Any]:
-        rel = f"{ERROR_DIR}/errors-{index:05d}.parquet"
-        table = pa.Table.from_pylist([e.__dict__ for e in events], schema=ERROR_SCHEMA)
-        _fsync_write(self.out / rel, lambda p: pq.write_table(table, p))
-        return {"file": rel, "rows": table.num_rows, "sha256": sha256_file(self.out / rel)}
-
-    def close(self, run: dict[str, Any] | None = None) -> None:
+    def close(self, run: RunRecord | None = None) -> None:
         """Commit what is buffered and wait until it is on disk; then record the run's accounting.
 
         A run that committed nothing into a folder with no parts writes no manifest: one holding
@@ -393,62 +259,132 @@ class ShardWriter:
         try:
             self.flush()
             self._wait()
-            if run is not None and self.manifest["parts"]:
+            if run is not None and self.manifest.parts:
                 with contextlib.suppress(OSError):  # accounting only: a write failure is reported already
                     self._record_run(run)
         finally:
             self._committer.shutdown(wait=True)
             self._lock.release()
 
-    def _record_run(self, run: dict[str, Any]) -> None:
-        run = {**run, "stage_seconds": {**run["stage_seconds"], "commit": round(self.commit_seconds, 4)}}
-        run["finished"] = now_iso()
-        manifest = {**self.manifest, "runs": [*self.manifest.get("runs", []), run], "updated": now_iso()}
-        manifest_problems = problems(manifest, "shard_manifest")
-        if manifest_problems:
-            raise RuntimeError(f"internal error, manifest invalid: {manifest_problems}")
-        _fsync_write(self.out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=1)))
+    def _record_run(self, run: RunRecord) -> None:
+        commit = round(self.commit_seconds, 4)
+        run = replace(run, stage_seconds={**run.stage_seconds, "commit": commit}, finished=now_iso())
+        manifest = self.manifest.with_run(run)
+        manifest.save(self.out)
         self.manifest = manifest
 
 
-def rewrite_records(
-    source: Path, out: Path, records: list[FaceRecord], note: str, rejected: list[str] | None = None
-) -> dict[str, Any]:
-    """A copy of the build at `source` in `out` with `records` replacing the rows of the same ids.
+def _write_table(path: Path, table: pa.Table, **options: Any) -> tuple[str, int]:
+    """One Parquet file, written atomically; the sha256 and size its manifest entry records."""
+    write_atomic(path, lambda p: pq.write_table(table, p, **options))
+    return sha256_file(path), path.stat().st_size
 
-    Shards keep their parts, order and row groups; errors tables are copied; the manifest gets
-    the new hashes and a `runs` entry saying what changed (`note`). Every row is validated again.
-    """
-    manifest = read_manifest(source)
-    if manifest is None:
-        raise FileNotFoundError(f"{source} is not a build (no {MANIFEST})")
-    if out.resolve() == source.resolve():
-        raise OutputConflictError("write the edited dataset to a new folder; the original stays as it is")
-    if read_manifest(out) is not None:
-        raise OutputConflictError(f"{out} already holds a build; choose a new folder")
+
+def _write_shard(out: Path, index: int, rows: list[dict[str, Any]], recipe: Recipe) -> ShardEntry:
+    """Part `index`'s shard, with the recipe hash in its schema metadata (how a leftover is known
+    to be ours), in the recipe's compression and row groups."""
+    rel = f"{SHARD_DIR}/part-{index:05d}.parquet"
+    stamp = {"recipe_hash": recipe.content_hash(), "toolkit_version": __version__}
+    table = pa.Table.from_pylist(
+        rows, schema=arrow_schema_with_metadata({b"facefocal": json.dumps(stamp).encode()})
+    )
+    settings = recipe.output
+    compression = None if settings.compression == "none" else settings.compression
+    sha256, size = _write_table(
+        out / rel, table, compression=compression, row_group_size=settings.row_group_rows
+    )
+    splits = dict(Counter(row["split"] or "none" for row in rows))
+    return ShardEntry(rel, table.num_rows, sha256, size, [row["record_id"] for row in rows], splits)
+
+
+def _write_errors(out: Path, index: int, events: list[ErrorEvent]) -> TableEntry:
+    rel = f"{ERROR_DIR}/errors-{index:05d}.parquet"
+    table = pa.Table.from_pylist([e.__dict__ for e in events], schema=ERROR_SCHEMA)
+    sha256, _ = _write_table(out / rel, table)
+    return TableEntry(rel, table.num_rows, sha256)
+
+
+def _remove_listed(out: Path, manifest: Manifest) -> None:
+    """A replaced build: its listed files and its manifest."""
+    for rel in manifest.files():
+        (out / rel).unlink(missing_ok=True)
+    (out / MANIFEST).unlink(missing_ok=True)
+
+
+def _remove_unlisted(out: Path, manifest: Manifest) -> None:
+    """Files from a run that died before its manifest update: not part of the dataset.
+
+    Only our own leftovers are deleted; a file we did not write is left alone, and one that
+    sits where we would write stops the build instead of being overwritten."""
+    listed = manifest.files()
+    tmp_name(out / MANIFEST).unlink(missing_ok=True)
+    for folder in (SHARD_DIR, ERROR_DIR):
+        for path in (out / folder).iterdir():
+            if f"{folder}/{path.name}" in listed:
+                continue
+            if _our_leftover(path):
+                path.unlink()
+            elif OUR_NAMES.fullmatch(path.name):
+                raise OutputConflictError(
+                    f"{path} was not written by facefocal and would be overwritten;"
+                    " build into an empty folder (--out)"
+                )
+
+
+def rewrite_build(
+    source: Path,
+    manifest: Manifest,
+    out: Path,
+    records: Iterable[FaceRecord],
+    note: str,
+    rejected: Iterable[str] = (),
+) -> Manifest:
+    """A copy of the build at `source` in the new folder `out`, `records` replacing the rows of the
+    same ids (what review apply and the Label Studio import write; `Build.rewrite` calls this).
+
+    Shards keep their parts, order and row groups; errors tables are copied; the manifest gets the
+    new hashes, the `rejected` ids and a `runs` entry saying what changed (`note`). Every row is
+    validated again. All of it is written into a hidden folder beside `out`, renamed to `out` only
+    when whole: a failure part-way (an invalid row, a full disk) leaves no `out`, and `source` is
+    never written to."""
+    out = Path(out)
+    _check_new_folder(source, out)
     by_id = {record.record_id: record for record in records}
-    parts = []
-    for part in manifest["parts"]:
-        part = dict(part)
-        if part.get("shard"):
-            part["shard"] = _rewrite_shard(source, out, part["shard"], by_id)
-        if part.get("errors"):
-            (out / part["errors"]["file"]).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / part["errors"]["file"], out / part["errors"]["file"])
-        parts.append(part)
-    run = {"engine": "rewrite", "workers": 1, "seconds": 0.0, "counts": {}, "stage_seconds": {}, "splits": {}}
-    run["finished"], run["note"] = now_iso(), note
-    new = {**manifest, "parts": parts, "runs": [*manifest.get("runs", []), run], "updated": now_iso()}
-    if rejected:  # faces a reviewer rejected: kept in the shards, left out of exports and statistics
-        new["rejected"] = sorted(set(manifest.get("rejected", [])) | set(rejected))
-    _fsync_write(out / MANIFEST, lambda p: p.write_text(json.dumps(new, indent=1)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = out.parent / f".{out.name}.{os.getpid()}-{time.monotonic_ns()}.tmp"
+    stage.mkdir()
+    try:
+        parts = [_rewrite_part(source, stage, part, by_id) for part in manifest.parts]
+        kept = sorted(set(manifest.rejected) | set(rejected))
+        new = replace(manifest, parts=parts, rejected=kept).with_run(RunRecord.rewrite(note))
+        new.save(stage)
+        os.replace(stage, out)  # an empty `out` folder is replaced; any other was refused above
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     return new
 
 
-def _rewrite_shard(
-    source: Path, out: Path, shard: dict[str, Any], by_id: dict[str, FaceRecord]
-) -> dict[str, Any]:
-    table = pq.read_table(source / shard["file"])
+def _check_new_folder(source: Path, out: Path) -> None:
+    if out.resolve() == Path(source).resolve():
+        raise OutputConflictError("write the edited dataset to a new folder; the original stays as it is")
+    if (out / MANIFEST).exists():
+        raise OutputConflictError(f"{out} already holds a build; choose a new folder")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise OutputConflictError(f"{out} is not empty; write the edited dataset to a new folder")
+
+
+def _rewrite_part(source: Path, stage: Path, part: Part, by_id: dict[str, FaceRecord]) -> Part:
+    if part.errors is not None:
+        (stage / part.errors.file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / part.errors.file, stage / part.errors.file)
+    if part.shard is None:
+        return part
+    return replace(part, shard=_rewrite_shard(source, stage, part.shard, by_id))
+
+
+def _rewrite_shard(source: Path, stage: Path, shard: ShardEntry, by_id: dict[str, FaceRecord]) -> ShardEntry:
+    table = pq.read_table(source / shard.file)
     rows = [
         by_id[row["record_id"]].to_row() if row["record_id"] in by_id else row for row in table.to_pylist()
     ]
@@ -456,11 +392,10 @@ def _rewrite_shard(
         reasons = row_problems(row)
         if reasons:
             raise ValueError(f"record {row['record_id']} would be invalid: {'; '.join(reasons)}")
-    new_table = pa.Table.from_pylist(rows, schema=table.schema)
-    path = out / shard["file"]
+    path = stage / shard.file
     path.parent.mkdir(parents=True, exist_ok=True)
-    metadata = pq.read_metadata(source / shard["file"])
-    _fsync_write(
-        path, lambda p: pq.write_table(new_table, p, row_group_size=max(1, metadata.row_group(0).num_rows))
+    row_group = max(1, pq.read_metadata(source / shard.file).row_group(0).num_rows)
+    sha256, size = _write_table(
+        path, pa.Table.from_pylist(rows, schema=table.schema), row_group_size=row_group
     )
-    return {**shard, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+    return replace(shard, sha256=sha256, bytes=size)

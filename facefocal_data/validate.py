@@ -1,4 +1,9 @@
-"""Check a build directory end to end: manifest, file hashes, row counts, ids, every row's schema."""
+"""Check a build directory end to end: manifest, file hashes, row counts, ids, every row's schema.
+
+`Build(path).validate()` runs this; `validate_dir(path)` is the same for callers holding a path.
+A folder that is no build at all raises `NotABuildError` (one line, exit 2 on the command line)
+rather than being reported as one more problem: there is nothing to check.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .layout import Manifest, ShardEntry, TableEntry, require_manifest
 from .models.store import sha256_file
-from .schema import problems, row_problems
-from .shards import read_manifest
+from .schema import row_problems
 
 MAX_PROBLEMS = 50
 
@@ -34,34 +39,34 @@ class ValidationReport:
 
 def validate_dir(out: str | Path) -> ValidationReport:
     """Everything a consumer relies on, re-checked from the bytes on disk."""
-    out = Path(out)
+    return check_build(Path(out), require_manifest(out))
+
+
+def check_build(out: Path, manifest: Manifest) -> ValidationReport:
+    """The checks of `validate_dir` on a manifest already read (what `Build.validate` holds)."""
     report = ValidationReport(str(out))
-    manifest = read_manifest(out)
-    if manifest is None:
-        report.add(f"no manifest.json in {out}: not a facefocal build directory")
-        return report
-    for problem in problems(manifest, "shard_manifest"):
+    for problem in manifest.problems():
         report.add(f"manifest.json: {problem}")
     seen: set[str] = set()
-    for part in manifest.get("parts", []):
-        if part.get("shard"):
-            _check_shard(out, part["shard"], seen, report)
-        if part.get("errors"):
-            _check_errors(out, part["errors"], report)
+    for part in manifest.parts:
+        if part.shard is not None:
+            _check_shard(out, part.shard, seen, report)
+        if part.errors is not None:
+            _check_errors(out, part.errors, report)
     return report
 
 
-def _check_file(out: Path, entry: dict, report: ValidationReport) -> Path | None:
-    path = out / entry["file"]
+def _check_file(out: Path, entry: TableEntry, report: ValidationReport) -> Path | None:
+    path = out / entry.file
     if not path.is_file():
-        report.add(f"{entry['file']}: listed in the manifest but missing")
+        report.add(f"{entry.file}: listed in the manifest but missing")
         return None
-    if sha256_file(path) != entry["sha256"]:
-        report.add(f"{entry['file']}: sha256 differs from the manifest (file changed after writing)")
+    if sha256_file(path) != entry.sha256:
+        report.add(f"{entry.file}: sha256 differs from the manifest (file changed after writing)")
     return path
 
 
-def _check_shard(out: Path, shard: dict, seen: set[str], report: ValidationReport) -> None:
+def _check_shard(out: Path, shard: ShardEntry, seen: set[str], report: ValidationReport) -> None:
     path = _check_file(out, shard, report)
     if path is None:
         return
@@ -69,28 +74,28 @@ def _check_shard(out: Path, shard: dict, seen: set[str], report: ValidationRepor
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        report.add(f"{shard['file']}: unreadable Parquet ({exc})")
+        report.add(f"{shard.file}: unreadable Parquet ({exc})")
         return
-    if table.num_rows != shard["rows"]:
-        report.add(f"{shard['file']}: {table.num_rows} rows, manifest says {shard['rows']}")
+    if table.num_rows != shard.rows:
+        report.add(f"{shard.file}: {table.num_rows} rows, manifest says {shard.rows}")
     ids = table.column("record_id").to_pylist()
-    if ids != shard["record_ids"]:
-        report.add(f"{shard['file']}: record ids differ from the manifest")
+    if ids != shard.record_ids:
+        report.add(f"{shard.file}: record ids differ from the manifest")
     for row in table.to_pylist():
         report.rows += 1
         rid = row.get("record_id")
         if rid in seen:
-            report.add(f"{shard['file']}: duplicate record_id {rid}")
+            report.add(f"{shard.file}: duplicate record_id {rid}")
         seen.add(rid)
         for problem in row_problems(row):
-            report.add(f"{shard['file']} record {rid}: {problem}")
+            report.add(f"{shard.file} record {rid}: {problem}")
 
 
-def _check_errors(out: Path, table_entry: dict, report: ValidationReport) -> None:
+def _check_errors(out: Path, table_entry: TableEntry, report: ValidationReport) -> None:
     path = _check_file(out, table_entry, report)
     if path is None:
         return
     try:
         report.error_rows += pq.read_metadata(path).num_rows
     except (pa.ArrowException, OSError) as exc:
-        report.add(f"{table_entry['file']}: unreadable Parquet ({exc})")
+        report.add(f"{table_entry.file}: unreadable Parquet ({exc})")

@@ -18,10 +18,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from facefocal_data.cli import app
+from facefocal_data.dataset import Build
 from facefocal_data.exporters import ExportOptions, export
 from facefocal_data.exporters.base import iter_records
 from facefocal_data.record import Description, FaceRecord
-from facefocal_data.shards import rewrite_records
 
 # any four numbers in brackets, whatever the spacing: what a reader (or a trainer's parser) sees
 ANY_BOX = re.compile(r"[\[(]\s*-?[\d.]+\s*,\s*-?[\d.]+\s*,\s*-?[\d.]+\s*,\s*-?[\d.]+\s*[\])]")
@@ -171,7 +171,7 @@ def stray_box_build(mixed_build, tmp_path_factory: pytest.TempPathFactory) -> tu
     chin = f"Below the mouth, inside the jaw {jaw}."
     regions["chin"].description = Description(chin, "human", None, "human")
     target = tmp_path_factory.mktemp("stray") / "build"
-    rewrite_records(out, target, [record], "test: stray box")
+    Build(out).rewrite(target, [record], "test: stray box")
     return target, record
 
 

@@ -147,13 +147,13 @@ def test_load_dataset_of_a_carded_build_gives_train_rows_only(split_build: Path,
     import datasets
 
     from facefocal_data.card import write_card
-    from facefocal_data.shards import rewrite_records
+    from facefocal_data.dataset import Build
 
     out = split_build
     records = list(iter_records(out))
     rejected = next(r.record_id for r in records if r.split == "train")
     build = tmp_path / "build"
-    rewrite_records(out, build, [], "test: one face rejected", rejected=[rejected])
+    Build(out).rewrite(build, [], "test: one face rejected", rejected=[rejected])
     write_card(build)
     cache = str(tmp_path / "hf")
     splits = sorted({r.split for r in records})

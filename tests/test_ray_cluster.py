@@ -27,8 +27,8 @@ from PIL import Image, ImageOps
 
 from facefocal_data import build
 from facefocal_data.config import Recipe
+from facefocal_data.dataset import Build
 from facefocal_data.paths import facefocal_home
-from facefocal_data.shards import read_error_rows
 
 from .conftest import EXAMPLES, TEMPLATE_RECIPE, note_case
 from .ray_cluster import REPO, LocalCluster
@@ -115,10 +115,9 @@ def test_a_build_through_the_cluster_writes_the_local_record_ids(
     done = run_build(cluster, command, HOME=str(tmp_path / "no-home"))  # the token from the file only
     assert done.returncode == 0, done.stderr[-3000:]
     assert record_ids(tmp_path / "out") == local_ids
-    errors = read_error_rows(tmp_path / "out", ["source_path", "reason", "code"])
-    unseen = [e for e in errors if e["source_path"] == UNSEEN]
-    assert unseen and "Ray node 127.0.0.1" in unseen[0]["reason"] and "cannot see" in unseen[0]["reason"]
-    assert unseen[0]["code"] == "E_MISSING_FILE"
+    unseen = [e for e in Build(tmp_path / "out").errors() if e.source_path == UNSEEN]
+    assert unseen and "Ray node 127.0.0.1" in unseen[0].reason and "cannot see" in unseen[0].reason
+    assert unseen[0].code == "E_MISSING_FILE"
     cluster.assert_loopback()
 
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from ..dataset import Build, as_build
 from ..describe.factcheck import au_mentions
 from ..describe.facts import face_facts, region_facts
 from ..describe.template import describe_region
 from ..errors import FacefocalError
-from ..exporters.base import iter_records
 from ..facs import normalise_au
 from ..record import FaceRecord, Region
 from .metrics import (
@@ -201,7 +201,7 @@ def _face_predictions(pairs: list[Pair]) -> list[tuple[FaceRecord, tuple[str | N
 
 
 def evaluate(
-    data_dir: str | Path,
+    data_dir: Build | str | Path,
     predictions: str | Path | None = None,
     split: str | None = None,
     baseline: str | None = None,
@@ -209,9 +209,10 @@ def evaluate(
     seed: int = 0,
 ) -> Evaluation:
     """Score a prediction file (or a baseline) against the build at `data_dir`."""
-    records = list(iter_records(Path(data_dir), split, pixels=False))
+    build = as_build(data_dir)
+    records = list(build.records(split, pixels=False))
     if not records:
-        raise FacefocalError(f"no records in {data_dir}" + (f" for split {split!r}" if split else ""))
+        raise FacefocalError(f"no records in {build.path}" + (f" for split {split!r}" if split else ""))
     evaluation = Evaluation()
     if baseline is not None:
         preds = baseline_predictions(records, baseline, seed)
@@ -226,7 +227,7 @@ def evaluate(
     for pair in pairs:
         groups[pair.kind].append(pair)
     evaluation.results = {
-        "data": str(data_dir),
+        "data": str(build.path),
         "split": split,
         "predictions": str(predictions) if predictions else f"baseline:{baseline}",
         "lines": evaluation.report.lines,

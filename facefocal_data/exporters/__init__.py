@@ -20,6 +20,7 @@ from .options import STAGES, ExportOptions, ExportSummary
 from .prompts import PROMPT_POOLS
 
 if TYPE_CHECKING:
+    from ..dataset import Build
     from ..record import FaceRecord
     from .samples import Sample
 
@@ -62,11 +63,11 @@ EXPORTERS.register("labelstudio")(_labelstudio)
 
 
 def export(
-    data_dir: str | Path, fmt: str, out: str | Path, options: ExportOptions | None = None
+    data_dir: Build | str | Path, fmt: str, out: str | Path, options: ExportOptions | None = None
 ) -> ExportSummary:
     """Write the build at `data_dir` as format `fmt` into `out`: every split to its own file (or
     only `options.split`), added to what the folder already holds."""
-    from .base import iter_records
+    from ..dataset import as_build
     from .files import check_folder
     from .textboxes import has_box_like
 
@@ -76,8 +77,8 @@ def export(
     if options.system and has_box_like(options.system):
         raise FacefocalError("the system prompt holds a box; coordinates belong to a record's regions")
     writer = EXPORTERS.get(fmt)
-    data_dir, out = Path(data_dir), Path(out)
-    stream = _Stream(iter_records(data_dir, options.split), options)
+    out = Path(out)
+    stream = _Stream(as_build(data_dir).records(options.split), options)
     out.mkdir(parents=True, exist_ok=True)
     check_folder(out, fmt, options)
     files = writer(stream, out, options)

@@ -1,47 +1,33 @@
-"""What every exporter shares: reading a build, writing crops once, rendering `<bbox>` placeholders."""
+"""What every exporter shares: writing crops once, rendering `<bbox>` placeholders, message layouts.
+
+Exporters read a build through `dataset.Build` (`iter_records` here is that reader under the
+name earlier code imports)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
+from ..dataset import Build
 from ..errors import FacefocalError
 from ..record import FaceRecord
-from ..shards import read_manifest
 from .coords import llamafactory_size, norm1000_box, qwen25_box, resized_box
 from .options import LABEL_STUDIO_FILES, ExportOptions, ExportSummary
 from .textboxes import render
 
 __all__ = ["LABEL_STUDIO_FILES", "ExportOptions", "ExportSummary", "iter_records", "write_image"]
 BoxFormat = Callable[[Sequence[float], FaceRecord], list[int] | list[float]]
-READ_BATCH = 64  # records decoded at a time when reading a build
 SHAREGPT = (("human", "gpt"), ("from", "value"), "<image>\n")  # roles, keys, image tag (LLaVA / Qwen)
 
 
 def iter_records(
     data_dir: Path, split: str | None = None, include_rejected: bool = False, pixels: bool = True
 ) -> Iterator[FaceRecord]:
-    """Records of a build, in manifest order; only listed shards count, and faces a reviewer
-    rejected (the manifest's `rejected`) are left out unless asked for. `pixels=False` drops the
-    crop's bytes (most of a record's memory) for callers that keep many records, e.g. scoring."""
-    manifest = read_manifest(Path(data_dir))
-    if manifest is None:
-        raise FacefocalError(f"{data_dir} is not a build (no manifest.json)")
-    rejected = set() if include_rejected else set(manifest.get("rejected", []))
-    for part in manifest["parts"]:
-        if part.get("shard") is None:
-            continue
-        shard = pq.ParquetFile(Path(data_dir) / part["shard"]["file"])
-        for batch in shard.iter_batches(batch_size=READ_BATCH):  # memory bounded by a batch, not a build
-            for row in batch.to_pylist():
-                if (split is None or row["split"] == split) and row["record_id"] not in rejected:
-                    record = FaceRecord.from_row(row)
-                    yield record if pixels else replace(record, image_bytes=b"")
+    """`Build(data_dir).records(...)`: the records of a build, streamed (NotABuildError at once
+    when `data_dir` is not a build)."""
+    return Build(data_dir).records(split, pixels=pixels, include_rejected=include_rejected)
 
 
 def write_image(record: FaceRecord, out: Path) -> str:

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..card import dataset_stats, write_plots
+from ..dataset import Build, as_build
 from ..errors import FacefocalError
-from ..exporters.base import iter_records
 from ..record import Description, FaceRecord
-from ..shards import read_error_rows, read_manifest, rewrite_records
 from ..textfiles import parse_json, read_text
 
 CHUNK = 100  # cards per data file
@@ -76,11 +75,9 @@ def _script(name: str, payload: Any) -> str:
     return f"window.{name} = {json.dumps(payload, separators=(',', ':'))};\n"
 
 
-def write_report(data_dir: str | Path, out: str | Path) -> Path:
+def write_report(data_dir: Build | str | Path, out: str | Path) -> Path:
     """Write the review site for the build at `data_dir` into `out`; returns index.html."""
-    data_dir, out = Path(data_dir), Path(out)
-    if read_manifest(data_dir) is None:
-        raise FacefocalError(f"{data_dir} is not a build (no manifest.json)")
+    build, out = as_build(data_dir), Path(out)
     (out / "img").mkdir(parents=True, exist_ok=True)
     (out / "data").mkdir(exist_ok=True)
     index: list[dict[str, Any]] = []
@@ -104,23 +101,22 @@ def write_report(data_dir: str | Path, out: str | Path) -> Path:
                 write_chunk()
             yield record
 
-    stats = dataset_stats(cards(iter_records(data_dir)))
+    stats = dataset_stats(cards(build.records()))
     if chunk:
         write_chunk()
-    errors = read_error_rows(data_dir, ["source_path", "kind", "stage", "reason"])
-    meta = {"build": str(data_dir.resolve()), "cards": len(index), "errors": len(errors)}
+    keys = ("source_path", "kind", "stage", "reason")
+    errors = [{key: getattr(event, key) for key in keys} for event in build.errors()]
+    meta = {"build": str(build.path.resolve()), "cards": len(index), "errors": len(errors)}
     (out / "data" / "index.js").write_text(
         _script("FF_INDEX", index) + _script("FF_ERRORS", errors) + _script("FF_META", meta)
     )
     (out / "index.html").write_text((ASSETS / "report.html").read_text())
-    _write_stats_page(data_dir, out, stats, errors)
+    _write_stats_page(build, out, stats, errors)
     return out / "index.html"
 
 
-def _write_stats_page(data_dir: Path, out: Path, stats: dict[str, Any], errors: list[dict[str, Any]]) -> None:
+def _write_stats_page(build: Build, out: Path, stats: dict[str, Any], errors: list[dict[str, Any]]) -> None:
     plots = write_plots(stats, out)
-    manifest = read_manifest(data_dir) or {}
-    runs = manifest.get("runs", [])
     keys = ("faces", "regions", "splits", "sources", "emotions", "describers", "fallback_rate")
     shown = {k: json.dumps(stats[k]) if isinstance(stats[k], dict) else stats[k] for k in keys}
     outcomes = stats["faces"] + len(errors)  # an image gives faces or an error row
@@ -130,9 +126,9 @@ def _write_stats_page(data_dir: Path, out: Path, stats: dict[str, Any], errors: 
     )
     rows = "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in shown.items())
     timing = "".join(
-        f"<tr><td>{r.get('finished', '')}</td><td>{r['engine']}</td><td>{r['seconds']}</td>"
-        f"<td>{json.dumps(r['counts'])}</td><td>{json.dumps(r['stage_seconds'])}</td></tr>"
-        for r in runs
+        f"<tr><td>{r.finished}</td><td>{r.engine}</td><td>{r.seconds}</td>"
+        f"<td>{json.dumps(r.counts)}</td><td>{json.dumps(r.stage_seconds)}</td></tr>"
+        for r in build.manifest.runs
     )
     images = "".join(f'<img src="{p}" alt="{p}">' for p in plots)
     (out / "stats.html").write_text(
@@ -155,12 +151,14 @@ class ApplySummary:
     unknown: list[str] = field(default_factory=list)
 
 
-def apply_decisions(data_dir: str | Path, decisions_file: str | Path, out: str | Path) -> ApplySummary:
+def apply_decisions(
+    data_dir: Build | str | Path, decisions_file: str | Path, out: str | Path
+) -> ApplySummary:
     """A new build folder with the reviewer's decisions: edits as `describer: human`, rejections listed."""
-    data_dir, out = Path(data_dir), Path(out)
+    build = as_build(data_dir)
     decisions = read_decisions(Path(decisions_file))
     wanted = {decision["record_id"] for decision in decisions}  # only these are held in memory
-    records = {r.record_id: r for r in iter_records(data_dir, include_rejected=True) if r.record_id in wanted}
+    records = {r.record_id: r for r in build.records(include_rejected=True) if r.record_id in wanted}
     summary, rejected, edited = ApplySummary(), set(), {}
     for decision in decisions:
         summary.decisions += 1
@@ -177,7 +175,7 @@ def apply_decisions(data_dir: str | Path, decisions_file: str | Path, out: str |
             summary.edited += changed
             edited[record.record_id] = record
     note = f"review: {summary.accepted} accepted, {summary.rejected} rejected, {summary.edited} texts edited"
-    rewrite_records(data_dir, out, list(edited.values()), note, rejected=sorted(rejected))
+    build.rewrite(out, edited.values(), note, rejected=rejected)
     return summary
 
 

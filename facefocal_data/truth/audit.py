@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Recipe, load_recipe, with_settings
+from ..dataset import Build
 from ..errors import FacefocalError
-from ..shards import read_error_rows
+from ..layout import ErrorEvent
 from .pairs import BuildTruth, read_truth
 from .scores import BINS, score_group
 
@@ -51,7 +52,7 @@ class AuditReport:
 
 
 def audit(
-    data: str | Path,
+    data: Build | str | Path,
     source: str | None = None,
     out: str | Path | None = None,
     recipe: Recipe | str | Path | None = None,
@@ -60,10 +61,9 @@ def audit(
 ) -> AuditReport:
     """Audit the build at `data`; with `source` (a source kind), build `data` into `out` first
     (descriptions off: the audit needs only the labels)."""
-    path = _build_first(data, source, out, recipe) if source is not None else Path(data)
-    truth = read_truth(path)
+    truth = read_truth(_build_first(data, source, out, recipe) if source is not None else data)
     if not any(face.has_truth for face in truth.faces):
-        raise FacefocalError(f"{path} {NO_TRUTH}")
+        raise FacefocalError(f"{truth.path} {NO_TRUTH}")
     edges = truth.recipe.labels.age.bins
     detection = detection_counts(truth)
     by_dataset = {}
@@ -74,7 +74,7 @@ def audit(
         "detection": _pool(list(detection.values())),
         **score_group(truth.faces, edges, resamples, seed),
     }
-    results = {"build": str(path), "resamples": resamples, "seed": seed, "bins": BINS}
+    results = {"build": str(truth.path), "resamples": resamples, "seed": seed, "bins": BINS}
     return AuditReport({**results, "pooled": pooled, "by_dataset": by_dataset}, truth)
 
 
@@ -97,14 +97,14 @@ def detection_counts(truth: BuildTruth) -> dict[str, dict[str, Any]]:
     (unreadable: not counted as seen), at detection (no face), or later (a face was found).
     Duplicates of another image are left out.
     """
-    events: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in read_error_rows(truth.path, ["source_dataset", "source_path", "kind", "stage"]):
-        events[(row["source_dataset"], row["source_path"])].append(row)
+    events: dict[tuple[str, str], list[ErrorEvent]] = defaultdict(list)
+    for event in truth.build.errors():
+        events[(event.source_dataset, event.source_path)].append(event)
     names = set(truth.keys) | {dataset for dataset, _ in events}
     outcomes: dict[str, Counter[str]] = {name: Counter() for name in names}
-    for (dataset, key), rows in events.items():
+    for (dataset, key), item_events in events.items():
         if key not in truth.keys.get(dataset, set()):
-            outcomes[dataset][_outcome(rows)] += 1
+            outcomes[dataset][_outcome(item_events)] += 1
     counts = {}
     for name in sorted(names):
         done = outcomes[name]
@@ -113,9 +113,9 @@ def detection_counts(truth: BuildTruth) -> dict[str, dict[str, Any]]:
     return counts
 
 
-def _outcome(rows: list[dict[str, Any]]) -> str:
-    stages = {row["stage"] for row in rows}
-    if any(row["kind"] == "no_face" for row in rows) or "detect" in stages:
+def _outcome(events: list[ErrorEvent]) -> str:
+    stages = {event.stage for event in events}
+    if any(event.kind == "no_face" for event in events) or "detect" in stages:
         return "no_face"
     if stages & set(BEFORE_DETECTION):
         return "unreadable"

@@ -25,6 +25,7 @@ import numpy as np
 import yaml
 
 from ..config import Recipe, load_recipe, with_settings
+from ..dataset import Build
 from ..errors import FacefocalError
 from ..evaluate.metrics import expected_calibration_error
 from ..labels.stage import PROB_FLOOR, scale_interval, tempered
@@ -60,7 +61,7 @@ class Calibration:
 
 
 def calibrate(
-    data: str | Path,
+    data: Build | str | Path,
     recipe: Recipe | str | Path | None = None,
     target_accuracy: float = 0.8,
     age_coverage: float = 0.8,

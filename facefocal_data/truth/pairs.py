@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Recipe
-from ..errors import FacefocalError
-from ..exporters.base import iter_records
+from ..dataset import Build, as_build
+from ..errors import NotABuildError
 from ..record import AULabel, FaceRecord
-from ..shards import read_manifest
 
 
 @dataclass(frozen=True)
@@ -57,36 +56,38 @@ class FaceTruth:
 class BuildTruth:
     """What audit and calibrate read from a build: its recipe, the faces and every row's key."""
 
-    path: Path
+    build: Build
     recipe: Recipe
     faces: list[FaceTruth]
     keys: dict[str, set[str]]  # dataset -> source paths that gave at least one row
 
+    @property
+    def path(self) -> Path:
+        return self.build.path
 
-def build_recipe(manifest: dict[str, Any]) -> Recipe:
-    """The recipe the build was made with (keys added since then take their defaults)."""
+
+def build_recipe(recipe: dict[str, Any]) -> Recipe:
+    """The recipe the build was made with (its manifest's `recipe`; keys added since then take
+    their defaults)."""
     try:
-        return Recipe.model_validate(manifest.get("recipe") or {})
+        return Recipe.model_validate(recipe or {})
     except ValueError:
         return Recipe()
 
 
-def read_truth(data: str | Path) -> BuildTruth:
+def read_truth(data: Build | str | Path) -> BuildTruth:
     """Every face of the build (rejected faces are kept out of the scores, not the detection rate)."""
-    path = Path(data)
-    if not path.exists():
-        raise FacefocalError(f"{path} does not exist")
-    manifest = read_manifest(path)
-    if manifest is None:
-        raise FacefocalError(f"{path} is not a build (no manifest.json); to build it first, give --source")
-    recipe = build_recipe(manifest)
-    rejected = set(manifest.get("rejected", []))
+    try:
+        build = as_build(data)
+    except NotABuildError as exc:
+        raise NotABuildError(f"{exc}; to build it first, give --source") from None
+    recipe = build_recipe(build.manifest.recipe)
     faces, keys = [], defaultdict(set)
-    for record in iter_records(path, include_rejected=True, pixels=False):
+    for record in build.records(include_rejected=True, pixels=False):
         keys[record.source_dataset].add(record.source_path)
-        if record.record_id not in rejected:
+        if record.record_id not in build.rejected:
             faces.append(face_truth(record, recipe))
-    return BuildTruth(path, recipe, faces, dict(keys))
+    return BuildTruth(build, recipe, faces, dict(keys))
 
 
 def face_truth(record: FaceRecord, recipe: Recipe) -> FaceTruth:
