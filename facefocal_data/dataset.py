@@ -8,6 +8,8 @@ build). The manifest is `layout.Manifest`; writing is `shards.py` (`Build.rewrit
 
     import facefocal_data as ff
     build = ff.Build("data/v1")
+    faces = build.to_pandas()                   # one row per face: emotion, age, head pose, ...
+    regions = build.to_pandas(level="regions")  # one row per region: box, text, AU columns
     record = build.find("3f2a")                 # a FaceRecord, by a unique id prefix
 """
 
@@ -16,15 +18,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
 from .errors import AmbiguousRecordError, RecordNotFoundError
+from .frames import records_frame
 from .layout import ErrorEvent, Manifest, require_manifest
 from .record import FaceRecord
 from .shards import rewrite_build
 from .validate import ValidationReport, check_build
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 READ_BATCH = 64  # rows decoded at a time when reading a build
 
@@ -109,6 +115,15 @@ class Build:
         entry). Atomic: `out` appears whole or not at all, and this build is never written to."""
         rewrite_build(self.path, self.manifest, Path(out), records, note, rejected)
         return Build(out)
+
+    def to_pandas(
+        self, level: str = "faces", split: str | None = None, include_rejected: bool = False
+    ) -> pd.DataFrame:
+        """A flat table: `level="faces"`, one row per face (ids, geometry, emotion and age columns);
+        `level="regions"`, one row per region (box, text, and for each AU a value column `AU12`
+        and a `AU12_present` column). Rows follow `records()`, with a `rejected` column."""
+        records = self.records(split, pixels=False, include_rejected=include_rejected)
+        return records_frame(records, level, self.rejected)
 
 
 def as_build(data: Build | str | Path) -> Build:

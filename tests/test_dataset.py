@@ -1,8 +1,9 @@
 """`Build(path)`: the one reader of a build, on real builds of examples/images.
 
 The manifest read back as types and written back byte for byte; records streamed in manifest
-order; `find` by id prefix; the errors table; one `NotABuildError` (one line, exit 2) from
-every command that reads a build; and a rewrite that appears whole or not at all.
+order; `find` by id prefix; the errors table; `to_pandas` tables whose every value is the
+record's; one `NotABuildError` (one line, exit 2) from every command that reads a build; and a
+rewrite that appears whole or not at all.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -91,6 +94,55 @@ def test_a_manifest_that_breaks_the_schema_is_never_saved(parts_build: Path, tmp
     with pytest.raises(RuntimeError, match="manifest invalid"):
         broken.save(tmp_path)
     assert not (tmp_path / MANIFEST).exists() and list(tmp_path.iterdir()) == []
+
+
+def test_to_pandas_faces_has_a_row_per_face_with_the_records_values(parts_build: Path) -> None:
+    build = ff.Build(parts_build)
+    records = list(build.records())
+    faces = build.to_pandas()
+    assert faces.shape[0] == len(records) and list(faces["record_id"]) == [r.record_id for r in records]
+    assert faces["emotion_uncertain"].dtype == "boolean" and not faces["rejected"].any()
+    for record, row in zip(records, faces.to_dict("records"), strict=True):
+        assert row["source_path"] == record.source_path and row["face_index"] == record.face_index
+        assert row["split"] == record.split and row["detection_score"] == record.detection_score
+        assert record.emotion is not None and record.age is not None
+        assert row["emotion"] == record.emotion.label
+        assert row["emotion_confidence"] == record.emotion.confidence
+        assert row["emotion_uncertain"] == record.emotion.uncertain
+        assert {k: row[f"emotion_p_{k}"] for k in record.emotion.probs} == record.emotion.probs
+        assert (row["age"], row["age_bin"]) == (record.age.years, record.age.bin)
+        assert [row["age_low"], row["age_high"]] == record.age.interval
+        assert {k: row[f"head_{k}"] for k in record.head_pose} == record.head_pose
+        assert row["regions"] == len(record.regions)
+        present = {a.au for g in record.regions for a in g.aus if a.present}
+        assert set(filter(None, row["aus_present"].split(","))) == present
+        assert record.face_description is not None and row["face_description"] == record.face_description.text
+
+
+def test_to_pandas_regions_has_a_row_per_region_and_a_column_per_au(parts_build: Path) -> None:
+    build = ff.Build(parts_build)
+    records = list(build.records())
+    regions = build.to_pandas(level="regions")
+    assert regions.shape[0] == sum(len(r.regions) for r in records)
+    aus = sorted({a.au for r in records for g in r.regions for a in g.aus})
+    assert [c for c in regions.columns if c.startswith("AU")] == [
+        n for au in aus for n in (au, f"{au}_present")
+    ]
+    table = regions.set_index(["record_id", "region_id"])
+    for record in records:
+        for region in record.regions:
+            row = table.loc[(record.record_id, region.region_id)]
+            assert [row.x1, row.y1, row.x2, row.y2] == region.bbox_xyxy and row.kind == region.kind
+            assert region.description is not None and row.description == region.description.text
+            labels = {a.au: a for a in region.aus}
+            for au in aus:
+                if au in labels:
+                    assert row[au] == labels[au].value and row[f"{au}_present"] == labels[au].present
+                else:  # an AU this region does not list is missing, not 0 / False
+                    assert pd.isna(row[au]) and pd.isna(row[f"{au}_present"])
+    assert regions["AU12_present"].dtype == "boolean" and regions["AU12"].dtype == "float64"
+    with pytest.raises(ff.FacefocalError, match="choose faces or regions"):
+        build.to_pandas(level="pixels")
 
 
 def test_find_takes_a_unique_prefix_and_says_when_none_or_several_match(parts_build: Path) -> None:
@@ -179,6 +231,8 @@ def test_rewrite_replaces_records_and_keeps_everything_else(parts_build: Path, t
         expected = first if record.record_id == first.record_id else record
         assert after[record.record_id].to_row() == expected.to_row()
     assert second.record_id not in {r.record_id for r in edited.records()}
+    assert list(edited.to_pandas(include_rejected=True).query("rejected")["record_id"]) == [second.record_id]
+    assert len(edited.to_pandas()) == len(after) - 1
     for target, error in ((parts_build, "new folder"), (tmp_path / "new", "already holds a build")):
         with pytest.raises(OutputConflictError, match=error):
             build.rewrite(target, [], "again")
@@ -220,3 +274,11 @@ def test_a_rewrite_that_fails_part_way_leaves_no_output_and_the_old_build_valid(
 def test_a_manifest_round_trip_of_the_dataclasses(parts_build: Path) -> None:
     manifest = ff.Build(parts_build).manifest
     assert Manifest.from_dict(manifest.to_dict()) == manifest and manifest.problems() == []
+
+
+def test_to_pandas_without_pandas_says_how_to_get_it(
+    parts_build: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if not installed
+    with pytest.raises(ff.FacefocalError, match=r"pip install 'facefocal-data\[pandas\]'"):
+        ff.Build(parts_build).to_pandas()
