@@ -10,6 +10,7 @@ an AU a region does not list, an emotion the recipe did not estimate.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from .errors import FacefocalError
@@ -19,23 +20,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 LEVELS = ("faces", "regions")
-# the record's own scalar fields, first in both tables (regions repeat the keys that join them)
-FACE_KEYS = (
-    "record_id",
-    "source_dataset",
-    "source_path",
-    "subject_id",
-    "split",
-    "face_index",
-    "faces_in_image",
-    "image_path",
-    "width",
-    "height",
-    "source_width",
-    "source_height",
-    "detection_score",
-    "geometry_source",
-)
+# the record's own scalar fields (not bytes, lists, dicts or labels), in its order: first in the
+# faces table; the regions table repeats the keys that join it to a face
+FACE_KEYS = tuple(f.name for f in fields(FaceRecord) if f.type in ("str", "str | None", "int", "float"))
 REGION_KEYS = ("record_id", "source_path", "split", "face_index")
 FACE_COLUMNS = (
     *FACE_KEYS,
