@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Recipe, load_recipe, with_settings
-from ..dataset import Build
 from ..errors import FacefocalError
 from ..layout import ErrorEvent
 from .pairs import BuildTruth, read_truth
@@ -52,7 +51,7 @@ class AuditReport:
 
 
 def audit(
-    data: Build | str | Path,
+    data: str | Path,
     source: str | None = None,
     out: str | Path | None = None,
     recipe: Recipe | str | Path | None = None,
