@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from ..facs import AU_NAMES
 from ..record import FaceRecord, Region
+from .bank import plain_index
 from .facts import PART_WORDS, Facts, region_facts
 
-# "AU12", "AU 12", "AU1" optionally followed by "(Name)"
-AU_MENTION = re.compile(r"\bAU\s?(\d{1,2})\b(?:\s*\(([^)]*)\))?", re.IGNORECASE)
+# "AU12", "AU 12", "AU1" optionally followed by "(Name)", or inside brackets as "(AU12, Name)"
+AU_MENTION = re.compile(
+    r"\bAU\s?(\d{1,2})\b(?:\s*\(([^)]*)\)|,\s*([A-Za-z][A-Za-z -]*?)(?=\s*\)))?", re.IGNORECASE
+)
 EMOTION_WORDS: dict[str, tuple[str, ...]] = {
     "happiness": ("happiness", "happy", "joy", "joyful"),
     "sadness": ("sadness", "sad"),
@@ -28,7 +32,53 @@ EMOTION_WORDS: dict[str, tuple[str, ...]] = {
     "contempt": ("contempt", "contemptuous"),
     "neutral": ("neutral",),
 }
+# What no label states: a text naming any of these says more than the facts (clothing, hair,
+# identity, background, gender, ethnicity). When a label comes to state one (a gender label,
+# say), its words leave this list for that label's facts.
+# fmt: off
+EXTRA_FACT_WORDS: dict[str, tuple[str, ...]] = {
+    "clothing": (
+        "wear", "wears", "wearing", "worn", "dressed", "clothes", "clothing", "outfit", "shirt", "blouse",
+        "jacket", "coat", "suit", "spacesuit", "uniform", "sweater", "hoodie", "hood", "collar", "tie",
+        "scarf", "dress", "hat", "cap", "helmet", "headscarf", "hijab", "turban", "veil", "mask",
+    ),
+    "accessories": (
+        "glasses", "spectacles", "sunglasses", "goggles", "earring", "earrings", "necklace", "jewellery",
+        "jewelry", "bracelet", "piercing", "piercings", "headband", "headphones", "makeup", "lipstick",
+        "mascara", "tattoo", "tattoos",
+    ),
+    "hair": (
+        "hair", "haired", "hairstyle", "blonde", "blond", "brunette", "redhead", "bald", "beard", "bearded",
+        "moustache", "mustache", "stubble", "ponytail", "braid", "braids", "fringe", "bangs", "sideburns",
+    ),
+    "identity": (
+        "celebrity", "famous", "actor", "actress", "astronaut", "president", "politician", "athlete",
+        "singer",
+    ),
+    "background": (
+        "background", "backdrop", "wall", "sky", "room", "indoors", "outdoors", "studio", "street", "tree",
+        "trees", "building", "flag", "scenery", "landscape", "window", "camera",
+    ),
+    "gender": (
+        "man", "men", "woman", "women", "male", "female", "boy", "boys", "girl", "girls", "he", "she",
+        "him", "his", "her", "hers", "himself", "herself", "gentleman", "lady", "ladies", "guy", "mr",
+        "mrs", "ms",
+    ),
+    "ethnicity": (
+        "caucasian", "asian", "african", "hispanic", "latino", "latina", "ethnic", "ethnicity", "race",
+        "racial", "complexion",
+    ),
+}
+# fmt: on
+EXTRA_FACT_INDEX = {word: kind for kind, words in EXTRA_FACT_WORDS.items() for word in words}
+CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
+SENTENCE_START = frozenset(".!?:;(\"'")  # a capital after one of these (or first) starts a sentence
 WORD = re.compile(r"[a-z]+")
+NAME_TO_AU = {name.lower(): au for au, name in AU_NAMES.items()}
+# every canonical name, overlapping matches included (a lookahead consumes nothing)
+BARE_NAME = re.compile(
+    r"(?=\b(" + "|".join(re.escape(n) for n in sorted(NAME_TO_AU, key=len, reverse=True)) + r")\b)"
+)
 DECIMAL = re.compile(r"(?<![\d.])(\d*\.\d+)")
 BRACKETED = re.compile(r"\[[^\]]*\]")
 PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
@@ -39,14 +89,36 @@ WORDS_PER_AU = 10  # each present AU may take this many more words
 
 def au_mentions(text: str) -> list[tuple[str, str | None]]:
     """(code, name or None) for every AU the text names, code normalised to 'AU07'."""
-    return [(f"AU{int(code):02d}", name.strip() if name else None) for code, name in AU_MENTION.findall(text)]
+    return list(_au_mentions(text))
 
 
-def check_aus(text: str, present: Iterable[str]) -> list[str]:
-    """Problems with the AU mentions in `text`; empty when faithful."""
+@lru_cache(maxsize=256)
+def _au_mentions(text: str) -> tuple[tuple[str, str | None], ...]:
+    """Cached: the gate asks twice per text (what is named, what is stated)."""
+    return tuple(
+        (f"AU{int(code):02d}", (named or listed).strip() or None)
+        for code, named, listed in AU_MENTION.findall(text)
+    )
+
+
+@lru_cache(maxsize=256)
+def _words(text: str) -> frozenset[str]:
+    """The text's lower-case words; several checks read them."""
+    return frozenset(WORD.findall(text.lower()))
+
+
+def plain_mentions(text: str) -> set[str]:
+    """AUs the text states in the phrase bank's plain wording ("the lip corners are drawn up")."""
+    return plain_index().mentions(text)
+
+
+def check_aus(text: str, present: Iterable[str], described: set[str] | None = None) -> list[str]:
+    """Problems with the AU mentions in `text`; empty when faithful. `described`: the AUs the
+    text states in plain wording, when the caller has them already."""
     allowed = set(present)
-    problems = []
-    for au, name in au_mentions(text):
+    described = plain_mentions(text) if described is None else described
+    problems = [f"{au} is described in words but not present in the region" for au in described - allowed]
+    for au, name in _au_mentions(text):
         if au not in allowed:
             problems.append(f"{au} is named but not present in the region")
         canonical = AU_NAMES.get(au)
@@ -55,16 +127,39 @@ def check_aus(text: str, present: Iterable[str]) -> list[str]:
         elif canonical is None or name.lower() != canonical.lower():
             problems.append(f"{au} is called {name!r}; its FACS name is {canonical!r}")
     # a canonical name without its code still states the AU
-    bare = AU_MENTION.sub(" ", text).lower()
-    for au, name in AU_NAMES.items():
-        if au not in allowed and re.search(rf"\b{re.escape(name.lower())}\b", bare):
-            problems.append(f"'{name}' ({au}) is named but not present in the region")
+    named = {NAME_TO_AU[m.group(1)] for m in BARE_NAME.finditer(AU_MENTION.sub(" ", text).lower())}
+    problems += [
+        f"'{AU_NAMES[au]}' ({au}) is named but not present in the region" for au in sorted(named - allowed)
+    ]
+    return problems
+
+
+def _known_capitalised() -> frozenset[str]:
+    """Words a text may capitalise mid-sentence: FACS names and the emotion words."""
+    words = {w for name in AU_NAMES.values() for w in name.split()} | {"Action", "Unit", "Units"}
+    return frozenset(words | {w.capitalize() for names in EMOTION_WORDS.values() for w in names})
+
+
+KNOWN_CAPITALISED = _known_capitalised()
+
+
+def extra_facts_stated(text: str) -> list[str]:
+    """What the text says that no label states: clothing, hair, identity, background, gender,
+    ethnicity (a word list), and proper names (a capitalised word inside a sentence)."""
+    problems = [
+        f"says {w!r} ({EXTRA_FACT_INDEX[w]}), which no label states"
+        for w in sorted(_words(text) & EXTRA_FACT_INDEX.keys())
+    ]
+    for match in CAPITALISED.finditer(text):
+        before = text[: match.start()].rstrip()[-1:]
+        if match.group() not in KNOWN_CAPITALISED and before and before not in SENTENCE_START:
+            problems.append(f"names {match.group()!r}, a proper name no label states")
     return problems
 
 
 def emotions_stated(text: str) -> set[str]:
-    words = set(WORD.findall(text.lower()))
-    return {emotion for emotion, names in EMOTION_WORDS.items() if words & set(names)}
+    words = _words(text)
+    return {emotion for emotion, names in EMOTION_WORDS.items() if not words.isdisjoint(names)}
 
 
 def parts_stated(text: str) -> set[str]:
@@ -84,11 +179,12 @@ def numbers_stated(text: str) -> tuple[list[float], list[int]]:
 def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     """Every reason `text` may not be written as a description of `facts`; empty when it passes."""
     present = [a.au for a in facts.aus]
-    problems = check_aus(text, present)
-    mentioned = {au for au, _ in au_mentions(text)}
+    described = plain_mentions(text)
+    problems = check_aus(text, present, described)
+    mentioned = {au for au, _ in _au_mentions(text)} | described
     problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
     problems += _check_emotion(text, facts) + _check_numbers(text, facts) + _check_parts(text, facts)
-    problems += _check_repetition(text)
+    problems += _check_repetition(text) + extra_facts_stated(text)
     low, high = LENGTH_WORDS[style]
     high += WORDS_PER_AU * len(present)
     words = len(text.split())
