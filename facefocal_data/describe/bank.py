@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,7 @@ class Phrase:
     text: str
     states: frozenset[str]
     slots: frozenset[str]
+    facts: frozenset[str]  # the states a slot fills (`states` less what the wording itself says)
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def _phrases(groups: Any, where: str) -> tuple[Phrase, ...]:
                     f"{where}: {text!r} fills {sorted(stated)} (unknown slots {sorted(unknown)}) "
                     f"but its group states {sorted(states)}"
                 )
-            out.append(Phrase(text, states, frozenset(s.lower() for s in slots)))
+            out.append(Phrase(text, states, frozenset(s.lower() for s in slots), frozenset(stated)))
     return tuple(out)
 
 
@@ -235,24 +235,25 @@ def _pattern(text: str, adverbs: str) -> str:
 
 @dataclass(frozen=True)
 class PlainIndex:
-    """Every AU wording as a regex, indexed by its first two words: a text is scanned word by
-    word and only the wordings that start there are tried (one big alternation was the slowest
-    part of the fact check)."""
+    """Every AU wording as a regex, grouped by its first two words: one regex finds where a
+    wording may start, one alternation per start word pair says which AU's wording is there (the
+    group that matched is named by the AU); one big alternation was the slowest part of the check."""
 
-    by_start: dict[tuple[str, str], tuple[tuple[str, re.Pattern[str]], ...]]
+    starts: re.Pattern[str]
+    by_start: dict[str, re.Pattern[str]]
 
     def mentions(self, text: str) -> set[str]:
         lower = text.lower()
-        words = [(m.start(), m.group()) for m in PLAIN_WORD.finditer(lower)]
         found = set()
-        for (start, first), (_, second) in pairwise(words):
-            for au, pattern in self.by_start.get((first, second), ()):
-                if au not in found and pattern.match(lower, start):
-                    found.add(au)
+        for start in self.starts.finditer(lower):
+            match = self.by_start[" ".join(start.group().split())].match(lower, start.start())
+            if match and match.lastgroup:
+                found.add(match.lastgroup.partition("_")[0])
         return found
 
 
-PLAIN_WORD = re.compile(r"[a-z][a-z'-]*")
+def _longest(item: tuple[str, str]) -> int:
+    return -len(item[0])
 
 
 @cache
@@ -260,9 +261,15 @@ def plain_index() -> PlainIndex:
     """The AU wordings (any side form, any bank adverb or none) for `factcheck.plain_mentions`."""
     bank = load_bank()
     adverbs = "|".join(sorted({_literal(a) for v in bank.adverbs.values() for a in v}, key=len, reverse=True))
-    index: dict[tuple[str, str], list[tuple[str, re.Pattern[str]]]] = {}
+    index: dict[str, list[tuple[str, str]]] = {}
     for au, wordings in bank.wordings.items():
-        for form in sorted({t.lower() for w in wordings for t in (w.both, w.side)}):
-            first, second = PLAIN_WORD.findall(form)[:2]
-            index.setdefault((first, second), []).append((au, re.compile(_pattern(form, adverbs) + r"\b")))
-    return PlainIndex({k: tuple(v) for k, v in index.items()})
+        for i, form in enumerate(sorted({t.lower() for w in wordings for t in (w.both, w.side)})):
+            index.setdefault(" ".join(form.split()[:2]), []).append((form, f"{au}_{i}"))
+    starts = "|".join(_literal(s) for s in sorted(index, key=len, reverse=True))
+    by_start = {  # longest wording first, so that none hides a longer one it begins
+        k: re.compile(
+            "(?:" + "|".join(f"(?P<{g}>{_pattern(f, adverbs)})" for f, g in sorted(v, key=_longest)) + r")\b"
+        )
+        for k, v in index.items()
+    }
+    return PlainIndex(re.compile(rf"\b(?:{starts})\b"), by_start)

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
-from .bank import WORDING_FACTS, Phrase, PhraseBank, load_bank, parts_named
+from .bank import Phrase, PhraseBank, load_bank, parts_named
 from .factcheck import check_text
 from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
 from .template import EMOTION_CUES, _rng, describe_face, describe_region, join, region_name
@@ -30,6 +30,7 @@ SIDED_FAMILIES = frozenset({"brow", "eye", "nasolabial", "cheek_upper", "cheek_l
 CLAUSES_PER_SENTENCE = 2
 ITEMS_PER_SENTENCE = 3
 MAX_COVER_PARTS = 3
+COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
 NASION = 168  # MediaPipe landmark on the face's vertical midline
 ARTICLE = re.compile(r"\b([Aa]n?) (?=([A-Za-z][\w-]*))")
 T = TypeVar("T")
@@ -58,9 +59,17 @@ class _Scene:
     one_side: bool  # AU wordings in their one-side form
     labels: dict[str, AULabel]
     states: set[str] = field(default_factory=set)
+    used: set[object] = field(default_factory=set)
 
     def pick(self, options: Sequence[T]) -> T:
-        return options[self.rng.randrange(len(options))]
+        return options[int(self.rng.random() * len(options))]  # randrange costs 3x as much
+
+    def fresh(self, options: Sequence[T]) -> T:
+        """A pick this text has not used yet, while there is one: no connective twice."""
+        unused = [o for o in options if o not in self.used] or list(options)
+        choice = self.pick(unused)
+        self.used.add(choice)
+        return choice
 
 
 def article(word: str) -> str:
@@ -142,12 +151,16 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
     ]
     if not fits:  # no wording fits the region's vocabulary: say it in the code + name form
         return "there is " + _noun_item(scene, fact)
+    compact = len(scene.facts.aus) > COMPACT_ABOVE
+    if compact:  # many AUs: the shortest wordings, so the text stays within the gate's length
+        fits = sorted(fits, key=lambda w: len(w.both))[:1]
     wording = scene.pick(fits)
-    adverb = scene.pick(scene.bank.adverbs[fact.intensity]) if fact.intensity else ""
+    adverb = scene.fresh(scene.bank.adverbs[fact.intensity]) if fact.intensity else ""
     clause = _spaces((wording.side if scene.one_side else wording.both).replace("{adv}", adverb))
     annotated = _is_gt(scene.labels.get(fact.au))
     if scene.naming == "both":
-        frame = scene.pick(scene.bank.attach["annotated" if annotated else "estimate"])
+        frames = scene.bank.attach["annotated" if annotated else "estimate"]
+        frame = frames[0] if compact else scene.fresh(frames)  # the first is the shortest
         return frame.format(clause=clause, code=fact.au, name=fact.name)
     return scene.pick(scene.bank.plain_annotated).format(clause=clause) if annotated else clause
 
@@ -163,7 +176,7 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
     style = "noun" if nouns else "clause"
     sentences = []
     for i, chunk in enumerate(chunks):
-        frame = scene.pick(scene.bank.frames[f"{'open' if i == 0 else 'more'}.{style}"])
+        frame = scene.fresh(scene.bank.frames[f"{'open' if i == 0 else 'more'}.{style}"])
         joined = join(chunk) if nouns else _pair(scene, chunk)
         slot = "items" if nouns else "clauses"
         sentences.append(_fill(frame, scene, name=name, where=_where(scene, name), **{slot: joined}))
@@ -173,7 +186,7 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
 def _pair(scene: _Scene, clauses: list[str]) -> str:
     if len(clauses) == 1:
         return clauses[0]
-    return scene.pick(scene.bank.pair).format(first=clauses[0], second=clauses[1])
+    return scene.fresh(scene.bank.pair).format(first=clauses[0], second=clauses[1])
 
 
 def _rest_sentence(scene: _Scene, name: str) -> str:
@@ -232,10 +245,10 @@ def _age_sentence(scene: _Scene) -> str | None:
     usable = [
         p
         for p in scene.bank.age["gt" if _is_gt(label) else "estimate"]
-        if p.states - WORDING_FACTS <= have and p.slots <= set(values)
+        if p.facts <= have and p.slots <= values.keys()
     ]
-    most = max(len(p.states - WORDING_FACTS) for p in usable)
-    return _fill(scene.pick([p for p in usable if len(p.states - WORDING_FACTS) == most]), scene, **values)
+    most = max(len(p.facts) for p in usable)  # every age fact there is, when a group says them all
+    return _fill(scene.pick([p for p in usable if len(p.facts) == most]), scene, **values)
 
 
 def _text(scene: _Scene, first: list[str]) -> str:

@@ -72,17 +72,15 @@ EXTRA_FACT_WORDS: dict[str, tuple[str, ...]] = {
 # fmt: on
 EXTRA_FACT_INDEX = {word: kind for kind, words in EXTRA_FACT_WORDS.items() for word in words}
 CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
-SENTENCE_START = frozenset(".!?:;(\"'")  # a capital after one of these (or first) starts a sentence
+SENTENCE_START = re.compile(r"(?:^|[.!?:;(\"'])\s*")  # a capital where one of these ends begins a sentence
 WORD = re.compile(r"[a-z]+")
 NAME_TO_AU = {name.lower(): au for au, name in AU_NAMES.items()}
-# every canonical name, overlapping matches included (a lookahead consumes nothing)
-BARE_NAME = re.compile(
-    r"(?=\b(" + "|".join(re.escape(n) for n in sorted(NAME_TO_AU, key=len, reverse=True)) + r")\b)"
-)
-DECIMAL = re.compile(r"(?<![\d.])(\d*\.\d+)")
+# each canonical name as a whole-word pattern, tried only where the name occurs at all
+BARE_NAME = {au: re.compile(rf"\b{re.escape(name)}\b") for name, au in NAME_TO_AU.items()}
+NUMERIC = re.compile(r"[\d.]*\d")  # a run of digits and dots: an integer or a decimal
 BRACKETED = re.compile(r"\[[^\]]*\]")
 PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
-INTEGER = re.compile(r"(?<![\d.])(\d{1,3})(?![\d.]*\d)")
+SENTENCE_SPLIT = re.compile(r"[.;!?]\s+")
 LENGTH_WORDS = {"short": (8, 60), "long": (20, 140)}
 WORDS_PER_AU = 10  # each present AU may take this many more words
 
@@ -127,7 +125,8 @@ def check_aus(text: str, present: Iterable[str], described: set[str] | None = No
         elif canonical is None or name.lower() != canonical.lower():
             problems.append(f"{au} is called {name!r}; its FACS name is {canonical!r}")
     # a canonical name without its code still states the AU
-    named = {NAME_TO_AU[m.group(1)] for m in BARE_NAME.finditer(AU_MENTION.sub(" ", text).lower())}
+    bare = _bare(text).lower()
+    named = {au for name, au in NAME_TO_AU.items() if name in bare and BARE_NAME[au].search(bare)}
     problems += [
         f"'{AU_NAMES[au]}' ({au}) is named but not present in the region" for au in sorted(named - allowed)
     ]
@@ -150,9 +149,9 @@ def extra_facts_stated(text: str) -> list[str]:
         f"says {w!r} ({EXTRA_FACT_INDEX[w]}), which no label states"
         for w in sorted(_words(text) & EXTRA_FACT_INDEX.keys())
     ]
+    starts = {m.end() for m in SENTENCE_START.finditer(text)}
     for match in CAPITALISED.finditer(text):
-        before = text[: match.start()].rstrip()[-1:]
-        if match.group() not in KNOWN_CAPITALISED and before and before not in SENTENCE_START:
+        if match.group() not in KNOWN_CAPITALISED and match.start() not in starts:
             problems.append(f"names {match.group()!r}, a proper name no label states")
     return problems
 
@@ -164,16 +163,29 @@ def emotions_stated(text: str) -> set[str]:
 
 def parts_stated(text: str) -> set[str]:
     """Canonical face parts named in the text, outside AU names (those are checked as AUs)."""
-    words = set(WORD.findall(AU_MENTION.sub(" ", text).lower()))
-    return {part for part, names in PART_WORDS.items() if words & set(names)}
+    words = _words(_bare(text))
+    return {part for part, names in PART_WORDS.items() if not words.isdisjoint(names)}
+
+
+@lru_cache(maxsize=256)
+def _bare(text: str) -> str:
+    """The text without its AU mentions (codes and their names); several checks read it."""
+    return AU_MENTION.sub(" ", text)
 
 
 def numbers_stated(text: str) -> tuple[list[float], list[int]]:
-    """(decimals, integers) the text quotes, leaving out AU codes, percentages and box coordinates."""
-    rest = PERCENT.sub(" ", BRACKETED.sub(" ", AU_MENTION.sub(" ", text)))
-    decimals = [float(d) for d in DECIMAL.findall(rest)]
-    rest = DECIMAL.sub(" ", rest)
-    return decimals, [int(i) for i in INTEGER.findall(rest)]
+    """(decimals, integers) the text quotes, leaving out AU codes, percentages and box coordinates.
+
+    Integers of four or more digits are no age and no fact a text quotes; they are left out."""
+    decimals: list[float] = []
+    integers: list[int] = []
+    for run in NUMERIC.findall(PERCENT.sub(" ", BRACKETED.sub(" ", _bare(text)))):
+        pieces = run.split(".")
+        if len(pieces) == 1:
+            integers += [int(run)] if len(run) <= 3 else []
+        else:  # "0.97", ".5"; "1.2.3" (no number anyone writes) counts as 1.2
+            decimals.append(float(f"{pieces[0]}.{pieces[1]}"))
+    return decimals, integers
 
 
 def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
@@ -194,7 +206,7 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
 
 
 def _check_repetition(text: str) -> list[str]:
-    sentences = [s.strip().lower() for s in re.split(r"[.;!?]\s+", text) if len(s.split()) >= 3]
+    sentences = [s.strip().lower() for s in SENTENCE_SPLIT.split(text) if len(s.split()) >= 3]
     return ["repeats a sentence"] if len(sentences) != len(set(sentences)) else []
 
 
@@ -219,7 +231,7 @@ def _check_numbers(text: str, facts: Facts) -> list[str]:
         low, high = facts.age_range or (facts.age_years, facts.age_years)
         ages = set(range(min(low, facts.age_years), max(high, facts.age_years) + 1))
         if facts.age_bin:
-            ages |= {int(v) for v in re.findall(r"\d+", facts.age_bin)}
+            ages |= {int(v) for v in NUMERIC.findall(facts.age_bin)}
         if facts.age_years not in integers:
             problems.append(f"does not state the age ({facts.age_years} years)")
     problems += [f"states the number {i}, which is no age or fact here" for i in integers if i not in ages]
@@ -235,7 +247,7 @@ def _check_parts(text: str, facts: Facts) -> list[str]:
     ]
     if facts.side is not None:
         other = "right" if facts.side == "left" else "left"
-        if re.search(rf"\b{other}\b", text.lower()):
+        if other in _words(text):
             problems.append(f"speaks of the {other} side in a {facts.side}-side region")
     return problems
 

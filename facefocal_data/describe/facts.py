@@ -194,12 +194,12 @@ def _named_boxes(record: FaceRecord) -> list[tuple[str, list[int]]]:
     hit = _BOXES.get(id(record))
     if hit is not None and hit[0] is record:
         return hit[1]
-    points = np.asarray(record.landmarks_478, dtype=np.float32)
-    boxes = [
-        (family_of(named.name), region_box(points, named, record.width))
-        for named in NAMED_REGIONS
-        if family_of(named.name) not in ("upper_face", "lower_face", "full_face")
-    ]
+    stored = {r.region_id: r.bbox_xyxy for r in record.regions if r.kind == "named"}
+    wanted = [n for n in NAMED_REGIONS if family_of(n.name) not in ("upper_face", "lower_face", "full_face")]
+    if any(n.name not in stored for n in wanted):  # the record's own boxes where it has them
+        points = np.asarray(record.landmarks_478, dtype=np.float32)
+        stored |= {n.name: region_box(points, n, record.width) for n in wanted if n.name not in stored}
+    boxes = [(family_of(n.name), stored[n.name]) for n in wanted]
     if len(_BOXES) >= 8:
         _BOXES.clear()
     _BOXES[id(record)] = (record, boxes)
