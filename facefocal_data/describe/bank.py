@@ -129,6 +129,8 @@ def _wordings(au: str, entry: dict[str, Any]) -> tuple[Wording, ...]:
         only = item.get("only")
         if only is None and not all("{adv}" in t for t in (both, side)):
             raise PhraseBankError(f"aus.yaml {au}: {both!r} has no {{adv}} and no `only` intensities")
+        if any(t.startswith("{adv}") or t.endswith("{adv}") for t in (both, side)):
+            raise PhraseBankError(f"aus.yaml {au}: {both!r}: {{adv}} goes between words")
         if only is not None and not set(only) <= set(INTENSITIES):
             raise PhraseBankError(f"aus.yaml {au}: `only` {only} are not intensity words {INTENSITIES}")
         out.append(

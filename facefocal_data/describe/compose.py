@@ -23,7 +23,7 @@ from ..record import AULabel, Description, FaceRecord, Region
 from .bank import Phrase, PhraseBank, load_bank, parts_named
 from .factcheck import check_text
 from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
-from .template import EMOTION_CUES, _rng, describe_face, describe_region, join, region_name
+from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
 
 AU_NAMINGS = ("both", "plain", "code_name")
 SIDED_FAMILIES = frozenset({"brow", "eye", "nasolabial", "cheek_upper", "cheek_lower"})
@@ -273,7 +273,7 @@ def compose_region(
     if region.kind == "box":  # the side the AU labels were read from (labels/stage.py)
         one_side = region_side(region.bbox_xyxy, record.landmarks_478[NASION][0]) != "both"
     scene = _Scene(
-        _rng(seed, record.record_id, region.region_id),
+        seeded_rng(seed, record.record_id, region.region_id),
         bank or load_bank(),
         naming,
         facts,
@@ -296,7 +296,7 @@ def compose_face(
     facts = face_facts(record)
     labels = strongest_aus(record)
     scene = _Scene(
-        _rng(seed, record.record_id, "face"),
+        seeded_rng(seed, record.record_id, "face"),
         bank or load_bank(),
         naming,
         facts,
