@@ -111,7 +111,7 @@ def build(
     ] = False,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     describer: Annotated[
-        str | None, typer.Option(help="Override the recipe's describer: llm, template or none.")
+        str | None, typer.Option(help="Override the recipe's describer: llm, template, phrases or none.")
     ] = None,
     llm_url: Annotated[
         str | None,

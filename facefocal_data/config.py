@@ -230,8 +230,12 @@ class RatingConfig(_Strict):
 
 
 class DescribeConfig(_Strict):
-    describer: str = "llm"  # llm | template | none
+    describer: str = "llm"  # llm | template | phrases | none
     seed: int = 0
+    au_naming: Literal["both", "plain", "code_name"] = Field(
+        "both",
+        description="phrases: an AU as its appearance change + (code, name), the change only, or code (name)",
+    )
     llm: LLMConfig = LLMConfig()
     rating: RatingConfig = RatingConfig()
 
@@ -287,9 +291,10 @@ class Recipe(_Strict):
 
     def content_hash(self) -> str:
         """Hash of everything that shapes the rows (output layout excluded)."""
-        payload = self.model_dump(
-            mode="json", exclude={"output": True, "name": True, "describe": _RUNTIME_ONLY}
-        )
+        describe: dict[str, Any] = dict(_RUNTIME_ONLY)
+        if self.describe.describer != "phrases":  # only that describer reads it: other builds keep their ids
+            describe["au_naming"] = True
+        payload = self.model_dump(mode="json", exclude={"output": True, "name": True, "describe": describe})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 

@@ -90,7 +90,7 @@ class Rating:
 @dataclass
 class Description:
     text: str
-    describer: str  # "template" | "llm" | "human"
+    describer: str  # "template" | "phrases" | "llm" | "human"
     model: str | None
     prompt_version: str
     checks: list[str] = field(default_factory=list)  # gate failures of earlier attempts

@@ -384,7 +384,7 @@ def test_cli_describer_overrides_and_unknown_names(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["build", str(ASTRONAUT), "-o", str(tmp_path / "a"), "--describer", "bogus"])
     assert res.exit_code == 2
-    assert "describe.describer: unknown describer 'bogus'; known: llm, none, template" in res.output
+    assert "describe.describer: unknown describer 'bogus'; known: llm, none, phrases, template" in res.output
     res = runner.invoke(app, ["build", str(ASTRONAUT), "-o", str(tmp_path / "b"), "--describer", "template"])
     assert res.exit_code == 0, res.output
     [row] = pq.read_table(next((tmp_path / "b" / "shards").glob("*.parquet"))).to_pylist()

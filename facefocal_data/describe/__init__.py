@@ -26,3 +26,10 @@ def _llm(config: DescribeConfig) -> Any:
     from .llm import LLMDescriber
 
     return LLMDescriber(config)
+
+
+@DESCRIBERS.register("phrases")
+def _phrases(config: DescribeConfig) -> Any:
+    from .compose import PhraseDescriber
+
+    return PhraseDescriber(config.seed, config.au_naming)

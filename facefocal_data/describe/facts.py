@@ -140,45 +140,67 @@ def _face_facts(record: FaceRecord, region_id: str, region: str, side: str | Non
 
 def region_facts(record: FaceRecord, region: Region) -> Facts:
     present = [a for a in region.aus if a.present]
-    side = _side(region.region_id)
+    side = side_of(region.region_id)
     parts = region_parts(record, region) | {p for a in present for p in AU_NAME_PARTS[a.au]}
     base = _face_facts(record, region.region_id, region_name(region), side, present)
     return Facts(**base, parts=frozenset(parts))
 
 
-def face_facts(record: FaceRecord) -> Facts:
-    """The face as one region: the strongest reading of each present AU over all regions."""
+def strongest_aus(record: FaceRecord) -> list[AULabel]:
+    """Each present AU once, at its strongest reading over all regions (the face-level view)."""
     best: dict[str, AULabel] = {}
     for region in record.regions:
         for label in region.aus:
             if label.present and (label.au not in best or (label.value or 0) > (best[label.au].value or 0)):
                 best[label.au] = label
-    base = _face_facts(record, "face", "the whole face", None, list(best.values()))
+    return list(best.values())
+
+
+def face_facts(record: FaceRecord) -> Facts:
+    """The face as one region: the strongest reading of each present AU over all regions."""
+    base = _face_facts(record, "face", "the whole face", None, strongest_aus(record))
     return Facts(**base, parts=REGION_PARTS["full_face"])
 
 
-def _side(region_id: str) -> str | None:
+def side_of(region_id: str) -> str | None:
     tail = region_id.rpartition("_")[2]
     return tail if tail in ("left", "right") else None
 
 
-def _family(region_id: str) -> str:
+def family_of(region_id: str) -> str:
+    """'eye_left' -> 'eye': the region without the subject's side."""
     return region_id.removesuffix("_left").removesuffix("_right")
 
 
 def region_parts(record: FaceRecord, region: Region) -> frozenset[str]:
     """Canonical parts a region may speak of; a box inherits the named regions it covers."""
     if region.kind != "box":
-        return REGION_PARTS.get(_family(region.region_id), frozenset())
-    points = np.asarray(record.landmarks_478, dtype=np.float32)
+        return REGION_PARTS.get(family_of(region.region_id), frozenset())
     x1, y1, x2, y2 = region.bbox_xyxy
     parts: set[str] = set()
-    for named in NAMED_REGIONS:
-        family = _family(named.name)
-        if family in ("upper_face", "lower_face", "full_face"):
-            continue
-        bx1, by1, bx2, by2 = region_box(points, named, record.width)
+    for family, (bx1, by1, bx2, by2) in _named_boxes(record):
         inter = max(0, min(x2, bx2) - max(x1, bx1)) * max(0, min(y2, by2) - max(y1, by1))
         if inter >= BOX_PART_OVERLAP * max(1, (bx2 - bx1) * (by2 - by1)):
             parts |= REGION_PARTS.get(family, set())
     return frozenset(parts)
+
+
+_BOXES: dict[int, tuple[FaceRecord, list[tuple[str, list[int]]]]] = {}
+
+
+def _named_boxes(record: FaceRecord) -> list[tuple[str, list[int]]]:
+    """(family, box) of each named region but the face halves and the whole face, kept for the
+    few records in hand: every box region and every check of its text needs them again."""
+    hit = _BOXES.get(id(record))
+    if hit is not None and hit[0] is record:
+        return hit[1]
+    stored = {r.region_id: r.bbox_xyxy for r in record.regions if r.kind == "named"}
+    wanted = [n for n in NAMED_REGIONS if family_of(n.name) not in ("upper_face", "lower_face", "full_face")]
+    if any(n.name not in stored for n in wanted):  # the record's own boxes where it has them
+        points = np.asarray(record.landmarks_478, dtype=np.float32)
+        stored |= {n.name: region_box(points, n, record.width) for n in wanted if n.name not in stored}
+    boxes = [(family_of(n.name), stored[n.name]) for n in wanted]
+    if len(_BOXES) >= 8:
+        _BOXES.clear()
+    _BOXES[id(record)] = (record, boxes)
+    return boxes

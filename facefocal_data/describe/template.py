@@ -68,7 +68,8 @@ AGE = (
 )
 
 
-def _rng(seed: int, *keys: str) -> random.Random:
+def seeded_rng(seed: int, *keys: str) -> random.Random:
+    """A generator for one text, from the seed and the record / region ids: reruns repeat it."""
     digest = hashlib.sha256(":".join([str(seed), *keys]).encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "little"))
 
@@ -123,7 +124,7 @@ def _age_sentence(rng: random.Random, age: AgeLabel, with_bin: bool = True) -> s
 
 def describe_region(record: FaceRecord, region: Region, seed: int = 0, with_bin: bool = True) -> Description:
     """The region's text; ``with_bin=False`` leaves the age bin out (the LLM draft: fewer numbers)."""
-    rng = _rng(seed, record.record_id, region.region_id)
+    rng = seeded_rng(seed, record.record_id, region.region_id)
     where = region_name(region)
     present = sorted((a for a in region.aus if a.present), key=lambda a: -(a.value or 0))
     if present:
@@ -145,7 +146,7 @@ def _capital(text: str) -> str:
 
 def describe_face(record: FaceRecord, seed: int = 0, with_bin: bool = True) -> Description:
     """Face-level summary: the strongest present AUs over all regions, emotion and age."""
-    rng = _rng(seed, record.record_id, "face")
+    rng = seeded_rng(seed, record.record_id, "face")
     best: dict[str, AULabel] = {}
     for region in record.regions:
         for label in region.aus:

@@ -1,0 +1,224 @@
+"""Describers compared on N faces: `template` against `phrases` (each `au_naming`).
+
+Per describer: texts/s (the fact check included where the describer runs it), the fact-check
+pass rate, link-grammar failures over unique sentences (a seeded sample; raw, and with bracketed
+annotations such as "(AU12, Lip Corner Puller)" removed), distinct-1/distinct-2 over all region
+texts, the commonest sentence's share of all sentences, words per text, and what the describe
+stage would be of a build's stage time with vision at 7-10 faces/s (2 cores).
+
+Faces: `--from synth` (default) builds the example images once (vision + labels) and makes N
+records from them by drawing new label values (AU activations per face and side, emotion class
+and probability, age, interval and bin; one face in ten with ground-truth labels): fast, and the
+labels vary as a real dataset's would, which copies of eight faces would not. `--from build`
+builds varied copies (flipped, scaled, padded) of the example images until N faces (slow on 2
+cores). Issue 16 targets: distinct-2 >= 0.08, no sentence > 1 % of all, <= 5 % of unique
+sentences failing link-grammar, describe <= 10 % of stage time.
+Not a test: machines are noisy; read the ratios, not the absolute numbers.
+
+Run: python benchmarks/bench_describe.py [--faces 1000] [--from synth|build] [--grammar-sample 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import random
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench_llm import example_records  # the example images through vision and labels
+from PIL import Image, ImageOps
+
+from facefocal_data.config import Recipe
+from facefocal_data.describe.compose import PhraseDescriber
+from facefocal_data.describe.factcheck import check_text
+from facefocal_data.describe.facts import face_facts, region_facts, side_of
+from facefocal_data.describe.quality import (
+    BRACKETED,
+    distinct_n,
+    parser_available,
+    sentences,
+    unparsed,
+    variety,
+)
+from facefocal_data.describe.template import TemplateDescriber
+from facefocal_data.exporters.base import iter_records
+from facefocal_data.labels.age import age_bin
+from facefocal_data.pipeline import build
+from facefocal_data.record import AgeLabel, EmotionLabel, FaceRecord
+
+REPO = Path(__file__).resolve().parents[1]
+EMOTIONS = {
+    "happiness": 30,
+    "neutral": 25,
+    "sadness": 10,
+    "surprise": 10,
+    "anger": 8,
+    "fear": 7,
+    "disgust": 6,
+}
+AGE_BINS = [0, 3, 10, 20, 30, 40, 50, 60, 70]
+VISION_FACES_PER_S = (7.0, 10.0)
+COORDINATES = re.compile(r"\[[^\]]*\]")  # the template names a box by its pixels
+
+
+def _relabel_aus(record: FaceRecord, rng: random.Random, truth: bool) -> None:
+    """New AU values: each AU active in 30 % of faces, both sides near the same value."""
+    level = {}
+    for au in sorted({a.au for region in record.regions for a in region.aus}):
+        level[au] = rng.uniform(0.5, 1.0) if rng.random() < 0.3 else rng.uniform(0.0, 0.5)
+    jitter = {(au, side): rng.uniform(-0.06, 0.06) for au in level for side in ("left", "right", None)}
+    for region in record.regions:
+        for label in region.aus:
+            value = min(1.0, max(0.0, level[label.au] + jitter[(label.au, side_of(region.region_id))]))
+            label.value, label.present = round(value, 4), value >= 0.5
+            if truth:
+                label.value, label.value_type, label.source = float(label.present), "binary", "gt:synth"
+
+
+def _relabel_face(record: FaceRecord, rng: random.Random, truth: bool) -> None:
+    """New emotion (class, probability) and age (years, 80 % interval, bin)."""
+    label = rng.choices(list(EMOTIONS), weights=list(EMOTIONS.values()))[0]
+    p = 1.0 if truth else round(rng.uniform(0.3, 1.0), 4)
+    source = "gt:synth" if truth else record.emotion.source if record.emotion else "synth"
+    record.emotion = EmotionLabel(label, p, p < 0.5, {label: p}, source)
+    years = rng.uniform(3, 85)
+    if truth:
+        interval = None
+    elif rng.random() < 0.15:
+        interval = [float(round(years))] * 2
+    else:
+        interval = [round(max(0.0, years - rng.uniform(2, 10))), round(years + rng.uniform(2, 14))]
+    source = "gt:synth" if truth else record.age.source if record.age else "synth"
+    record.age = AgeLabel(years, age_bin(years, AGE_BINS)[0], None, interval, None, source)
+
+
+def synthetic(records: list[FaceRecord], n: int, seed: int) -> list[FaceRecord]:
+    """N records: real geometry and regions, label values drawn anew per face (seeded)."""
+    out = []
+    for i in range(n):
+        rng = random.Random(seed * 1_000_003 + i)
+        record = copy.deepcopy(records[i % len(records)])
+        record.record_id = hashlib.sha256(f"synth:{seed}:{i}".encode()).hexdigest()[:20]
+        truth = rng.random() < 0.1
+        _relabel_aus(record, rng, truth)
+        _relabel_face(record, rng, truth)
+        out.append(record)
+    return out
+
+
+def varied_copies(images: Path, folder: Path, rounds: int) -> None:
+    """Each example image `rounds` times: mirrored, scaled down or up, padded."""
+    for path in sorted(p for p in images.iterdir() if p.is_file()):
+        image = Image.open(path).convert("RGB")
+        for k in range(rounds):
+            copy_ = ImageOps.mirror(image) if k % 2 else image
+            scale = (0.8, 1.0, 1.25)[k % 3]
+            copy_ = copy_.resize((int(copy_.width * scale), int(copy_.height * scale)))
+            pad = (k % 4) * 0.08
+            copy_ = ImageOps.expand(copy_, border=int(pad * copy_.width), fill=(k * 37 % 255,) * 3)
+            copy_.save(folder / f"{path.stem}_{k:04d}.png")
+
+
+def built_records(images: Path, n: int) -> list[FaceRecord]:
+    """A real build (describer `phrases`) of varied copies until about N faces (the example
+    images hold 8); prints its per-stage seconds: the describe stage's share is the issue's target."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "images"
+        folder.mkdir()
+        varied_copies(images, folder, rounds=max(1, -(-n // 7)))  # ~7 faces found a round
+        recipe = Recipe.model_validate({"describe": {"describer": "phrases"}})
+        summary = build(folder, Path(tmp) / "out", recipe=recipe)
+        total = sum(summary.stage_seconds.values())
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in summary.stage_seconds.items())
+        print(f"build: {summary.faces} faces in {summary.seconds:.0f} s; stages: {stages}")
+        print(f"build: describe is {summary.stage_seconds.get('describe', 0) / total:.1%} of stage time")
+        return list(iter_records(Path(tmp) / "out", pixels=False))[:n]
+
+
+def _gate_pass(records: list[FaceRecord]) -> float:
+    results = []
+    for record in records:
+        for region in record.regions:
+            results.append(not check_text(region.description.text, region_facts(record, region), "long"))
+        results.append(not check_text(record.face_description.text, face_facts(record), "long"))
+    return sum(results) / len(results)
+
+
+def _grammar(texts: list[str], sample: int, seed: int) -> dict[str, Any]:
+    if not parser_available() or sample <= 0:
+        return {}
+    unique = sorted({s for text in texts for s in sentences(text)})
+    picked = random.Random(seed).sample(unique, min(sample, len(unique)))
+    raw = len(unparsed(picked))
+    stripped = [BRACKETED.sub("", s) for s in picked]
+    return {
+        "unique sentences": len(unique),
+        "parsed (sample)": len(picked),
+        "link-grammar fail, raw": raw / len(picked),
+        "link-grammar fail, (…) removed": len(unparsed(stripped)) / len(picked),
+    }
+
+
+def measure(describer: Any, records: list[FaceRecord], sample: int, seed: int) -> dict[str, Any]:
+    started, cpu = time.perf_counter(), time.process_time()
+    describer.describe_batch(records)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    texts = sum(len(r.regions) + 1 for r in records)
+    region_texts = [region.description.text for r in records for region in r.regions]
+    stats = variety(region_texts)
+    per_face = cpu / len(records)  # CPU time: other processes on a shared machine do not count
+    row = {
+        "texts/s (wall)": texts / seconds,
+        "ms per face (CPU)": 1000 * per_face,
+        "describe share at 7 / 10 faces/s": " / ".join(
+            f"{per_face / (per_face + 1 / fps):.1%}" for fps in VISION_FACES_PER_S
+        ),
+        "fact check pass": _gate_pass(records),
+        "fallbacks": getattr(describer, "fallbacks", 0),
+        "distinct-1": stats.distinct_1,
+        "distinct-2": stats.distinct_2,
+        "distinct-2 at 8 / 50 / 250 faces": " / ".join(
+            f"{distinct_n([g.description.text for r in records[:k] for g in r.regions], 2):.4f}"
+            for k in (8, 50, 250)
+        ),
+        "distinct-2, box coordinates removed": distinct_n([COORDINATES.sub("", t) for t in region_texts], 2),
+        "top sentence share": stats.top_sentence_share,
+        "top sentence": stats.top_sentence,
+        "words per text": stats.words_per_text,
+    }
+    return row | _grammar(region_texts + [r.face_description.text for r in records], sample, seed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--faces", type=int, default=1000)
+    parser.add_argument("--from", dest="source", choices=("synth", "build"), default="synth")
+    parser.add_argument("--images", type=Path, default=REPO / "examples" / "images")
+    parser.add_argument(
+        "--grammar-sample", type=int, default=1000, help="unique sentences to parse (0: none)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.source == "build":
+        records = built_records(args.images, args.faces)
+    else:
+        records = synthetic(example_records(args.images, regions_per_face=10**6), args.faces, args.seed)
+    print(f"{len(records)} faces ({args.source}), {sum(len(r.regions) for r in records)} region texts")
+    describers = {"template": TemplateDescriber(args.seed)}
+    describers |= {f"phrases/{n}": PhraseDescriber(args.seed, n) for n in ("both", "plain", "code_name")}
+    for name, describer in describers.items():
+        row = measure(describer, records, args.grammar_sample, args.seed)
+        print(f"\n== {name}")
+        for key, value in row.items():
+            print(f"  {key:34} {value:.4f}" if isinstance(value, float) else f"  {key:34} {value}")
+
+
+if __name__ == "__main__":
+    main()

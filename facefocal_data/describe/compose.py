@@ -1,0 +1,346 @@
+"""Describer `phrases`: fluent, varied text composed from the phrase bank, facts by construction.
+
+Each text is assembled from bank phrases (describe/phrases/*.yaml) chosen with a random
+generator seeded by `describe.seed`, the record id and the region id, so a rerun writes the same
+text and two records read differently. Every phrase is tagged with the facts it states; the
+composed text's `states` are their union, and the fact check still gates every text (a text
+that fails it is replaced by the template text with the reasons, as the LLM describer does).
+`describe.au_naming` says how an AU is named: `both` ("the lip corners are strongly drawn up and
+back (AU12, Lip Corner Puller)"), `plain` (the appearance change only) or `code_name` ("a strong
+AU12 (Lip Corner Puller)").
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ..labels.stage import region_side
+from ..record import AULabel, Description, FaceRecord, Region
+from .bank import Phrase, PhraseBank, load_bank, parts_named
+from .factcheck import check_text
+from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
+from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
+
+AU_NAMINGS = ("both", "plain", "code_name")
+SIDED_FAMILIES = frozenset({"brow", "eye", "nasolabial", "cheek_upper", "cheek_lower"})
+CLAUSES_PER_SENTENCE = 2
+ITEMS_PER_SENTENCE = 3
+MAX_COVER_PARTS = 3
+COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
+NASION = 168  # MediaPipe landmark on the face's vertical midline
+ARTICLE = re.compile(r"\b([Aa]n?) (?=([A-Za-z][\w-]*))")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A composed text, the facts its phrases state, and the facts it was checked against."""
+
+    text: str
+    states: frozenset[str]
+    facts: Facts
+
+
+@dataclass
+class _Scene:
+    """What one text speaks of, and the facts its chosen phrases have stated so far."""
+
+    rng: random.Random
+    bank: PhraseBank
+    naming: str
+    facts: Facts
+    record: FaceRecord
+    family: str
+    side: str | None  # "left" | "right": the subject's side of a sided region
+    one_side: bool  # AU wordings in their one-side form
+    labels: dict[str, AULabel]
+    states: set[str] = field(default_factory=set)
+    used: set[object] = field(default_factory=set)
+
+    def pick(self, options: Sequence[T]) -> T:
+        return options[int(self.rng.random() * len(options))]  # randrange costs 3x as much
+
+    def fresh(self, options: Sequence[T]) -> T:
+        """A pick this text has not used yet, while there is one: no connective twice."""
+        unused = [o for o in options if o not in self.used] or list(options)
+        choice = self.pick(unused)
+        self.used.add(choice)
+        return choice
+
+
+def article(word: str) -> str:
+    """'an' before a vowel sound: 'an extreme', 'a moderate', 'an AU12', 'a one-sided'."""
+    if len(word) > 1 and word[:2].isupper():  # an initialism is read letter by letter
+        return "an" if word[0] in "AEFHILMNORSX" else "a"
+    lower = word.lower()
+    if lower.startswith(("one", "uni", "use", "usu", "eu")):
+        return "a"
+    return "an" if lower[0] in "aeiou" else "a"
+
+
+def fix_articles(text: str) -> str:
+    """Every 'a'/'an' agrees with the word after it; phrases are written with 'a'."""
+
+    def fixed(match: re.Match[str]) -> str:
+        word = article(match.group(2))
+        return (word.capitalize() if match.group(1)[0] == "A" else word) + " "
+
+    return ARTICLE.sub(fixed, text)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+class _Slots(dict[str, str]):
+    """Slot values; a capitalised slot ({Name}) is the value with a capital letter."""
+
+    def __missing__(self, key: str) -> str:
+        return _capital(self[key.lower()])
+
+
+def _fill(phrase: Phrase, scene: _Scene, **values: str) -> str:
+    """Fill a frame's slots and record the facts it states."""
+    scene.states |= phrase.states
+    return _spaces(phrase.text.format_map(_Slots(values)))
+
+
+def _spaces(text: str) -> str:
+    return " ".join(text.split()) if "  " in text else text
+
+
+def _region_name(scene: _Scene, record: FaceRecord, region: Region | None) -> str:
+    """A noun phrase for the region; a box by the parts it covers, never by its coordinates."""
+    family = scene.bank.families.get(scene.family)
+    if family is None and region is not None:  # a region the bank does not know: the template's name
+        return region_name(region)
+    assert family is not None
+    if region is not None and region.kind == "box":
+        parts = sorted(region_parts(record, region))
+        if family.covering and 0 < len(parts) <= MAX_COVER_PARTS and scene.rng.random() < 0.5:
+            cover = join([scene.bank.cover_words[p] for p in parts if p in scene.bank.cover_words])
+            return scene.pick(family.covering).format(cover=cover)
+    names = [n for n in family.names if parts_named(n) <= scene.facts.parts] or list(family.names)
+    return scene.pick(names).format(side=scene.side or "")
+
+
+def _where(scene: _Scene, name: str) -> str:
+    family = scene.bank.families.get(scene.family)
+    return f"{scene.pick(family.preps) if family else 'in'} {name}"
+
+
+def _noun_item(scene: _Scene, fact: AUFact) -> str:
+    """The code + canonical name form: 'an extreme AU25 (Lips Part)'."""
+    groups = scene.bank.code_name
+    annotated = _is_gt(scene.labels.get(fact.au))
+    kind = "annotated" if annotated else "graded" if fact.intensity else "ungraded"
+    return scene.pick(groups[kind]).format(code=fact.au, name=fact.name, intensity=fact.intensity or "")
+
+
+def _clause_item(scene: _Scene, fact: AUFact) -> str:
+    """The appearance change, with the code and name when the naming is `both`."""
+    fits = [
+        w
+        for w in scene.bank.wordings[fact.au]
+        if (w.parts_side if scene.one_side else w.parts_both) <= scene.facts.parts
+        and (w.only is None or fact.intensity in w.only)
+    ]
+    if not fits:  # no wording fits the region's vocabulary: say it in the code + name form
+        return "there is " + _noun_item(scene, fact)
+    compact = len(scene.facts.aus) > COMPACT_ABOVE
+    if compact:  # many AUs: the shortest wordings, so the text stays within the gate's length
+        fits = sorted(fits, key=lambda w: len(w.both))[:1]
+    wording = scene.pick(fits)
+    adverb = scene.fresh(scene.bank.adverbs[fact.intensity]) if fact.intensity else ""
+    clause = _spaces((wording.side if scene.one_side else wording.both).replace("{adv}", adverb))
+    annotated = _is_gt(scene.labels.get(fact.au))
+    if scene.naming == "both":
+        frames = scene.bank.attach["annotated" if annotated else "estimate"]
+        frame = frames[0] if compact else scene.fresh(frames)  # the first is the shortest
+        return frame.format(clause=clause, code=fact.au, name=fact.name)
+    return scene.pick(scene.bank.plain_annotated).format(clause=clause) if annotated else clause
+
+
+def _au_sentences(scene: _Scene, name: str) -> list[str]:
+    """The region's present AUs, strongest first, a few per sentence."""
+    nouns = scene.naming == "code_name"
+    items = [(_noun_item if nouns else _clause_item)(scene, fact) for fact in scene.facts.aus]
+    for fact in scene.facts.aus:
+        scene.states |= {fact.au} | ({f"{fact.au}:{fact.intensity}"} if fact.intensity else set())
+    size = ITEMS_PER_SENTENCE if nouns else CLAUSES_PER_SENTENCE
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    style = "noun" if nouns else "clause"
+    sentences = []
+    for i, chunk in enumerate(chunks):
+        frame = scene.fresh(scene.bank.frames[f"{'open' if i == 0 else 'more'}.{style}"])
+        joined = join(chunk) if nouns else _pair(scene, chunk)
+        slot = "items" if nouns else "clauses"
+        sentences.append(_fill(frame, scene, name=name, where=_where(scene, name), **{slot: joined}))
+    return sentences
+
+
+def _pair(scene: _Scene, clauses: list[str]) -> str:
+    if len(clauses) == 1:
+        return clauses[0]
+    return scene.fresh(scene.bank.pair).format(first=clauses[0], second=clauses[1])
+
+
+def _rest_sentence(scene: _Scene, name: str) -> str:
+    return _fill(scene.pick(scene.bank.frames["rest"]), scene, name=name, where=_where(scene, name))
+
+
+def _is_gt(label: object) -> bool:
+    source = getattr(label, "source", None)
+    return isinstance(source, str) and source.startswith("gt:")
+
+
+def _cue_names(scene: _Scene, cues: list[AUFact]) -> str:
+    """The region's prototype AUs referred back to: by code + name, or by their appearance."""
+    if scene.naming == "code_name":
+        return join([f"{a.au} ({a.name})" for a in cues])
+    return join([scene.bank.cues[a.au][1 if scene.one_side else 0] for a in cues])
+
+
+def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
+    """The face's emotion, and the region's AUs of its EMFACS prototype when there are some."""
+    facts, label = scene.facts, scene.record.emotion
+    if facts.emotion is None or label is None:
+        return None
+    status = "gt" if _is_gt(label) else "uncertain" if facts.emotion_uncertain else "estimate"
+    cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion, frozenset())]
+    kind = "neutral" if facts.emotion == "neutral" else "cue" if cues else "no_cue"
+    phrases = scene.bank.emotion[f"{status}.{'face_' if face_level else ''}{kind}"]
+    if facts.emotion_p is None:
+        phrases = tuple(p for p in phrases if "p" not in p.slots)
+    nouns, adjectives = scene.bank.emotion_words.get(facts.emotion, ((facts.emotion,), (facts.emotion,)))
+    values = {
+        "noun": scene.pick(nouns),
+        "adj": scene.pick(adjectives),
+        "p": "" if facts.emotion_p is None else f"{facts.emotion_p:.2f}",
+        "here": scene.pick(scene.bank.here) if scene.family != "face" else "the face",
+        "cues": _cue_names(scene, cues) if cues else "",
+    }
+    return _fill(scene.pick(phrases), scene, **values)
+
+
+def _age_sentence(scene: _Scene) -> str | None:
+    """Point estimate, likely range and bin, each when the label has it, said as a person would."""
+    facts, label = scene.facts, scene.record.age
+    if facts.age_years is None or label is None:
+        return None
+    values = {"years": str(facts.age_years)}
+    have = {"age.years"}
+    if facts.age_range and facts.age_range[0] < facts.age_range[1]:
+        have.add("age.range")
+        values |= {"low": str(facts.age_range[0]), "high": str(facts.age_range[1])}
+    if facts.age_bin:
+        have.add("age.bin")
+        values["bin"] = facts.age_bin
+        if facts.age_bin in scene.bank.bin_words:
+            values["bin_words"] = scene.bank.bin_words[facts.age_bin]
+    usable = [
+        p
+        for p in scene.bank.age["gt" if _is_gt(label) else "estimate"]
+        if p.facts <= have and p.slots <= values.keys()
+    ]
+    most = max(len(p.facts) for p in usable)  # every age fact there is, when a group says them all
+    return _fill(scene.pick([p for p in usable if len(p.facts) == most]), scene, **values)
+
+
+def _text(scene: _Scene, first: list[str]) -> str:
+    """The AU sentences, then emotion and age in a seeded order; articles agree, capitals start."""
+    tail = [s for s in (_emotion_sentence(scene, scene.family == "face"), _age_sentence(scene)) if s]
+    if scene.rng.random() < 0.3:
+        tail.reverse()
+    return " ".join(_capital(fix_articles(s)) for s in [*first, *tail])
+
+
+def _labels(labels: list[AULabel]) -> dict[str, AULabel]:
+    return {a.au: a for a in labels if a.present}
+
+
+def compose_region(
+    record: FaceRecord, region: Region, seed: int = 0, naming: str = "both", bank: PhraseBank | None = None
+) -> Composed:
+    """One region's text: what moves there, the face's emotion as this region bears on it, age."""
+    facts = region_facts(record, region)
+    family = "box" if region.kind == "box" else family_of(region.region_id)
+    one_side = family in SIDED_FAMILIES
+    if region.kind == "box":  # the side the AU labels were read from (labels/stage.py)
+        one_side = region_side(region.bbox_xyxy, record.landmarks_478[NASION][0]) != "both"
+    scene = _Scene(
+        seeded_rng(seed, record.record_id, region.region_id),
+        bank or load_bank(),
+        naming,
+        facts,
+        record,
+        family,
+        facts.side,
+        one_side,
+        _labels(region.aus),
+    )
+    name = _region_name(scene, record, region)
+    first = _au_sentences(scene, name) if facts.aus else [_rest_sentence(scene, name)]
+    text = _text(scene, first)
+    return Composed(text, frozenset(scene.states), facts)
+
+
+def compose_face(
+    record: FaceRecord, seed: int = 0, naming: str = "both", bank: PhraseBank | None = None
+) -> Composed:
+    """The face-level text: every present AU at its strongest, the emotion with its probability, age."""
+    facts = face_facts(record)
+    labels = strongest_aus(record)
+    scene = _Scene(
+        seeded_rng(seed, record.record_id, "face"),
+        bank or load_bank(),
+        naming,
+        facts,
+        record,
+        "face",
+        None,
+        False,
+        _labels(labels),
+    )
+    name = _region_name(scene, record, None)
+    first = _au_sentences(scene, name) if facts.aus else [_rest_sentence(scene, name)]
+    return Composed(_text(scene, first), frozenset(scene.states), facts)
+
+
+class PhraseDescriber:
+    """Backend `phrases`: composes every region's and the face's text; the fact check gates each."""
+
+    def __init__(self, seed: int = 0, au_naming: str = "both") -> None:
+        if au_naming not in AU_NAMINGS:
+            raise ValueError(f"describe.au_naming is one of {', '.join(AU_NAMINGS)}, got {au_naming!r}")
+        self.seed, self.naming = seed, au_naming
+        self.bank = load_bank()
+        self.prompt_version = f"phrases-v{self.bank.version}"
+        self.fallbacks = 0
+
+    def _gated(self, composed: Composed, template: Callable[[], Description]) -> Description:
+        """The composed text if it passes the gate; else the template text, with the reasons."""
+        problems = check_text(composed.text, composed.facts, "long")
+        if not problems:
+            return Description(composed.text, "phrases", None, self.prompt_version, [], False)
+        self.fallbacks += 1
+        fallback = template()
+        return Description(fallback.text, "template", None, fallback.prompt_version, problems, True)
+
+    def __call__(self, record: FaceRecord) -> None:
+        for region in record.regions:
+            composed = compose_region(record, region, self.seed, self.naming, self.bank)
+            region.description = self._gated(composed, lambda r=region: describe_region(record, r, self.seed))
+        composed = compose_face(record, self.seed, self.naming, self.bank)
+        record.face_description = self._gated(composed, lambda: describe_face(record, self.seed))
+
+    def describe_batch(self, records: list[FaceRecord]) -> None:
+        for record in records:
+            self(record)
+
+    def close(self) -> None:
+        """Nothing to release; describers share one lifecycle."""
