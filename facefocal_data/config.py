@@ -230,7 +230,7 @@ class RatingConfig(_Strict):
 
 
 class DescribeConfig(_Strict):
-    describer: str = "llm"  # llm | template | phrases | none
+    describer: str = "phrases"  # phrases | llm | template | none
     seed: int = 0
     au_naming: Literal["both", "plain", "code_name"] = Field(
         "both",

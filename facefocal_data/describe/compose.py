@@ -160,7 +160,7 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
     annotated = _is_gt(scene.labels.get(fact.au))
     if scene.naming == "both":
         frames = scene.bank.attach["annotated" if annotated else "estimate"]
-        frame = frames[0] if compact else scene.fresh(frames)  # the first is the shortest
+        frame = frames[0] if compact else scene.fresh(frames[1:] or frames)  # the first is the shortest
         return frame.format(clause=clause, code=fact.au, name=fact.name)
     return scene.pick(scene.bank.plain_annotated).format(clause=clause) if annotated else clause
 
