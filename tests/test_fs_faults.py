@@ -30,6 +30,8 @@ from .test_resume import SETTINGS, _parts, _record_ids
 
 # every image is its own part, so a fault lands between committed parts
 ONE_ROW_PARTS = {**SETTINGS, "output": {"shard_rows": 1}}
+# enough faces that the build is still writing when the disk fills (12 took ~1 s with today's models)
+FULL_DISK_IMAGES = 48
 AS_USER = ["unshare", "--user", "--map-user=1000", "--map-group=1000"] if os.geteuid() == 0 else []
 OWN_MOUNTS = ["unshare", "--mount", "--propagation", "private"]
 if os.geteuid() != 0:
@@ -74,7 +76,7 @@ def write_recipe(path: Path, settings: dict) -> Path:
 
 def test_a_real_full_disk_mid_run_keeps_committed_parts_and_a_rerun_finishes(tmp_path: Path) -> None:
     needs(OWN_MOUNTS)
-    images = copies(tmp_path / "images", 12)
+    images = copies(tmp_path / "images", FULL_DISK_IMAGES)
     (tmp_path / "mnt").mkdir()
     spec = {
         "mount": str(tmp_path / "mnt"),
@@ -95,12 +97,12 @@ def test_a_real_full_disk_mid_run_keeps_committed_parts_and_a_rerun_finishes(tmp
     after_full = tmp_path / "after_full"
     assert validate_dir(after_full).ok and not leftovers(after_full)
     committed = set(_record_ids(after_full))
-    assert 1 <= len(committed) < 12
+    assert 1 <= len(committed) < FULL_DISK_IMAGES
     rc, stderr = result["second"]
     assert rc == 0, stderr
     after_rerun = tmp_path / "after_rerun"
     ids = _record_ids(after_rerun)
-    assert len(ids) == len(set(ids)) == 12 and committed <= set(ids)
+    assert len(ids) == len(set(ids)) == FULL_DISK_IMAGES and committed <= set(ids)
     assert validate_dir(after_rerun).ok and not leftovers(after_rerun)
     assert not (after_rerun / LOCK).exists()
     note_case("fault", "disk full (real size-capped tmpfs)", "exit 2, rerun completes")

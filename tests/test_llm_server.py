@@ -132,7 +132,11 @@ def test_face_mode_and_rating_with_the_real_model(tmp_path: Path, monkeypatch: p
     recipe = Recipe.model_validate(
         {
             "regions": FEW_REGIONS,
-            "describe": {"llm": {"mode": "face", "describe_face": False}, "rating": {"enabled": True}},
+            "describe": {
+                "describer": "llm",
+                "llm": {"mode": "face", "describe_face": False},
+                "rating": {"enabled": True},
+            },
         }
     )
     summary = build(ASTRONAUT, tmp_path / "out", recipe=recipe)

@@ -87,7 +87,7 @@ def test_a_planted_key_is_nowhere_in_any_output_and_nothing_is_written_outside_t
         llm = {"base_url": server.url, "model": "m", "api_key_env": "MY_LLM_KEY", "retries": 1}
         settings = {
             "regions": {"named": ["mouth", "eye_left"], "boxes": {"count": 1}},
-            "describe": {"llm": llm},
+            "describe": {"describer": "llm", "llm": llm},
         }
         recipe = tmp_path / "recipe.yaml"
         recipe.write_text(yaml.safe_dump(settings))
