@@ -90,8 +90,10 @@ $(SWIFT_VENV)/.installed: constraints-swift.txt
 	$(SWIFT_VENV)/bin/pip install --quiet -c constraints-swift.txt $(TORCH) ms-swift==4.6.0 qwen-vl-utils decord
 	touch $@
 
+METHOD ?= full
 train-smoke: models $(TRAIN_VENV)/.installed
-	$(BIN)/python -m facefocal_data.trainers.smoke --python $(TRAIN_VENV)/bin/python --out out/train-smoke
+	$(BIN)/python -m facefocal_data.trainers.smoke --python $(TRAIN_VENV)/bin/python --method $(METHOD) \
+		--out out/train-smoke
 
 test-trainers: models $(TRAIN_VENV)/.installed $(SWIFT_VENV)/.installed
 	FACEFOCAL_REQUIRE_TRAINERS=1 $(BIN)/python -m pytest -q -m trainers

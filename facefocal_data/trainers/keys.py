@@ -4,11 +4,14 @@ Export rows carry only an image and messages (what a trainer reads), yet a train
 must be scored per (record, region), and a trainer-side check must know the crop-pixel boxes a row's
 text was written from. An export writes a split's samples in a fixed order (records in manifest
 order, `samples()` per record with the export's seed), so the same walk over the build gives, row
-for row, the keys. Runs in the toolkit's venv (it reads shards).
+for row, the keys. Runs in the toolkit's venv (it reads shards). `python -m
+facefocal_data.trainers.keys` turns a LLaMA-Factory predict run into the JSONL `facefocal evaluate`
+reads (docs/TRAINING.md).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,3 +70,32 @@ def predictions(keys: list[SampleKey], rows: list[dict[str, Any]], generated: Pa
             raise FacefocalError(f"{generated} line {number} is not the export's row {number}")
         out.append({"record_id": key.record_id, "region_id": key.region_id, "text": line["predict"]})
     return out
+
+
+def export_predictions(build: Path, export: Path, dataset: str, generated: Path) -> list[dict[str, Any]]:
+    """`generated` (a predict run on `dataset` of the LLaMA-Factory folder `export`) as evaluate
+    lines; the folder's `export.json` says the dataset's split and stage, `prompts.json` the seed."""
+    held = json.loads((export / "export.json").read_text())["datasets"]
+    if dataset not in held:
+        raise FacefocalError(f"{export} holds no dataset {dataset!r}; it holds {', '.join(held)}")
+    entry, seed = held[dataset], json.loads((export / "prompts.json").read_text())["seed"]
+    rows = json.loads((export / entry["file"]).read_text())
+    return predictions(sample_keys(build, entry["stage"], entry["split"], seed), rows, generated)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="LLaMA-Factory predictions as `facefocal evaluate` lines.")
+    parser.add_argument("build", type=Path, help="the build the export was made from")
+    parser.add_argument("export", type=Path, help="the llamafactory export folder")
+    parser.add_argument("dataset", help="the eval_dataset the predict run read, e.g. ff_region_test")
+    parser.add_argument("generated", type=Path, help="its generated_predictions.jsonl")
+    parser.add_argument("-o", "--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    lines = export_predictions(args.build, args.export, args.dataset, args.generated)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    print(f"{len(lines)} predictions -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,22 @@ def text_boxes(text: str) -> list[list[int]]:
 
 def expected_box(
     box: Sequence[int], key: dict[str, Any], seen: tuple[int, int], convention: str
-) -> list[int]:
-    """A crop-pixel box as the model must read it: `resized`, pixels of the image it sees (`seen`:
-    height, width, from the trainer's own image grid; Qwen2.5-VL), or `norm1000` (Qwen2/3-VL)."""
+) -> list[Fraction]:
+    """A crop-pixel box as the model must read it, exactly (a fraction): `resized`, pixels of the
+    image it sees (`seen`: height, width, from the trainer's own image grid; Qwen2.5-VL), or
+    `norm1000` (Qwen2/3-VL)."""
     height, width = (1000, 1000) if convention == "norm1000" else seen
-    sx, sy = width / key["width"], height / key["height"]
-    x1, y1, x2, y2 = box
-    return [round(x1 * sx), round(y1 * sy), round(x2 * sx), round(y2 * sy)]
+    x1, y1, x2, y2 = (Fraction(v) for v in box)
+    sx, sy = Fraction(width, key["width"]), Fraction(height, key["height"])
+    return [x1 * sx, y1 * sy, x2 * sx, y2 * sy]
+
+
+def rounds_to(value: int, exact: Fraction) -> bool:
+    """`value` is `exact` rounded: the nearest integer, or either neighbour of an exact half (the
+    exporter rounds halves to even; ms-swift's `x / w * new` in floating point may land below)."""
+    if exact.denominator == 2:
+        return value in (exact.numerator // 2, exact.numerator // 2 + 1)
+    return value == round(exact)
 
 
 def check_sample(
@@ -59,8 +69,11 @@ def check_sample(
     seen = (h * PATCH, w * PATCH)
     want = [expected_box(box, key, seen, convention) for box in key["boxes"]]
     got = text_boxes(text)
-    if got != want:
-        problems.append(f"boxes {got} for a {seen[1]}x{seen[0]} image; expected {want}")
+    pairs = zip(got, want, strict=False)
+    same = len(got) == len(want) and all(rounds_to(v, e) for g, w in pairs for v, e in zip(g, w, strict=True))
+    if not same:
+        shown = [[float(v) for v in box] for box in want]
+        problems.append(f"boxes {got} for a {seen[1]}x{seen[0]} image; expected {shown}")
     return problems
 
 
