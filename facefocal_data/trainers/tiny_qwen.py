@@ -93,6 +93,9 @@ def make_tokenizer(texts: Iterable[str]) -> Any:
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
+    ids = [tokenizer.token_to_id(token) for token in SPECIAL_TOKENS]
+    if ids != list(range(FIRST_SPECIAL, FIRST_SPECIAL + len(SPECIAL_TOKENS))):
+        raise ValueError(f"Qwen's special tokens landed at {ids}, not at their real ids")
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         eos_token="<|im_end|>",
