@@ -34,6 +34,7 @@ class Turn:
     user: str
     assistant: str
     boxes: list[list[int]] = field(default_factory=list)
+    region_id: str | None = None  # the region asked about (None: the whole face), to score a prediction
 
     def split_boxes(self) -> tuple[list[list[int]], list[list[int]]]:
         """(the question's boxes, the answer's boxes)."""
@@ -87,7 +88,7 @@ def _turn(question: str, region: Region, answer: str, record: FaceRecord) -> Tur
     """A region's question and answer, the answer's boxes turned into placeholders (UnknownBoxError
     when the answer holds a box the record does not have)."""
     text, found = templated(answer, record)
-    return Turn(question, text, [region.bbox_xyxy, *found])
+    return Turn(question, text, [region.bbox_xyxy, *found], region.region_id)
 
 
 def _region_turns(
@@ -115,7 +116,8 @@ def samples(record: FaceRecord, stage: str, seed: int, skipped: list[str] | None
     rid, skipped = record.record_id, skipped if skipped is not None else []
     if stage == "au":
         for region in record.regions:
-            turn = Turn(pick("au", seed, rid, region.region_id), _au_answer(region), [region.bbox_xyxy])
+            question = pick("au", seed, rid, region.region_id)
+            turn = Turn(question, _au_answer(region), [region.bbox_xyxy], region.region_id)
             yield Sample(record, "au", [turn])
     elif stage == "emotion" and (answer := _emotion_answer(record)):
         yield Sample(record, "emotion", [Turn(pick("emotion", seed, rid), answer)])

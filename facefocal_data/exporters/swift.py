@@ -46,7 +46,7 @@ def register(out: Path, options: ExportOptions, datasets: dict[str, dict[str, An
         "# Train with ms-swift\n\nRun from this folder (image paths are relative to it); every split is\n"
         f"registered in `custom_dataset_info.json` ({', '.join(datasets)}); train on the train split\n"
         f"only:\n\n```bash\ncd {out.resolve()}\nMAX_PIXELS={options.max_pixels} swift sft"
-        " --model Qwen/Qwen2.5-VL-7B-Instruct --train_type lora \\\n"
+        " --model Qwen/Qwen2.5-VL-7B-Instruct --tuner_type lora \\\n"
         f"  --custom_dataset_info custom_dataset_info.json --dataset {by_split.get('train', '')}"
         f"{validation}\n```\n\n"
         "Boxes are `<bbox>` placeholders with `objects.bbox` in pixels of the stored image (`bbox_type:\n"
