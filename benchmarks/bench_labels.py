@@ -121,9 +121,10 @@ def framing(data: Path, manifests: dict[str, Path], recipe: Any) -> dict[str, di
             stats["images"] += 1
             stats["calls"] += calls["n"] - before
             stats["multi"] += len(plain.faces) > 1
-            padded = analyzer.scan(_pad2(rgb))
+            canvas = _pad2(rgb)
+            padded = analyzer.scan(canvas)
             if plain.faces and padded.faces and labeler.emotion is not None:
-                pairs = ((rgb, plain), (_pad2(rgb), padded))
+                pairs = ((rgb, plain), (canvas, padded))
                 a, b = (labeler.label_emotion(img, _largest(scan)) for img, scan in pairs)
                 stats["pairs"] += 1
                 stats["changed"] += a is not None and b is not None and a.label != b.label
