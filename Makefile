@@ -96,7 +96,8 @@ train-smoke: models $(TRAIN_VENV)/.installed
 		--out out/train-smoke
 
 test-trainers: models $(TRAIN_VENV)/.installed $(SWIFT_VENV)/.installed
-	FACEFOCAL_REQUIRE_TRAINERS=1 $(BIN)/python -m pytest -q -m trainers
+	FACEFOCAL_REQUIRE_TRAINERS=1 FACEFOCAL_TRAIN_VENV=$(abspath $(TRAIN_VENV)) FACEFOCAL_SWIFT_VENV=$(abspath $(SWIFT_VENV)) \
+		$(BIN)/python -m pytest -q -m trainers
 
 clean:
 	rm -rf $(VENV) $(TRAIN_VENV) $(SWIFT_VENV) out .pytest_cache .ruff_cache
