@@ -29,6 +29,7 @@ from .errors import FacefocalError
 from .exporters import EXPORTERS, STAGES, ExportOptions, ExportSummary
 
 if TYPE_CHECKING:
+    from .pipeline import BuildSummary
     from .record import Description, FaceRecord
 
 _EXPORT = ExportOptions()  # the export command's defaults
@@ -60,9 +61,10 @@ def _fail(message: str, code: int = 2) -> None:
 @contextmanager
 def _setup_errors(*more: type[Exception]) -> Iterator[None]:
     """A user-fixable problem becomes one red line and exit code 2, never a traceback."""
+    caught: tuple[type[Exception], ...] = (FacefocalError, OSError, *more)
     try:
         yield
-    except (FacefocalError, OSError, *more) as exc:
+    except caught as exc:
         _fail(_reason(exc))
 
 
@@ -167,7 +169,7 @@ def build(
             with Progress(*columns, console=bar_console, transient=True, disable=json_summary) as progress:
                 task = progress.add_task("build", total=None, info="loading models")
 
-                def on_progress(done: int, total: int, summary) -> None:  # type: ignore[no-untyped-def]
+                def on_progress(done: int, total: int, summary: BuildSummary) -> None:
                     info = (
                         f"faces {summary.faces} ({summary.faces_per_second:.1f}/s) · errors {summary.errors}"
                         f" · no-face {summary.no_face}"
@@ -284,7 +286,7 @@ def _with_overrides(
     return with_settings(recipe, settings)
 
 
-def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(summary: BuildSummary) -> None:
     table = Table(title=f"facefocal build → {summary.out}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")

@@ -83,7 +83,7 @@ class DisfaSource(_FrameSource):
             for n, frame in enumerate(sorted(frames)):
                 if n % self.every_nth:
                     continue
-                truth = {"aus": frames[frame], "au_value_type": "intensity_0_5"}
+                truth: dict[str, object] = {"aus": frames[frame], "au_value_type": "intensity_0_5"}
                 fields = {"subject": subject_dir.name, "frame": frame}
                 yield self._item(f"{subject_dir.name}/{frame:05d}", fields, truth, subject_dir.name)
 

@@ -89,7 +89,7 @@ def clean_truth(truth: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             problems.append(f"unknown emotion {emotion!r} (known: {', '.join(GT_EMOTIONS)})")
     if (age := truth.get("age")) not in (None, ""):
         try:
-            years = float(age)  # type: ignore[arg-type]
+            years = float(str(age))
         except (TypeError, ValueError):
             years = -1.0
         if 0 <= years <= MAX_AGE:
@@ -145,7 +145,9 @@ def printable(item: SourceItem) -> SourceItem:
     """The item with any name whose bytes are not UTF-8 (Linux allows any bytes) written as ``\\xNN``
     escapes, so it can go into Parquet and match on rerun; the path is untouched, so it still reads."""
     names = ("key", "dataset", "subject_id", "split", "error")
-    changed = {n: _escaped(v) for n in names if (v := getattr(item, n)) and _SURROGATE.search(v)}
+    changed: dict[str, Any] = {
+        n: _escaped(v) for n in names if (v := getattr(item, n)) and _SURROGATE.search(v)
+    }
     return replace(item, **changed) if changed else item
 
 

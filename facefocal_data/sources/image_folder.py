@@ -31,7 +31,7 @@ class ImageFolderSource:
     def _paths(self) -> list[tuple[str, Path, str | None]]:
         """(key, path, error) per input."""
         if self.root.is_dir():
-            found = []
+            found: list[tuple[str, Path, str | None]] = []
             for path in sorted(self.root.rglob("*")):
                 rel = path.relative_to(self.root)
                 if any(part.startswith(".") for part in rel.parts):

@@ -68,7 +68,7 @@ def decode_rgb(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.width * image.height > max_pixels:
                 size = f"{image.width}x{image.height}"
                 raise ImageReadError(f"image too large: {size} pixels (cap {max_pixels}, source.max_pixels)")
@@ -117,7 +117,7 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
         return np.asarray(background)
     if image.mode in ("I;16", "I;16B", "I", "F"):
         arr = np.asarray(image, dtype=np.float32)
-        arr = cv2.normalize(arr, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        arr = cv2.normalize(arr, np.empty_like(arr), 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
         return np.ascontiguousarray(np.stack([arr] * 3, axis=-1))
     return np.ascontiguousarray(np.asarray(image.convert("RGB")))
 
