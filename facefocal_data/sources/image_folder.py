@@ -60,4 +60,5 @@ class ImageFolderSource:
 
     def __iter__(self) -> Iterator[SourceItem]:
         for key, path, error in self._paths():
-            yield SourceItem(key=key, path=path, dataset=self.dataset, error=error)
+            code = None if error is None else "E_BAD_ROW"  # the only error here: a bad line in a list
+            yield SourceItem(key=key, path=path, dataset=self.dataset, error=error, code=code)
