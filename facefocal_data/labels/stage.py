@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import Recipe
 from ..estimators import AGE_ESTIMATORS, AU_ESTIMATORS, EMOTION_ESTIMATORS
-from ..faces import Face
+from ..face_types import Face
 from ..facs import AU_NAMES, normalise_au
 from ..record import AgeLabel, AULabel, EmotionLabel, Estimate, FaceRecord, Region
 from .age import age_bin
