@@ -106,6 +106,9 @@ class DeepfaceEmotion(DeepfaceAnalyzer):
             raise ValueError("deepface returned no emotion")
         return probs
 
+    def face_probabilities(self, rgb: np.ndarray, face: Face) -> dict[str, float]:
+        return self.probabilities(rgb, face.detection.box)
+
 
 class DeepfaceAge(DeepfaceAnalyzer):
     def __init__(self) -> None:

@@ -111,10 +111,7 @@ class Labeler:
     def label_emotion(self, rgb: np.ndarray, face: Face) -> EmotionLabel | None:
         if self.emotion is None:
             return None
-        if hasattr(self.emotion, "face_probabilities"):  # backends whose crop needs the landmarks
-            raw = self.emotion.face_probabilities(rgb, face)
-        else:
-            raw = self.emotion.probabilities(rgb, face.detection.box)
+        raw = self.emotion.face_probabilities(rgb, face)
         probs = apply_temperature(raw, self.cfg.emotion.temperature)
         label = max(probs, key=lambda k: probs[k])
         top = probs[label]
