@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,8 +26,11 @@ from rich.table import Table
 
 from ._version import __version__
 from .config import Recipe, load_recipe, with_settings
+from .describe import DESCRIBERS
 from .errors import FacefocalError
 from .exporters import EXPORTERS, STAGES, ExportOptions, ExportSummary
+from .registry import Registry
+from .sources import SOURCES
 
 if TYPE_CHECKING:
     from .pipeline import BuildSummary
@@ -98,6 +101,11 @@ def _main(
     """facefocal-data command line."""
 
 
+def _choices(registry: Registry[Any], *extra: str) -> str:
+    """The names a registry holds, for help text that lists what exists."""
+    return ", ".join([*registry.names(), *extra])
+
+
 # the build command's options (module-level so its signature reads as a list of names)
 InputArg = Annotated[
     Path, typer.Argument(help="Image folder (recursive), one image, or a .txt list of paths.")
@@ -113,7 +121,7 @@ OverwriteOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
 DescriberOption = Annotated[
-    str | None, typer.Option(help="Override the recipe's describer: llm, template, phrases or none.")
+    str | None, typer.Option(help=f"Override the recipe's describer: {_choices(DESCRIBERS, 'none')}.")
 ]
 LLMUrlOption = Annotated[
     str | None,
@@ -135,7 +143,7 @@ RayTokenOption = Annotated[
 ]
 SourceOption = Annotated[
     str | None,
-    typer.Option(help="Input format: image_folder, manifest, rafdb, utkface, affectnet, disfa, bp4d, video."),
+    typer.Option(help=f"Input format: {_choices(SOURCES)}."),
 ]
 
 
@@ -241,7 +249,7 @@ def check_cmd(
     recipe: RecipeOption = None,
     source: Annotated[
         str | None,
-        typer.Option(help="Override source.kind (manifest, rafdb, utkface, affectnet, disfa, ...)."),
+        typer.Option(help=f"Override source.kind: {_choices(SOURCES)}."),
     ] = None,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 if any input would fail.")] = False,
@@ -631,9 +639,7 @@ def audit_cmd(
     ],
     source: Annotated[
         str | None,
-        typer.Option(
-            help="Build DATA first with this source kind (manifest, rafdb, utkface, ...) into --out."
-        ),
+        typer.Option(help=f"Build DATA first with this source kind ({_choices(SOURCES)}) into --out."),
     ] = None,
     out: Annotated[
         Path | None,

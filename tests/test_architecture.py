@@ -1,5 +1,6 @@
-"""The package's shape, checked from its source with `ast` (no imports, no models): no import
-cycles among its modules, and functions and classes short enough to read in one go."""
+"""The package's shape, checked from its source with `ast` (no models): no import cycles among
+its modules, functions and classes short enough to read in one go, and CLI help that lists what
+the registries hold."""
 
 from __future__ import annotations
 
@@ -140,3 +141,22 @@ def test_no_function_over_60_lines_and_no_class_over_150() -> None:
     assert not found, f"too long to read in one go: {found}"
     gone = sorted(ALLOWED_LONG.keys() - long.keys())
     assert not gone, f"short enough now: remove {gone} from ALLOWED_LONG"
+
+
+def test_cli_help_lists_what_the_registries_hold() -> None:
+    from typer.testing import CliRunner
+
+    from facefocal_data.cli import app
+    from facefocal_data.describe import DESCRIBERS
+    from facefocal_data.exporters import EXPORTERS
+    from facefocal_data.sources import SOURCES
+
+    def help_text(command: str) -> str:
+        result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "400", "NO_COLOR": "1"})
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    build, export = help_text("build"), help_text("export")
+    assert f"Input format: {', '.join(SOURCES.names())}." in build
+    assert f"describer: {', '.join(DESCRIBERS.names())}, none." in build
+    assert f"One of: {', '.join(EXPORTERS.names())}." in export
