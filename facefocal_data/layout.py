@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .error_codes import checked, stage_code
+from .error_codes import stage_code
 from .errors import NotABuildError
 from .record import RECORD_SCHEMA_VERSION
 from .schema import problems
@@ -63,7 +63,9 @@ class ErrorEvent:
     code: str = ""  # stable, from error_codes.CODES; given by the raiser, else fixed by the stage
 
     def __post_init__(self) -> None:
-        self.code = checked(self.code) if self.code else stage_code(self.stage, self.kind)
+        # raisers check their codes (ItemError, SourceItem); a stored code is kept as it is, so a
+        # table written by a newer version with codes this one lacks still reads
+        self.code = self.code or stage_code(self.stage, self.kind)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ErrorEvent:

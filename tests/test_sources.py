@@ -350,6 +350,9 @@ def test_every_code_is_raised_somewhere_and_every_raised_code_is_in_the_table() 
     assert {c.code for c in CODES} - named - set(STAGE_CODES.values()) <= {"E_NO_FACE", "E_INTERNAL"}
     assert stage_code("detect", "no_face") == "E_NO_FACE" and stage_code("label") == "E_INTERNAL"
     assert ErrorEvent("d", "k", "error", "label", "KeyError: 'x'").code == "E_INTERNAL"
+    old_row = {"source_dataset": "d", "source_path": "k", "kind": "error", "stage": "validate", "reason": "r"}
+    assert ErrorEvent.from_row(old_row).code == "E_INVALID_RECORD"  # a table from before codes were stored
+    assert ErrorEvent.from_row({**old_row, "code": "E_FROM_A_NEWER_VERSION"}).code == "E_FROM_A_NEWER_VERSION"
     with pytest.raises(ValueError, match="unknown error code"):
         SourceItem("k", Path("k"), "d", error="broken", code="E_BROKEN")
     with pytest.raises(ValueError, match="go together"):
