@@ -44,6 +44,7 @@ demo: models
 test: models
 	$(BIN)/ruff check facefocal_data tests benchmarks
 	$(BIN)/ruff format --check facefocal_data tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 test-fast: models

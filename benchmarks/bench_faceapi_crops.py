@@ -29,7 +29,8 @@ import numpy as np
 from PIL import Image
 
 from facefocal_data.config import Recipe
-from facefocal_data.faces import Face, FaceAnalyzer
+from facefocal_data.face_types import Face
+from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.labels.age import AgeGenderAge
 from facefocal_data.labels.emotion import EMOTIONS, FacexEmotion
 from facefocal_data.labels.faceapi import CROP_RULES, FaceApiAge, FaceApiEmotion, face_patch

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from . import __version__
+from ._version import __version__
 from .dataset import Build, as_build
 from .layout import Manifest
 from .models.manifest import model_spec
@@ -151,8 +151,13 @@ def _hub_configs(splits: dict[str, int], rejected: list[str]) -> list[str]:
 
 
 def card_text(manifest: Manifest, stats: dict[str, Any], plots: list[str]) -> str:
-    licences = _licences(manifest)
-    yaml_lines = [
+    body = "\n".join([_intro(manifest), _statistics(stats, plots), _models(manifest), LIMITATIONS])
+    return "\n".join(_yaml_header(manifest, stats)) + "\n" + body
+
+
+def _yaml_header(manifest: Manifest, stats: dict[str, Any]) -> list[str]:
+    """The Hub's metadata block: licence, tasks, a config per split and the features."""
+    return [
         "---",
         "license: other  # see 'Models and licences': each label inherits its model's terms",
         "task_categories:",
@@ -168,19 +173,10 @@ def card_text(manifest: Manifest, stats: dict[str, Any], plots: list[str]) -> st
         *("  " + line for line in yaml.safe_dump(_features(), sort_keys=False).splitlines()),
         "---",
     ]
-    table = "\n".join(f"| {k} | {v} |" for k, v in sorted(stats["splits"].items()))
-    au = "\n".join(f"| {k} | {v:.2f} |" for k, v in stats["au_frequency"].items())
-    models = "\n".join(
-        f"| {m['name']} | {m['licence']} | `{m['source']}` | `{m['sha256'][:12]}` |" for m in licences
-    )
-    writers = ", ".join(f"{k}: {v}" for k, v in stats["describers"].items()) or "none"
-    fallback = "n/a" if stats["fallback_rate"] is None else f"{100 * stats['fallback_rate']:.1f} %"
-    ages = stats["ages"]
-    sources = ", ".join(f"{k} ({v})" for k, v in stats["sources"].items())
-    age_line = (
-        f"{min(ages):.0f}-{max(ages):.0f} years, median {sorted(ages)[len(ages) // 2]:.0f}" if ages else "n/a"
-    )
-    body = f"""
+
+
+def _intro(manifest: Manifest) -> str:
+    return f"""
 # Region-level face dataset ({manifest.recipe_name})
 
 Built with facefocal-data {manifest.toolkit_version} (card by {__version__}); recipe hash
@@ -193,8 +189,20 @@ train = datasets.load_dataset("path/to/this/folder", split="train")  # train row
 test = datasets.load_dataset("path/to/this/folder", "test", split="test")  # a config per split
 everything = datasets.load_dataset("path/to/this/folder", "all", split="full")
 ```
+"""
 
-## Statistics
+
+def _statistics(stats: dict[str, Any], plots: list[str]) -> str:
+    table = "\n".join(f"| {k} | {v} |" for k, v in sorted(stats["splits"].items()))
+    au = "\n".join(f"| {k} | {v:.2f} |" for k, v in stats["au_frequency"].items())
+    writers = ", ".join(f"{k}: {v}" for k, v in stats["describers"].items()) or "none"
+    fallback = "n/a" if stats["fallback_rate"] is None else f"{100 * stats['fallback_rate']:.1f} %"
+    ages = stats["ages"]
+    sources = ", ".join(f"{k} ({v})" for k, v in stats["sources"].items())
+    age_line = (
+        f"{min(ages):.0f}-{max(ages):.0f} years, median {sorted(ages)[len(ages) // 2]:.0f}" if ages else "n/a"
+    )
+    return f"""## Statistics
 
 - faces: **{stats["faces"]}**, regions: **{stats["regions"]}**, sources: {sources}
 - emotions: {", ".join(f"{k} {v}" for k, v in stats["emotions"].items()) or "n/a"}
@@ -210,8 +218,15 @@ everything = datasets.load_dataset("path/to/this/folder", "all", split="full")
 {au}
 
 {chr(10).join(f"![{p}]({p})" for p in plots)}
+"""
 
-## Models and licences
+
+def _models(manifest: Manifest) -> str:
+    models = "\n".join(
+        f"| {m['name']} | {m['licence']} | `{m['source']}` | `{m['sha256'][:12]}` |"
+        for m in _licences(manifest)
+    )
+    return f"""## Models and licences
 
 Labels are model estimates unless their `source` starts with `gt:`. Each carries the model id and
 weights hash; the weights' licences:
@@ -219,14 +234,15 @@ weights hash; the weights' licences:
 | model | licence | from | sha256 |
 |---|---|---|---|
 {models}
+"""
 
-## Limitations
+
+LIMITATIONS = """## Limitations
 
 Action units come from blendshapes and landmark geometry, not a FACS-certified coder; emotion
 and age are single-model estimates with the biases of their training data. Descriptions were
 fact-checked against these labels, not against the face itself.
 """
-    return "\n".join(yaml_lines) + "\n" + body
 
 
 def write_card(data_dir: Build | str | Path, out: str | Path | None = None) -> Path:

@@ -6,10 +6,11 @@ import itertools
 import json
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,12 +24,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from . import __version__
+from ._version import __version__
 from .config import Recipe, load_recipe, with_settings
+from .describe import DESCRIBERS
 from .errors import FacefocalError
 from .exporters import EXPORTERS, STAGES, ExportOptions, ExportSummary
+from .registry import Registry
+from .sources import SOURCES
 
 if TYPE_CHECKING:
+    from .pipeline import BuildSummary
     from .record import Description, FaceRecord
 
 _EXPORT = ExportOptions()  # the export command's defaults
@@ -52,7 +57,7 @@ console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
 
@@ -60,9 +65,10 @@ def _fail(message: str, code: int = 2) -> None:
 @contextmanager
 def _setup_errors(*more: type[Exception]) -> Iterator[None]:
     """A user-fixable problem becomes one red line and exit code 2, never a traceback."""
+    caught: tuple[type[Exception], ...] = (FacefocalError, OSError, *more)
     try:
         yield
-    except (FacefocalError, OSError, *more) as exc:
+    except caught as exc:
         _fail(_reason(exc))
 
 
@@ -95,52 +101,69 @@ def _main(
     """facefocal-data command line."""
 
 
+def _choices(registry: Registry[Any], *extra: str) -> str:
+    """The names a registry holds, for help text that lists what exists."""
+    return ", ".join([*registry.names(), *extra])
+
+
+# the build command's options (module-level so its signature reads as a list of names)
+InputArg = Annotated[
+    Path, typer.Argument(help="Image folder (recursive), one image, or a .txt list of paths.")
+]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Output directory (shards, errors, manifest).")]
+RecipeOption = Annotated[
+    Path | None, typer.Option("--recipe", "-r", help="Recipe YAML (default: pipelines/default.yaml).")
+]
+LimitOption = Annotated[int | None, typer.Option(help="Process at most N new source images.", min=1)]
+StrictOption = Annotated[bool, typer.Option(help="Exit non-zero if any item failed.")]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", "--force", help="Replace a build of another recipe in --out.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
+DescriberOption = Annotated[
+    str | None, typer.Option(help=f"Override the recipe's describer: {_choices(DESCRIBERS, 'none')}.")
+]
+LLMUrlOption = Annotated[
+    str | None,
+    typer.Option(help="OpenAI-compatible base URL (vLLM, Ollama, an API); default: embedded server."),
+]
+LLMModelOption = Annotated[str | None, typer.Option(help="Model name to ask at --llm-url.")]
+WorkersOption = Annotated[
+    int,
+    typer.Option(help="Processes (or Ray actors) for faces and labels; each loads the models once.", min=1),
+]
+EngineOption = Annotated[str, typer.Option(help="local, or ray (needs the [ray] extra).")]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(help="Ray cluster to join, e.g. head:6379 (default: $RAY_ADDRESS, else a local Ray)."),
+]
+RayTokenOption = Annotated[
+    Path | None,
+    typer.Option(help="File holding the cluster's token (default: $RAY_AUTH_TOKEN, else ~/.ray/auth_token)."),
+]
+SourceOption = Annotated[
+    str | None,
+    typer.Option(help=f"Input format: {_choices(SOURCES)}."),
+]
+
+
 @app.command()
 def build(
-    input: Annotated[
-        Path, typer.Argument(help="Image folder (recursive), one image, or a .txt list of paths.")
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory (shards, errors, manifest).")],
-    recipe: Annotated[
-        Path | None, typer.Option("--recipe", "-r", help="Recipe YAML (default: pipelines/default.yaml).")
-    ] = None,
-    limit: Annotated[int | None, typer.Option(help="Process at most N new source images.", min=1)] = None,
-    strict: Annotated[bool, typer.Option(help="Exit non-zero if any item failed.")] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", "--force", help="Replace a build of another recipe in --out.")
-    ] = False,
-    json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    describer: Annotated[
-        str | None, typer.Option(help="Override the recipe's describer: llm, template, phrases or none.")
-    ] = None,
-    llm_url: Annotated[
-        str | None,
-        typer.Option(help="OpenAI-compatible base URL (vLLM, Ollama, an API); default: embedded server."),
-    ] = None,
-    llm_model: Annotated[str | None, typer.Option(help="Model name to ask at --llm-url.")] = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            help="Processes (or Ray actors) for faces and labels; each loads the models once.", min=1
-        ),
-    ] = 1,
-    engine: Annotated[str, typer.Option(help="local, or ray (needs the [ray] extra).")] = "local",
-    ray_address: Annotated[
-        str | None,
-        typer.Option(help="Ray cluster to join, e.g. head:6379 (default: $RAY_ADDRESS, else a local Ray)."),
-    ] = None,
-    ray_token_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="File holding the cluster's token (default: $RAY_AUTH_TOKEN, else ~/.ray/auth_token)."
-        ),
-    ] = None,
-    source: Annotated[
-        str | None,
-        typer.Option(
-            help="Input format: image_folder, manifest, rafdb, utkface, affectnet, disfa, bp4d, video."
-        ),
-    ] = None,
+    input: InputArg,
+    out: OutOption,
+    recipe: RecipeOption = None,
+    limit: LimitOption = None,
+    strict: StrictOption = False,
+    overwrite: OverwriteOption = False,
+    json_summary: JsonOption = False,
+    describer: DescriberOption = None,
+    llm_url: LLMUrlOption = None,
+    llm_model: LLMModelOption = None,
+    workers: WorkersOption = 1,
+    engine: EngineOption = "local",
+    ray_address: RayAddressOption = None,
+    ray_token_file: RayTokenOption = None,
+    source: SourceOption = None,
 ) -> None:
     """Detect faces, propose regions, label and describe them, and write validated Parquet shards.
 
@@ -150,7 +173,6 @@ def build(
     read from $OPENAI_API_KEY (or the variable named by describe.llm.api_key_env).
     """
     _quiet_native_logs()
-    from .native_logs import filtered_stderr
     from .pipeline import build as run_build
 
     try:
@@ -158,47 +180,19 @@ def build(
     except FacefocalError as exc:
         _fail(str(exc))
         return
-
-    columns = _bar_columns("build")
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops cleanly, like Ctrl-C
-    try:
-        with filtered_stderr() as real_stderr:
-            bar_console = Console(file=real_stderr, stderr=True)
-            with Progress(*columns, console=bar_console, transient=True, disable=json_summary) as progress:
-                task = progress.add_task("build", total=None, info="loading models")
-
-                def on_progress(done: int, total: int, summary) -> None:  # type: ignore[no-untyped-def]
-                    info = (
-                        f"faces {summary.faces} ({summary.faces_per_second:.1f}/s) · errors {summary.errors}"
-                        f" · no-face {summary.no_face}"
-                    )
-                    if summary.describe_live is not None:
-                        stats = summary.describe_live
-                        info += f" · texts {stats.texts} (fallback {stats.fallbacks})"
-                    progress.update(task, completed=done, total=total, info=info)
-
-                summary = run_build(
-                    input,
-                    out,
-                    recipe_obj,
-                    limit=limit,
-                    overwrite=overwrite,
-                    on_progress=on_progress,
-                    workers=workers,
-                    engine=engine,
-                    ray_address=ray_address,
-                    ray_token_file=ray_token_file,
-                )
-    except (FacefocalError, OSError) as exc:
-        _fail(_reason(exc))
-        return
-    except KeyboardInterrupt:
-        console.print(
-            f"[yellow]interrupted[/]: what was written to {out} is kept; rerun the same command to resume"
-        )
-        raise typer.Exit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    run = partial(
+        run_build,
+        input,
+        out,
+        recipe_obj,
+        limit=limit,
+        overwrite=overwrite,
+        workers=workers,
+        engine=engine,
+        ray_address=ray_address,
+        ray_token_file=ray_token_file,
+    )
+    summary = _with_progress(run, out, quiet=json_summary)
     if json_summary:
         out_console.print_json(json.dumps(summary.to_dict()))
     else:
@@ -208,17 +202,54 @@ def build(
         raise typer.Exit(1)
 
 
+def _with_progress(run: Callable[..., BuildSummary], out: Path, quiet: bool) -> BuildSummary:
+    """`run(on_progress=...)` under a progress bar on the real stderr (native chatter filtered);
+    Ctrl-C or SIGTERM stops it cleanly with exit 130, a setup error with one red line."""
+    from .native_logs import filtered_stderr
+
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # SIGTERM stops cleanly, like Ctrl-C
+    try:
+        with filtered_stderr() as real_stderr:
+            bar_console = Console(file=real_stderr, stderr=True)
+            columns = _bar_columns("build")
+            with Progress(*columns, console=bar_console, transient=True, disable=quiet) as progress:
+                task = progress.add_task("build", total=None, info="loading models")
+
+                def on_progress(done: int, total: int, summary: BuildSummary) -> None:
+                    progress.update(task, completed=done, total=total, info=_progress_info(summary))
+
+                return run(on_progress=on_progress)
+    except (FacefocalError, OSError) as exc:
+        _fail(_reason(exc))
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]interrupted[/]: what was written to {out} is kept; rerun the same command to resume"
+        )
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _progress_info(summary: BuildSummary) -> str:
+    info = (
+        f"faces {summary.faces} ({summary.faces_per_second:.1f}/s) · errors {summary.errors}"
+        f" · no-face {summary.no_face}"
+    )
+    if summary.describe_live is not None:
+        stats = summary.describe_live
+        info += f" · texts {stats.texts} (fallback {stats.fallbacks})"
+    return info
+
+
 @app.command("check")
 def check_cmd(
     input: Annotated[
         Path, typer.Argument(help="What you would build: a folder, an image, a list or a source file.")
     ],
-    recipe: Annotated[
-        Path | None, typer.Option("--recipe", "-r", help="Recipe YAML (default: pipelines/default.yaml).")
-    ] = None,
+    recipe: RecipeOption = None,
     source: Annotated[
         str | None,
-        typer.Option(help="Override source.kind (manifest, rafdb, utkface, affectnet, disfa, ...)."),
+        typer.Option(help=f"Override source.kind: {_choices(SOURCES)}."),
     ] = None,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 if any input would fail.")] = False,
@@ -284,7 +315,7 @@ def _with_overrides(
     return with_settings(recipe, settings)
 
 
-def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
+def _print_summary(summary: BuildSummary) -> None:
     table = Table(title=f"facefocal build → {summary.out}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -608,9 +639,7 @@ def audit_cmd(
     ],
     source: Annotated[
         str | None,
-        typer.Option(
-            help="Build DATA first with this source kind (manifest, rafdb, utkface, ...) into --out."
-        ),
+        typer.Option(help=f"Build DATA first with this source kind ({_choices(SOURCES)}) into --out."),
     ] = None,
     out: Annotated[
         Path | None,

@@ -7,51 +7,15 @@ geometry is expressed in crop pixels, which are model pixels for Qwen2.5-VL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .config import Recipe
 from .estimators import DETECTORS, LANDMARKERS
-from .vision.blazeface import Detection
+from .face_types import Detection, Face, FaceScan
 from .vision.geometry import Box, box_iou, crop_square, head_pose, points_box, square_box, to_crop
 
 LANDMARKER_MIN_PX = 192
 LANDMARKER_MAX_PX = 512
-
-
-@dataclass
-class Face:
-    """One face, geometry already in crop pixels."""
-
-    detection: Detection
-    crop_box: Box  # square, source pixels (may extend past the image; outside is black)
-    crop: np.ndarray  # RGB, size x size
-    points: np.ndarray  # (478, 3) crop px; z scaled like x
-    source_points: np.ndarray  # (478, 3) source px
-    landmark_box: Box  # source pixels
-    blendshapes: dict[str, float]
-    pose: dict[str, float]
-
-
-@dataclass
-class FaceScan:
-    """What one image gave: faces, plus counts that explain an empty result."""
-
-    faces: list[Face]
-    detections: int
-    too_small: int
-    no_landmarks: int
-
-    def empty_reason(self) -> str:
-        if self.detections == 0:
-            return "no face found"
-        parts = [f"{self.detections} detection(s) but no usable face"]
-        if self.too_small:
-            parts.append(f"{self.too_small} smaller than min_face_px")
-        if self.no_landmarks:
-            parts.append(f"{self.no_landmarks} without landmarks")
-        return "; ".join(parts)
 
 
 def _inside(point: np.ndarray, box: Box, slack: float) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from .error_codes import error_code
+from .error_codes import stage_code
 from .errors import NotABuildError
 from .record import RECORD_SCHEMA_VERSION
 from .schema import problems
@@ -60,15 +60,16 @@ class ErrorEvent:
     reason: str
     record_id: str | None = None
     time: str = field(default_factory=now_iso)
-    code: str = ""  # stable, from error_codes.RULES; filled from stage and reason when not given
+    code: str = ""  # stable, from error_codes.CODES; given by the raiser, else fixed by the stage
 
     def __post_init__(self) -> None:
-        if not self.code:
-            self.code = error_code(self.stage, self.reason)
+        # raisers check their codes (ItemError, SourceItem); a stored code is kept as it is, so a
+        # table written by a newer version with codes this one lacks still reads
+        self.code = self.code or stage_code(self.stage, self.kind)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ErrorEvent:
-        """A stored row back; columns an older table lacks (its code) are filled as when written."""
+        """A stored row back; a table from before codes were stored gets its stage's code."""
         return cls(**{f.name: row[f.name] for f in fields(cls) if row.get(f.name) is not None})
 
 

@@ -63,8 +63,8 @@ class WorkItem:
     def failed(self) -> bool:
         return bool(self.events)
 
-    def fail(self, stage: str, reason: str, kind: str = "error") -> None:
-        self.events.append(ErrorEvent(self.item.dataset, self.item.key, kind, stage, reason))
+    def fail(self, stage: str, reason: str, kind: str = "error", code: str = "") -> None:
+        self.events.append(ErrorEvent(self.item.dataset, self.item.key, kind, stage, reason, code=code))
 
 
 @dataclass
@@ -101,7 +101,7 @@ def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
     try:
         fn()
     except ImageReadError as exc:
-        work.fail(stage, str(exc))
+        work.fail(stage, exc.reason, code=exc.code)
     except Exception as exc:
         work.fail(stage, f"{type(exc).__name__}: {exc}")
     finally:
@@ -111,7 +111,7 @@ def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
 def stage_decode(batch: list[WorkItem], max_pixels: int = MAX_PIXELS) -> None:
     for work in batch:
         if work.item.error is not None:
-            work.fail("source", work.item.error)
+            work.fail("source", work.item.error, code=work.item.code or "")
             continue
 
         def run(work: WorkItem = work) -> None:

@@ -74,7 +74,7 @@ def _send_token(source: str | None) -> None:
         return
     try:
         from ray._private.authentication import authentication_token_setup as setup
-        from ray._raylet import AuthenticationTokenLoader
+        from ray._raylet import AuthenticationTokenLoader  # type: ignore[attr-defined]  # not in Ray's stub
     except ImportError:  # a Ray without token authentication (before 2.52): nothing to send
         return
     AuthenticationTokenLoader.instance().reset_cache()  # it may have looked before the path was set
@@ -105,7 +105,7 @@ def probe(address: str, source: str | None) -> None:
     if address.startswith("ray://"):
         return  # Ray Client speaks its own protocol; ray.init reports its errors
     import ray.exceptions
-    from ray._raylet import GcsClient
+    from ray._raylet import GcsClient  # type: ignore[attr-defined]  # not in Ray's stub
 
     refused = getattr(ray.exceptions, "AuthenticationError", ())  # none before Ray 2.52: no tokens
     try:

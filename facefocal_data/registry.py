@@ -11,20 +11,30 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Maps names to factories; unknown names fail with the list of known ones."""
+    """Maps names to factories; unknown names fail with the list of known ones. What a backend
+    loads is declared where it registers (`models`: the model-manifest names of its weights), so
+    the build manifest never depends on a second table kept in step by hand."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._factories: dict[str, Callable[..., T]] = {}
+        self._models: dict[str, tuple[str, ...]] = {}
 
-    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    def register(
+        self, name: str, models: tuple[str, ...] = ()
+    ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def decorate(factory: Callable[..., T]) -> Callable[..., T]:
             if name in self._factories:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._factories[name] = factory
+            self._models[name] = models
             return factory
 
         return decorate
+
+    def models(self, name: str) -> tuple[str, ...]:
+        """The manifest models backend `name` loads (none for "none", or weights you provide)."""
+        return self._models.get(name, ())
 
     def create(self, name: str, *args: object, **kwargs: object) -> T:
         return self.get(name)(*args, **kwargs)

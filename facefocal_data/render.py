@@ -42,7 +42,7 @@ def render_record(
         keep = canvas[y1:y2, x1:x2].copy()
         canvas = (canvas * 0.35).astype(np.uint8)
         canvas[y1:y2, x1:x2] = keep
-        regions = [highlight]
+        regions = [target.region_id]
     if landmarks:
         for x, y in record.landmarks_478:
             cv2.circle(canvas, (round(x * scale), round(y * scale)), 1, POINT_COLOUR, -1, cv2.LINE_AA)

@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import __version__
+from ._version import __version__
 from .config import Recipe
 from .errors import OutputConflictError, OutputWriteError
 from .layout import (

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from facefocal_data.config import Recipe
-from facefocal_data.faces import Face, FaceAnalyzer
+from facefocal_data.face_types import Face
+from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.labels.faceapi import (
     CROP_RULES,
     FaceApiAge,

@@ -28,6 +28,18 @@ def test_manifest_entries_are_complete() -> None:
         assert spec.licence and spec.task and spec.size_bytes > 0
 
 
+def test_backends_declare_their_models_at_registration() -> None:
+    """The models a build records come from each backend's registration; every one is pinned in
+    the manifest, and each bundled backend (weights from the cache) declares at least one."""
+    from facefocal_data.estimators import BACKEND_MODELS, DETECTORS, EMOTION_ESTIMATORS
+
+    names = {m.name for m in MODELS}
+    assert {n for models in BACKEND_MODELS.values() for n in models} <= names
+    assert DETECTORS.models("blazeface") == ("blazeface_full_range", "blazeface_short_range")
+    assert BACKEND_MODELS[("emotion", "faceapi")] == EMOTION_ESTIMATORS.models("faceapi")
+    assert EMOTION_ESTIMATORS.models("deepface") == ()  # weights the user provides
+
+
 def test_every_model_is_cached_and_verified() -> None:
     for st in statuses():
         assert st.ok, st

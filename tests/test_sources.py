@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,8 +14,8 @@ import pytest
 
 from facefocal_data import build
 from facefocal_data.config import Recipe, SourceConfig
-from facefocal_data.error_codes import error_code
 from facefocal_data.sources import SOURCES, SourceItem
+from facefocal_data.vision.image_io import ImageReadError
 
 from .conftest import ASTRONAUT, TEMPLATE_RECIPE, note_case
 
@@ -216,7 +217,7 @@ def test_disfa_and_bp4d_per_frame_aus(tmp_path: Path) -> None:
         "SN001/SN001_au12.txt:3": "line 3: expected 'frame,intensity'",
     }
     items = _items("bp4d", tmp_path / "bp4d")
-    assert [(i.key, error_code("source", i.error or "")) for i in items] == [
+    assert [(i.key, i.code) for i in items] == [
         ("F001/T1/0010", "E_BAD_GROUND_TRUTH"),  # AU12 = 5 in an occurrence table
         ("F001_T1.csv:3", "E_BAD_ROW"),
     ]
@@ -327,26 +328,35 @@ def test_manifest_boxes_become_regions_of_the_face_they_fall_on(tmp_path: Path) 
     assert "bad boxes" in errors[0]["reason"]
 
 
-def test_every_error_code_rule_is_reachable_and_unknown_reasons_say_internal() -> None:
-    from facefocal_data.error_codes import RULES, error_code
+def test_every_code_is_raised_somewhere_and_every_raised_code_is_in_the_table() -> None:
+    """Codes travel with the failure from where it is raised: each one in the table is named by a
+    raiser in the package, none is named that the table lacks, and a misspelt one is refused."""
+    import ast
 
-    examples = {
-        "E_PERMISSION": ("decode", "unreadable: permission denied"),
-        "E_UNREADABLE": ("decode", "unreadable: Input/output error"),
-        "E_TOO_LARGE": ("decode", "image too large: 20000x20000 pixels"),
-        "E_TOO_SMALL": ("decode", "image too small: 4x4 pixels"),
-        "E_BAD_BOXES": ("source", "row 3: bad boxes: box [1, 1, 0, 0] is not"),
-        "E_BAD_ROW": ("source", "line 2 is not JSON: Expecting value"),
-        "E_BAD_VIDEO": ("source", "unreadable video (OpenCV cannot open it)"),
-        "E_BAD_FRAME_PATTERN": ("source", "source.frame_pattern '{x}': 'x'"),
-        "E_NO_FACE": ("detect", "2 detection(s) but no usable face"),
-        "E_INVALID_RECORD": ("validate", "width: 450 is not a multiple of 28"),
-        "E_DESCRIBE": ("describe", "ValueError: boom"),
+    from facefocal_data.error_codes import CODES, KNOWN, STAGE_CODES, stage_code
+    from facefocal_data.layout import ErrorEvent
+
+    package = Path(__file__).resolve().parents[1] / "facefocal_data"
+    named = {
+        node.value
+        for path in package.rglob("*.py")
+        if path.name != "error_codes.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.fullmatch(r"E_[A-Z_]+", node.value)
     }
-    for code, (stage, reason) in examples.items():
-        assert error_code(stage, reason) == code, (code, reason)
-    assert {code for code, *_ in RULES} >= set(examples)
-    assert error_code("label", "KeyError: 'x'") == "E_INTERNAL"
+    assert named <= KNOWN, named - KNOWN
+    assert {c.code for c in CODES} - named - set(STAGE_CODES.values()) <= {"E_NO_FACE", "E_INTERNAL"}
+    assert stage_code("detect", "no_face") == "E_NO_FACE" and stage_code("label") == "E_INTERNAL"
+    assert ErrorEvent("d", "k", "error", "label", "KeyError: 'x'").code == "E_INTERNAL"
+    old_row = {"source_dataset": "d", "source_path": "k", "kind": "error", "stage": "validate", "reason": "r"}
+    assert ErrorEvent.from_row(old_row).code == "E_INVALID_RECORD"  # a table from before codes were stored
+    assert ErrorEvent.from_row({**old_row, "code": "E_FROM_A_NEWER_VERSION"}).code == "E_FROM_A_NEWER_VERSION"
+    with pytest.raises(ValueError, match="unknown error code"):
+        SourceItem("k", Path("k"), "d", error="broken", code="E_BROKEN")
+    with pytest.raises(ValueError, match="go together"):
+        SourceItem("k", Path("k"), "d", error="broken")
 
 
 def test_video_frames_read_in_order_or_out_of_order_equal_a_plain_sequential_decode(tmp_path: Path) -> None:
@@ -368,6 +378,7 @@ def test_video_frames_read_in_order_or_out_of_order_equal_a_plain_sequential_dec
     assert len(truth) == 40
     for wanted in [0, 1, 2, 5, 17, 39, 3, 30, 31, 8]:  # forward steps, a jump back, forward again
         assert np.array_equal(read_frame(video, wanted), truth[wanted]), wanted
-    with pytest.raises(ValueError, match=r"frame 40 of count\.avi could not be read"):
+    with pytest.raises(ImageReadError, match=r"frame 40 of count\.avi could not be read") as raised:
         read_frame(video, 40)
+    assert raised.value.code == "E_BAD_VIDEO"
     close_video()

@@ -6,30 +6,42 @@ and `close()`; `llm` also has `stats` and an `on_text` hook for progress.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from ..config import DescribeConfig
 from ..registry import Registry
 
-DESCRIBERS: Registry[Any] = Registry("describer")
+if TYPE_CHECKING:
+    from ..record import FaceRecord
+
+
+class Describer(Protocol):
+    """Writes the descriptions of a batch of records in place (a failure falls back per record)."""
+
+    def describe_batch(self, records: list[FaceRecord]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+DESCRIBERS: Registry[Describer] = Registry("describer")
 
 
 @DESCRIBERS.register("template")
-def _template(config: DescribeConfig) -> Any:
+def _template(config: DescribeConfig) -> Describer:
     from .template import TemplateDescriber
 
     return TemplateDescriber(config.seed)
 
 
 @DESCRIBERS.register("llm")
-def _llm(config: DescribeConfig) -> Any:
+def _llm(config: DescribeConfig) -> Describer:
     from .llm import LLMDescriber
 
     return LLMDescriber(config)
 
 
 @DESCRIBERS.register("phrases")
-def _phrases(config: DescribeConfig) -> Any:
+def _phrases(config: DescribeConfig) -> Describer:
     from .compose import PhraseDescriber
 
     return PhraseDescriber(config.seed, config.au_naming)

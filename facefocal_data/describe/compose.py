@@ -16,6 +16,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 from ..labels.stage import region_side
@@ -334,7 +335,7 @@ class PhraseDescriber:
     def __call__(self, record: FaceRecord) -> None:
         for region in record.regions:
             composed = compose_region(record, region, self.seed, self.naming, self.bank)
-            region.description = self._gated(composed, lambda r=region: describe_region(record, r, self.seed))
+            region.description = self._gated(composed, partial(describe_region, record, region, self.seed))
         composed = compose_face(record, self.seed, self.naming, self.bank)
         record.face_description = self._gated(composed, lambda: describe_face(record, self.seed))
 

@@ -289,10 +289,10 @@ class LLMDescriber:
         params = {**self._params(0), "temperature": 0.0, "max_tokens": 60}
         try:
             scores = json.loads(self._complete(rating_messages(facts, described.text), params, fmt))
-            described.rating = Rating(
-                *(int(scores[k]) if isinstance(scores.get(k), int) else None for k in RATING_KEYS),
-                judge=self.model_id,
+            accuracy, consistency, overall = (
+                int(scores[k]) if isinstance(scores.get(k), int) else None for k in RATING_KEYS
             )
+            described.rating = Rating(accuracy, consistency, overall, judge=self.model_id)
         except (LLMUnavailable, IncompleteCompletion, ValueError, AttributeError) as exc:
             described.checks = [*described.checks, f"rating unavailable: {exc}"]
             return None

@@ -3,32 +3,70 @@ emotion and age estimators. Each backend loads its weights through the verified 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from ..config import DetectorConfig, LandmarkConfig
 from ..registry import Registry
 
-DETECTORS: Registry[Any] = Registry("detector")
-LANDMARKERS: Registry[Any] = Registry("landmarker")
-AU_ESTIMATORS: Registry[Any] = Registry("AU estimator")
-EMOTION_ESTIMATORS: Registry[Any] = Registry("emotion estimator")
-AGE_ESTIMATORS: Registry[Any] = Registry("age estimator")
+if TYPE_CHECKING:
+    import numpy as np
 
-# the manifest models each backend loads (recorded in the build manifest)
-BACKEND_MODELS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("detector", "blazeface"): ("blazeface_full_range", "blazeface_short_range"),
-    ("landmarks", "mediapipe"): ("face_landmarker",),
-    ("au", "mediapipe"): ("face_landmarker",),
-    ("emotion", "facex"): ("facex_emotion",),
-    ("emotion", "fer"): ("fer_emotion",),
-    ("age", "agegender"): ("agegender_age",),
-    ("emotion", "faceapi"): ("faceapi_expr", "faceapi_expr_manifest"),
-    ("age", "faceapi"): ("faceapi_age", "faceapi_age_manifest"),
-}
+    from ..face_types import Detection, Face
+    from ..labels.age import AgeEstimate
+    from ..labels.au_blendshapes import SidedValue
+    from ..vision.landmarker import FaceMesh
 
 
-@DETECTORS.register("blazeface")
-def _blazeface(config: DetectorConfig) -> Any:
+class Detector(Protocol):
+    """Face boxes in source pixels; `source` names the weights (recorded on every face)."""
+
+    source: str
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]: ...
+
+
+class Landmarker(Protocol):
+    """The 478-point mesh, blendshapes and pose of the face nearest the centre of a crop."""
+
+    source: str
+
+    def detect_centered(self, rgb: np.ndarray) -> FaceMesh | None: ...
+
+    def close(self) -> None: ...
+
+
+class AUEstimator(Protocol):
+    """Each AU it measures, per side of the face; `value_type` says what the numbers are."""
+
+    source: str
+    value_type: str
+
+    def estimate_face(self, rgb: np.ndarray, face: Face) -> dict[str, SidedValue]: ...
+
+
+class EmotionEstimator(Protocol):
+    """Canonical emotion class -> probability for one face (each backend picks its own crop)."""
+
+    source: str
+
+    def face_probabilities(self, rgb: np.ndarray, face: Face) -> dict[str, float]: ...
+
+
+class AgeEstimator(Protocol):
+    source: str
+
+    def estimate(self, rgb: np.ndarray, face: Face) -> AgeEstimate: ...
+
+
+DETECTORS: Registry[Detector] = Registry("detector")
+LANDMARKERS: Registry[Landmarker] = Registry("landmarker")
+AU_ESTIMATORS: Registry[AUEstimator] = Registry("AU estimator")
+EMOTION_ESTIMATORS: Registry[EmotionEstimator] = Registry("emotion estimator")
+AGE_ESTIMATORS: Registry[AgeEstimator] = Registry("age estimator")
+
+
+@DETECTORS.register("blazeface", models=("blazeface_full_range", "blazeface_short_range"))
+def _blazeface(config: DetectorConfig) -> Detector:
     from ..vision.blazeface import BlazeFaceDetector
 
     return BlazeFaceDetector(
@@ -40,71 +78,87 @@ def _blazeface(config: DetectorConfig) -> Any:
     )
 
 
-@LANDMARKERS.register("mediapipe")
-def _mediapipe(config: LandmarkConfig) -> Any:
+@LANDMARKERS.register("mediapipe", models=("face_landmarker",))
+def _mediapipe(config: LandmarkConfig) -> Landmarker:
     from ..vision.landmarker import FaceLandmarker
 
     return FaceLandmarker(min_confidence=config.min_confidence)
 
 
-@AU_ESTIMATORS.register("mediapipe")
-def _au_blendshapes() -> Any:
+@AU_ESTIMATORS.register("mediapipe", models=("face_landmarker",))
+def _au_blendshapes() -> AUEstimator:
     from ..labels.au_blendshapes import BlendshapeAUEstimator
 
     return BlendshapeAUEstimator()
 
 
-@EMOTION_ESTIMATORS.register("facex")
-def _facex() -> Any:
+@EMOTION_ESTIMATORS.register("facex", models=("facex_emotion",))
+def _facex() -> EmotionEstimator:
     from ..labels.emotion import FacexEmotion
 
     return FacexEmotion()
 
 
-@EMOTION_ESTIMATORS.register("fer")
-def _fer() -> Any:
+@EMOTION_ESTIMATORS.register("fer", models=("fer_emotion",))
+def _fer() -> EmotionEstimator:
     from ..labels.emotion import FerEmotion
 
     return FerEmotion()
 
 
-@EMOTION_ESTIMATORS.register("faceapi")
-def _faceapi_emotion() -> Any:
+@EMOTION_ESTIMATORS.register("faceapi", models=("faceapi_expr", "faceapi_expr_manifest"))
+def _faceapi_emotion() -> EmotionEstimator:
     from ..labels.faceapi import FaceApiEmotion
 
     return FaceApiEmotion()
 
 
-@AGE_ESTIMATORS.register("faceapi")
-def _faceapi_age() -> Any:
+@AGE_ESTIMATORS.register("faceapi", models=("faceapi_age", "faceapi_age_manifest"))
+def _faceapi_age() -> AgeEstimator:
     from ..labels.faceapi import FaceApiAge
 
     return FaceApiAge()
 
 
-@AGE_ESTIMATORS.register("agegender")
-def _agegender() -> Any:
+@AGE_ESTIMATORS.register("agegender", models=("agegender_age",))
+def _agegender() -> AgeEstimator:
     from ..labels.age import AgeGenderAge
 
     return AgeGenderAge()
 
 
-@AU_ESTIMATORS.register("pyfeat")
-def _pyfeat_au() -> Any:
+@AU_ESTIMATORS.register("pyfeat")  # weights you provide: not in the manifest
+def _pyfeat_au() -> AUEstimator:
     from ..labels.external import PyFeatAU
 
     return PyFeatAU()
 
 
-@EMOTION_ESTIMATORS.register("deepface")
-def _deepface_emotion() -> Any:
+@EMOTION_ESTIMATORS.register("deepface")  # weights you provide
+def _deepface_emotion() -> EmotionEstimator:
     from ..labels.external import DeepfaceEmotion
 
     return DeepfaceEmotion()
 
 
-@AGE_ESTIMATORS.register("deepface")
-def _deepface_age() -> Any:
+@AGE_ESTIMATORS.register("deepface")  # weights you provide
+def _deepface_age() -> AgeEstimator:
     from ..labels.external import DeepfaceAge
 
     return DeepfaceAge()
+
+
+# the manifest models each backend loads, keyed (recipe section, backend name), as the build
+# manifest records them: read from the registrations above, never kept by hand
+BACKEND_MODELS: dict[tuple[str, str], tuple[str, ...]] = {
+    (section, name): registry.models(name)
+    for section, registry in (
+        ("detector", DETECTORS),
+        ("landmarks", LANDMARKERS),
+        ("au", AU_ESTIMATORS),
+        ("emotion", EMOTION_ESTIMATORS),
+        ("age", AGE_ESTIMATORS),
+    )
+    for name in registry.names()
+    if registry.models(name)
+}

@@ -13,6 +13,7 @@ import json
 import random
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 
 from ..dataset import Build, as_build
 from ..describe.factcheck import au_mentions
-from ..describe.facts import face_facts, region_facts
+from ..describe.facts import Facts, face_facts, region_facts
 from ..describe.template import describe_region
 from ..errors import FacefocalError
 from ..facs import normalise_au
@@ -54,7 +55,7 @@ class Pair:
     kind: str  # region type: "mouth", "eye", "box", "face", …
 
     @property
-    def facts(self):  # type: ignore[no-untyped-def]
+    def facts(self) -> Facts:
         return face_facts(self.record) if self.region is None else region_facts(self.record, self.region)
 
     @property
@@ -118,75 +119,107 @@ def _pairs(records: list[FaceRecord], predictions: list[Prediction]) -> list[Pai
     return pairs
 
 
+Score = Callable[[np.ndarray], dict[str, Any]]
+
+
+def _stat(score: Score, name: str) -> Callable[[np.ndarray], float | None]:
+    """One named metric of a scoring function over resampled indices, as a bootstrap statistic."""
+
+    def statistic(idx: np.ndarray) -> float | None:
+        value = score(idx)[name]
+        return None if value is None else float(value)
+
+    return statistic
+
+
+def _with_cis(
+    scores: dict[str, Any], n: int, score: Score, names: tuple[str, ...], resamples: int
+) -> dict[str, Any]:
+    for name in names:
+        scores[f"{name}_ci"] = bootstrap_ci(n, _stat(score, name), resamples)
+    return scores
+
+
+def _au_part(pairs: list[Pair], resamples: int) -> dict[str, Any] | None:
+    regional = [(p.region, p.prediction) for p in pairs if p.region is not None]
+    if not regional:
+        return None
+    gold = [{a.au for a in region.aus if a.present} for region, _ in regional]
+    pred = [_pred_aus(prediction) for _, prediction in regional]
+
+    def score(idx: np.ndarray) -> dict[str, Any]:
+        return au_scores([gold[i] for i in idx], [pred[i] for i in idx])
+
+    return _with_cis(au_scores(gold, pred), len(gold), score, ("macro_f1",), resamples)
+
+
+def _emotion_part(faces: list[FacePrediction], resamples: int) -> dict[str, Any] | None:
+    gold = [r.emotion.label for r, _ in faces if r.emotion is not None]
+    pred = [e for r, (e, _) in faces if r.emotion is not None]
+    if not gold:
+        return None
+
+    def score(idx: np.ndarray) -> dict[str, Any]:
+        return emotion_scores([gold[i] for i in idx], [pred[i] for i in idx])
+
+    return _with_cis(emotion_scores(gold, pred), len(gold), score, ("accuracy", "uar"), resamples)
+
+
+def _age_part(faces: list[FacePrediction], edges: list[int], resamples: int) -> dict[str, Any] | None:
+    aged = [(r.age.years, a) for r, (_, a) in faces if r.age is not None and r.age.years is not None]
+    if not aged:
+        return None
+    gold, pred = [g for g, _ in aged], [a for _, a in aged]
+
+    def score(idx: np.ndarray) -> dict[str, Any]:
+        return age_scores([gold[i] for i in idx], [pred[i] for i in idx], edges)
+
+    scores: dict[str, Any] = dict(age_scores(gold, pred, edges))
+    scores["errors"] = [round(abs(g - a), 2) for g, a in aged if a is not None]  # for the histogram
+    return _with_cis(scores, len(aged), score, ("mae", "bin_accuracy", "within_one_bin"), resamples)
+
+
+def _text_stat(refs: list[str], hyps: list[str], name: str) -> Callable[[np.ndarray], float | None]:
+    """One corpus text metric (only it is computed) over resampled indices."""
+    return _stat(lambda idx: text_scores([refs[i] for i in idx], [hyps[i] for i in idx], name), name)
+
+
+def _text_parts(pairs: list[Pair], resamples: int, text_ci: bool) -> dict[str, dict[str, Any]]:
+    texts = [p for p in pairs if p.prediction.text and p.reference]
+    if not texts:
+        return {}
+    refs, hyps = [p.reference or "" for p in texts], [p.prediction.text or "" for p in texts]
+    text: dict[str, Any] = dict(text_scores(refs, hyps))
+    if text_ci:  # corpus metrics cost more: fewer resamples
+        for name in ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "cider_d"):
+            text[f"{name}_ci"] = bootstrap_ci(len(refs), _text_stat(refs, hyps, name), resamples // 50)
+    counts = [fact_count(p.prediction.text or "", p.facts) for p in texts]
+
+    def score(idx: np.ndarray) -> dict[str, Any]:
+        return dict(faithfulness(sum((counts[i] for i in idx), FactCount())))
+
+    names = ("fact_precision", "fact_recall", "hallucination_rate", "region_grounding")
+    faithful = _with_cis(dict(faithfulness(sum(counts, FactCount()))), len(counts), score, names, resamples)
+    return {"text": text, "faithfulness": faithful}
+
+
 def _score_group(
     pairs: list[Pair], edges: list[int], resamples: int, text_ci: bool = False
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"n": len(pairs)}
-    regional = [p for p in pairs if p.region is not None]
-    if regional:
-        gold = [{a.au for a in p.region.aus if a.present} for p in regional]  # type: ignore[union-attr]
-        pred = [_pred_aus(p.prediction) for p in regional]
-        out["au"] = au_scores(gold, pred)
-        out["au"]["macro_f1_ci"] = bootstrap_ci(
-            len(gold),
-            lambda idx: au_scores([gold[i] for i in idx], [pred[i] for i in idx])["macro_f1"],
-            resamples,
-        )
     faces = _face_predictions(pairs)
-    if faces:
-        gold_e = [r.emotion.label for r, _ in faces if r.emotion is not None]
-        pred_e = [e for r, (e, _) in faces if r.emotion is not None]
-        if gold_e:
-            out["emotion"] = emotion_scores(gold_e, pred_e)
-            for name in ("accuracy", "uar"):
-                out["emotion"][f"{name}_ci"] = bootstrap_ci(
-                    len(gold_e),
-                    lambda idx, name=name: emotion_scores([gold_e[i] for i in idx], [pred_e[i] for i in idx])[
-                        name
-                    ],
-                    resamples // 5,
-                )
-        aged = [(r.age.years, a) for r, (_, a) in faces if r.age is not None and r.age.years is not None]
-        if aged:
-            gold_a, pred_a = [g for g, _ in aged], [a for _, a in aged]
-            out["age"] = age_scores(gold_a, pred_a, edges)
-            out["age"]["errors"] = [
-                round(abs(g - a), 2) for g, a in aged if a is not None
-            ]  # for the histogram
-            for name in ("mae", "bin_accuracy", "within_one_bin"):
-                out["age"][f"{name}_ci"] = bootstrap_ci(
-                    len(aged),
-                    lambda idx, name=name: age_scores(
-                        [gold_a[i] for i in idx], [pred_a[i] for i in idx], edges
-                    )[name],
-                    resamples // 5,
-                )
-    texts = [p for p in pairs if p.prediction.text and p.reference]
-    if texts:
-        refs, hyps = [p.reference or "" for p in texts], [p.prediction.text or "" for p in texts]
-        out["text"] = text_scores(refs, hyps)
-        if text_ci:  # corpus metrics cost more: fewer resamples
-            for name in ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "cider_d"):
-                out["text"][f"{name}_ci"] = bootstrap_ci(
-                    len(refs),
-                    lambda idx, name=name: text_scores([refs[i] for i in idx], [hyps[i] for i in idx], name)[
-                        name
-                    ],
-                    resamples // 50,
-                )
-
-        counts = [fact_count(p.prediction.text or "", p.facts) for p in texts]
-        out["faithfulness"] = faithfulness(sum(counts, FactCount()))
-        for name in ("fact_precision", "fact_recall", "hallucination_rate", "region_grounding"):
-            out["faithfulness"][f"{name}_ci"] = bootstrap_ci(
-                len(counts),
-                lambda idx, name=name: faithfulness(sum((counts[i] for i in idx), FactCount()))[name],
-                resamples,
-            )
-    return out
+    parts = {
+        "au": _au_part(pairs, resamples),
+        "emotion": _emotion_part(faces, resamples // 5) if faces else None,
+        "age": _age_part(faces, edges, resamples // 5) if faces else None,
+    }
+    scored = {k: v for k, v in parts.items() if v is not None}
+    return {"n": len(pairs), **scored, **_text_parts(pairs, resamples, text_ci)}
 
 
-def _face_predictions(pairs: list[Pair]) -> list[tuple[FaceRecord, tuple[str | None, float | None]]]:
+FacePrediction = tuple[FaceRecord, tuple[str | None, float | None]]
+
+
+def _face_predictions(pairs: list[Pair]) -> list[FacePrediction]:
     """Emotion and age per record: from its face line, else from its first region line that has them."""
     chosen: dict[str, tuple[FaceRecord, tuple[str | None, float | None]]] = {}
     for pair in sorted(pairs, key=lambda p: p.region is not None):
@@ -253,14 +286,14 @@ def baseline_predictions(records: list[FaceRecord], name: str, seed: int = 0) ->
             for r, g in regions
         ]
     if name == "shuffled":
-        texts = [g.description.text for _, g in regions]  # type: ignore[union-attr]
+        texts = [g.description.text for _, g in regions if g.description is not None]
         random.Random(seed).shuffle(texts)
         return [
             Prediction(r.record_id, g.region_id, text=t) for (r, g), t in zip(regions, texts, strict=True)
         ]
     emotions = Counter(r.emotion.label for r in records if r.emotion is not None)
     ages = [r.age.years for r in records if r.age is not None and r.age.years is not None]
-    common_text = Counter(g.description.text for _, g in regions).most_common(1)  # type: ignore[union-attr]
+    common_text = Counter(g.description.text for _, g in regions if g.description).most_common(1)
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     seen: Counter[str] = Counter()
     for _, g in regions:

@@ -57,7 +57,9 @@ def class_recalls(confusion: dict[str, Any]) -> dict[str, float]:
     return {row: matrix[i][i] / sum(matrix[i]) for i, row in enumerate(confusion["rows"]) if sum(matrix[i])}
 
 
-def reliability(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) -> list[dict[str, Any]]:
+def reliability(
+    confidence: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray, bins: int = 10
+) -> list[dict[str, Any]]:
     """Equal-width bins of the top-class probability, (low, high] (0 goes in the first): how many
     faces, how sure the model was and how often it was right. The reliability diagram's bars."""
     conf, hits = np.asarray(confidence, np.float64), np.asarray(correct, bool)
@@ -79,7 +81,7 @@ def reliability(confidence: Sequence[float], correct: Sequence[bool], bins: int 
 
 
 def expected_calibration_error(
-    confidence: Sequence[float], correct: Sequence[bool], bins: int = 10
+    confidence: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray, bins: int = 10
 ) -> float | None:
     """ECE: the bins' |accuracy - confidence| weighted by their share of faces; 0 is a model whose
     stated probability is how often it is right."""

@@ -7,12 +7,11 @@ for its help; the build is read, and a format's module imported, only when expor
 
 from __future__ import annotations
 
-import importlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import FacefocalError
 from ..registry import Registry
@@ -24,17 +23,60 @@ if TYPE_CHECKING:
     from ..record import FaceRecord
     from .samples import Sample
 
-EXPORTERS: Registry[Any] = Registry("export format")
+
+class TrainerFormat(Protocol):
+    """A trainer's format (a module: qwen, llamafactory, swift, llava): the rows of each split file,
+    then the files that register those splits with the trainer."""
+
+    SUFFIX: str
+
+    def rows(
+        self, samples: Iterable[Sample], out: Path, options: ExportOptions
+    ) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+    def register(
+        self, out: Path, options: ExportOptions, datasets: dict[str, dict[str, Any]]
+    ) -> list[Path]: ...
 
 
-def _trainer(name: str, module: str, model: str | None = None) -> Callable[..., list[Path]]:
+# a format's writer: the build's stream into `out`, returning the files written
+EXPORTERS: Registry[list[Path]] = Registry("export format")
+
+
+def _qwen() -> TrainerFormat:
+    from . import qwen
+
+    return qwen
+
+
+def _llamafactory() -> TrainerFormat:
+    from . import llamafactory
+
+    return llamafactory
+
+
+def _swift() -> TrainerFormat:
+    from . import swift
+
+    return swift
+
+
+def _llava() -> TrainerFormat:
+    from . import llava
+
+    return llava
+
+
+def _trainer(
+    name: str, load: Callable[[], TrainerFormat], model: str | None = None
+) -> Callable[..., list[Path]]:
     """A trainer's writer: rows into a file per split, the folder's manifest, then the notes that
     register every split file in the folder. The format module is imported only when asked for."""
 
     def write(stream: _Stream, out: Path, options: ExportOptions) -> list[Path]:
         from .files import record_datasets, write_splits
 
-        fmt = importlib.import_module(f".{module}", __name__)
+        fmt = load()
         options = replace(options, model=model) if model else options
         written = write_splits(out, options, fmt.SUFFIX, fmt.rows(stream.samples(), out, options))
         datasets = record_datasets(out, name, options, written)
@@ -50,15 +92,15 @@ def _labelstudio(stream: _Stream, out: Path, options: ExportOptions) -> list[Pat
     return export_labelstudio(stream.records(), out, options)
 
 
-for _name, _module, _model in (
-    ("qwen2.5-vl", "qwen", "qwen2.5-vl"),
-    ("qwen2-vl", "qwen", "qwen2-vl"),
-    ("qwen3-vl", "qwen", "qwen3-vl"),
-    ("llamafactory", "llamafactory", None),
-    ("swift", "swift", None),
-    ("llava", "llava", None),
+for _name, _load, _model in (
+    ("qwen2.5-vl", _qwen, "qwen2.5-vl"),
+    ("qwen2-vl", _qwen, "qwen2-vl"),
+    ("qwen3-vl", _qwen, "qwen3-vl"),
+    ("llamafactory", _llamafactory, None),
+    ("swift", _swift, None),
+    ("llava", _llava, None),
 ):
-    EXPORTERS.register(_name)(_trainer(_name, _module, _model))
+    EXPORTERS.register(_name)(_trainer(_name, _load, _model))
 EXPORTERS.register("labelstudio")(_labelstudio)
 
 

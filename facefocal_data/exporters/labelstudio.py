@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
+from .._version import __version__
 from ..record import FaceRecord
 from ..review.labelstudio import import_labelstudio, read_tasks
 from .base import LABEL_STUDIO_FILES, ExportOptions, write_image, write_json_array

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..faces import Face
+from ..face_types import Face
 from ..models.manifest import model_spec
 from ..models.runtimes import onnx_session
 

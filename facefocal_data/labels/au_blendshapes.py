@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..faces import Face
+from ..face_types import Face
 from ..models.manifest import model_spec
 
 SIDED_CHANNELS: dict[str, str] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..face_types import Face
 from ..models.manifest import model_spec
 from ..models.runtimes import tflite_interpreter
 from ..vision.geometry import Box, crop_square, square_box
@@ -50,6 +51,10 @@ class _TfliteEmotion:
             scores /= scores.sum()
         by_label = dict(zip(self.labels, scores.tolist(), strict=True))
         return {label: round(by_label[label], 5) for label in EMOTIONS}
+
+    def face_probabilities(self, rgb: np.ndarray, face: Face) -> dict[str, float]:
+        """The face's probabilities from its detection box (the crop these models were trained on)."""
+        return self.probabilities(rgb, face.detection.box)
 
 
 class FacexEmotion(_TfliteEmotion):

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ..errors import BackendUnavailableError, ModelMissingError
-from ..faces import Face
+from ..face_types import Face
 from ..models.store import sha256_file
 from ..vision.geometry import Box, crop_square, square_box
 from .age import AgeEstimate
@@ -105,6 +105,9 @@ class DeepfaceEmotion(DeepfaceAnalyzer):
         if probs is None:
             raise ValueError("deepface returned no emotion")
         return probs
+
+    def face_probabilities(self, rgb: np.ndarray, face: Face) -> dict[str, float]:
+        return self.probabilities(rgb, face.detection.box)
 
 
 class DeepfaceAge(DeepfaceAnalyzer):

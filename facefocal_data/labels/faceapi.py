@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..faces import Face
+from ..face_types import Face
 from ..models.manifest import model_spec
 from ..models.runtimes import onnx_session_from_bytes
 from ..models.store import load_model_bytes

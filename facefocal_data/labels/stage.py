@@ -14,7 +14,7 @@ import numpy as np
 
 from ..config import Recipe
 from ..estimators import AGE_ESTIMATORS, AU_ESTIMATORS, EMOTION_ESTIMATORS
-from ..faces import Face
+from ..face_types import Face
 from ..facs import AU_NAMES, normalise_au
 from ..record import AgeLabel, AULabel, EmotionLabel, Estimate, FaceRecord, Region
 from .age import age_bin
@@ -111,10 +111,7 @@ class Labeler:
     def label_emotion(self, rgb: np.ndarray, face: Face) -> EmotionLabel | None:
         if self.emotion is None:
             return None
-        if hasattr(self.emotion, "face_probabilities"):  # backends whose crop needs the landmarks
-            raw = self.emotion.face_probabilities(rgb, face)
-        else:
-            raw = self.emotion.probabilities(rgb, face.detection.box)
+        raw = self.emotion.face_probabilities(rgb, face)
         probs = apply_temperature(raw, self.cfg.emotion.temperature)
         label = max(probs, key=lambda k: probs[k])
         top = probs[label]

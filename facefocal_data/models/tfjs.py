@@ -13,8 +13,12 @@ from typing import Any
 
 import numpy as np
 
-_QUANT_DTYPES = {"uint8": np.dtype("<u1"), "uint16": np.dtype("<u2"), "float16": np.dtype("<f2")}
-_PLAIN_DTYPES = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4")}
+_QUANT_DTYPES: dict[str, np.dtype[Any]] = {
+    "uint8": np.dtype("<u1"),
+    "uint16": np.dtype("<u2"),
+    "float16": np.dtype("<f2"),
+}
+_PLAIN_DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4")}
 
 
 def weight_specs(manifest: bytes) -> list[dict[str, Any]]:

@@ -60,7 +60,7 @@ def sample_boxes(sampling: BoxSampling, size: int, key: str) -> list[list[int]]:
     """Random boxes, reproducible per face: the RNG is seeded by (seed, record key)."""
     digest = hashlib.sha256(f"{sampling.seed}:{key}".encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-    boxes = []
+    boxes: list[list[int]] = []
     while len(boxes) < sampling.count:
         side = rng.uniform(sampling.min_side, sampling.max_side) * size
         aspect = float(np.exp(rng.uniform(-np.log(sampling.max_aspect), np.log(sampling.max_aspect))))
@@ -100,7 +100,7 @@ class ActionAreas:
     def _patch(self, points: np.ndarray, group: list[int]) -> tuple[np.ndarray, int]:
         mask = np.zeros((self.grid, self.grid), np.uint8)
         hull = cv2.convexHull((points[group, :2] * self.scale).astype(np.float32))
-        cv2.fillConvexPoly(mask, np.round(hull).astype(np.int32), 1)
+        cv2.fillConvexPoly(mask, np.round(hull).astype(np.int32), (1,))
         return cv2.integral(mask), int(mask.sum())
 
     def overlaps(self, box: Sequence[int]) -> dict[str, float]:

@@ -31,7 +31,7 @@ ASSETS = Path(__file__).parent
 def card_data(record: FaceRecord, image: str) -> dict[str, Any]:
     """What one card shows, compact (the page draws boxes and points itself)."""
     emotion, age = record.emotion, record.age
-    regions = []
+    regions: list[dict[str, Any]] = []
     for region in record.regions:
         d = region.description
         regions.append(
@@ -48,7 +48,8 @@ def card_data(record: FaceRecord, image: str) -> dict[str, Any]:
                 "checks": [] if d is None else d.checks[-3:],
             }
         )
-    confidences = [c for c in (emotion and emotion.confidence, age and age.confidence) if c is not None]
+    stated = (None if emotion is None else emotion.confidence, None if age is None else age.confidence)
+    confidences = [c for c in stated if c is not None]
     return {
         "id": record.record_id,
         "src": record.source_path,

@@ -33,18 +33,24 @@ class AffectNetSource:
     def __iter__(self) -> Iterator[SourceItem]:
         for number, row in csv_records(self.csv):
             if isinstance(row, str):
-                yield SourceItem(f"{self.csv.name}:{number}", self.csv, self.dataset, error=row)
+                yield SourceItem(
+                    f"{self.csv.name}:{number}", self.csv, self.dataset, error=row, code="E_BAD_ROW"
+                )
                 continue
             raw = (row.get("subDirectory_filePath") or "").strip()
             key = raw or f"{self.csv.name}:{number}"
             try:
                 path = confined(self.root, raw) if raw else None
             except UnsafePathError as exc:
-                yield SourceItem(key, self.csv, self.dataset, error=str(exc))
+                yield SourceItem(key, self.csv, self.dataset, error=exc.reason, code=exc.code)
                 continue
             if path is None:
                 yield SourceItem(
-                    key, self.csv, self.dataset, error=f"row {number} has no subDirectory_filePath"
+                    key,
+                    self.csv,
+                    self.dataset,
+                    error=f"row {number} has no subDirectory_filePath",
+                    code="E_BAD_ROW",
                 )
                 continue
             yield item_with_truth(key, path, self.dataset, self._truth(row.get("expression") or ""))

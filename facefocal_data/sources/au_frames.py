@@ -44,10 +44,16 @@ class _FrameSource:
         try:
             path = confined(self.root, self.pattern.format(**fields))
         except UnsafePathError as exc:
-            return SourceItem(key, self.root, self.dataset, subject_id=subject, error=str(exc))
+            return SourceItem(
+                key, self.root, self.dataset, subject_id=subject, error=exc.reason, code=exc.code
+            )
         except (KeyError, ValueError, IndexError) as exc:
             return SourceItem(
-                key, self.root, self.dataset, error=f"source.frame_pattern {self.pattern!r}: {exc}"
+                key,
+                self.root,
+                self.dataset,
+                error=f"source.frame_pattern {self.pattern!r}: {exc}",
+                code="E_BAD_FRAME_PATTERN",
             )
         return self._locate(key, path, truth, subject, fields)
 
@@ -77,13 +83,20 @@ class DisfaSource(_FrameSource):
                     if bad or len(parts) != 2 or not is_number(parts[0]):
                         why = f"line {number} {bad}" if bad else f"line {number}: expected 'frame,intensity'"
                         where = f"{subject_dir.name}/{file.name}:{number}"
-                        yield SourceItem(where, file, self.dataset, subject_id=subject_dir.name, error=why)
+                        yield SourceItem(
+                            where,
+                            file,
+                            self.dataset,
+                            subject_id=subject_dir.name,
+                            error=why,
+                            code="E_BAD_ROW",
+                        )
                         continue
                     frames[int(parts[0])][match.group("au")] = parts[1]
             for n, frame in enumerate(sorted(frames)):
                 if n % self.every_nth:
                     continue
-                truth = {"aus": frames[frame], "au_value_type": "intensity_0_5"}
+                truth: dict[str, object] = {"aus": frames[frame], "au_value_type": "intensity_0_5"}
                 fields = {"subject": subject_dir.name, "frame": frame}
                 yield self._item(f"{subject_dir.name}/{frame:05d}", fields, truth, subject_dir.name)
 
@@ -100,6 +113,7 @@ class DisfaSource(_FrameSource):
                     self.dataset,
                     subject_id=subject,
                     error="bad ground truth: frame 0, but DISFA labels count frames from 1",
+                    code="E_BAD_GROUND_TRUTH",
                 )
             return item_with_truth(key, video, self.dataset, truth, subject_id=subject, frame=frame)
         return item_with_truth(key, path, self.dataset, truth, subject_id=subject)
@@ -120,7 +134,9 @@ class BP4DSource(_FrameSource):
             labelled = 0
             for number, row in csv_rows(table):
                 if isinstance(row, str):
-                    yield SourceItem(f"{table.name}:{number}", table, self.dataset, error=row)
+                    yield SourceItem(
+                        f"{table.name}:{number}", table, self.dataset, error=row, code="E_BAD_ROW"
+                    )
                     continue
                 if header is None:
                     header = row
@@ -131,6 +147,7 @@ class BP4DSource(_FrameSource):
                         table,
                         self.dataset,
                         error=f"line {number}: expected a frame number first",
+                        code="E_BAD_ROW",
                     )
                     continue
                 frame, labelled = int(row[0]), labelled + 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..error_codes import ItemError, checked
 from ..facs import normalise_au
 from ..registry import Registry
 from ..textfiles import parse_json
@@ -37,6 +38,13 @@ class SourceItem:
     frame: int | None = None  # 0-based frame index when `path` is a video
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # source's region boxes, source px xyxy
     error: str | None = None  # why this row cannot be used (it becomes an error row)
+    code: str | None = None  # the error's stable code (error_codes.CODES), set with `error`
+
+    def __post_init__(self) -> None:
+        if (self.error is None) != (self.code is None):
+            raise ValueError(f"item {self.key!r}: an error and its code go together")
+        if self.code is not None:
+            checked(self.code)
 
 
 class Source(Protocol):
@@ -49,8 +57,14 @@ class Source(Protocol):
 SOURCES: Registry[Source] = Registry("source")
 
 
-class UnsafePathError(ValueError):
+class UnsafePathError(ItemError, ValueError):
     """A path in a source file that would read outside the declared root."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("E_UNSAFE_PATH", reason)
+
+    def __reduce__(self) -> tuple[type[UnsafePathError], tuple[str]]:
+        return type(self), (self.reason,)
 
 
 def confined(root: Path, relative: str) -> Path:
@@ -89,7 +103,7 @@ def clean_truth(truth: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             problems.append(f"unknown emotion {emotion!r} (known: {', '.join(GT_EMOTIONS)})")
     if (age := truth.get("age")) not in (None, ""):
         try:
-            years = float(age)  # type: ignore[arg-type]
+            years = float(str(age))
         except (TypeError, ValueError):
             years = -1.0
         if 0 <= years <= MAX_AGE:
@@ -145,7 +159,9 @@ def printable(item: SourceItem) -> SourceItem:
     """The item with any name whose bytes are not UTF-8 (Linux allows any bytes) written as ``\\xNN``
     escapes, so it can go into Parquet and match on rerun; the path is untouched, so it still reads."""
     names = ("key", "dataset", "subject_id", "split", "error")
-    changed = {n: _escaped(v) for n in names if (v := getattr(item, n)) and _SURROGATE.search(v)}
+    changed: dict[str, Any] = {
+        n: _escaped(v) for n in names if (v := getattr(item, n)) and _SURROGATE.search(v)
+    }
     return replace(item, **changed) if changed else item
 
 
@@ -168,5 +184,6 @@ def _escaped(text: str) -> str:
 def item_with_truth(key: str, path: Path, dataset: str, truth: dict[str, Any], **fields: Any) -> SourceItem:
     """An item whose ground truth is checked; bad truth makes it an error item, not a crash."""
     clean, problems = clean_truth(truth)
-    error = "bad ground truth: " + "; ".join(problems) if problems else None
-    return SourceItem(key, path, dataset, ground_truth=clean, error=error, **fields)
+    if problems:
+        fields.update(error="bad ground truth: " + "; ".join(problems), code="E_BAD_GROUND_TRUTH")
+    return SourceItem(key, path, dataset, ground_truth=clean, **fields)

@@ -31,7 +31,7 @@ class ImageFolderSource:
     def _paths(self) -> list[tuple[str, Path, str | None]]:
         """(key, path, error) per input."""
         if self.root.is_dir():
-            found = []
+            found: list[tuple[str, Path, str | None]] = []
             for path in sorted(self.root.rglob("*")):
                 rel = path.relative_to(self.root)
                 if any(part.startswith(".") for part in rel.parts):
@@ -60,4 +60,5 @@ class ImageFolderSource:
 
     def __iter__(self) -> Iterator[SourceItem]:
         for key, path, error in self._paths():
-            yield SourceItem(key=key, path=path, dataset=self.dataset, error=error)
+            code = None if error is None else "E_BAD_ROW"  # the only error here: a bad line in a list
+            yield SourceItem(key=key, path=path, dataset=self.dataset, error=error, code=code)

@@ -69,7 +69,9 @@ class ManifestSource:
         seen: set[str] = set()
         for number, row in read_rows(self.manifest):
             if isinstance(row, str):
-                yield SourceItem(f"{self.manifest.name}:{number}", self.manifest, self.dataset, error=row)
+                yield SourceItem(
+                    f"{self.manifest.name}:{number}", self.manifest, self.dataset, error=row, code="E_BAD_ROW"
+                )
                 continue
             yield self._item(number, row, seen)
 
@@ -77,22 +79,30 @@ class ManifestSource:
         raw = str(row.get("path") or "").strip()
         key = raw or f"{self.manifest.name}:{number}"
         if not raw:
-            return SourceItem(key, self.manifest, self.dataset, error=f"row {number} has no path")
+            return SourceItem(
+                key, self.manifest, self.dataset, error=f"row {number} has no path", code="E_BAD_ROW"
+            )
         if raw in seen:
             return SourceItem(
-                f"{key}#row{number}", self.manifest, self.dataset, error=f"row {number} repeats {raw}"
+                f"{key}#row{number}",
+                self.manifest,
+                self.dataset,
+                error=f"row {number} repeats {raw}",
+                code="E_DUPLICATE_ROW",
             )
         seen.add(raw)
         try:
             path = confined(self.root, raw)
         except UnsafePathError as exc:
-            return SourceItem(key, self.manifest, self.dataset, error=str(exc))
+            return SourceItem(key, self.manifest, self.dataset, error=exc.reason, code=exc.code)
         subject = str(row["subject_id"]) if row.get("subject_id") not in (None, "") else None
         split = str(row["split"]) if row.get("split") not in (None, "") else None
         try:
             boxes = parse_boxes(row.get("boxes"))
         except (TypeError, ValueError) as exc:
-            return SourceItem(key, path, self.dataset, error=f"row {number}: bad boxes: {exc}")
+            return SourceItem(
+                key, path, self.dataset, error=f"row {number}: bad boxes: {exc}", code="E_BAD_BOXES"
+            )
         return item_with_truth(
             key, path, self.dataset, truth_of(row), subject_id=subject, split=split, boxes=boxes
         )

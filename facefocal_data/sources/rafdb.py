@@ -39,13 +39,15 @@ class RafDbSource:
             name = Path(parts[0]).name  # names only: nothing in the list can point elsewhere
             if bad or len(parts) != 2 or parts[1] not in LABELS:
                 why = f"line {number} {bad}" if bad else f"line {number}: expected 'name label(1-7)'"
-                yield SourceItem(name or f"line {number}", self.list_file, self.dataset, error=why)
+                yield SourceItem(
+                    name or f"line {number}", self.list_file, self.dataset, error=why, code="E_BAD_ROW"
+                )
                 continue
             file = f"{Path(name).stem}_aligned{Path(name).suffix}" if self.aligned else name
             try:
                 path = confined(self.images, file)
             except UnsafePathError as exc:
-                yield SourceItem(name, self.list_file, self.dataset, error=str(exc))
+                yield SourceItem(name, self.list_file, self.dataset, error=exc.reason, code=exc.code)
                 continue
             split = "train" if name.startswith("train") else "test" if name.startswith("test") else None
             truth = {"emotion": RAF_EMOTIONS[int(parts[1]) - 1]}

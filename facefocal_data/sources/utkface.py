@@ -35,6 +35,12 @@ class UTKFaceSource:
             key = path.relative_to(self.root).as_posix()
             match = NAME.match(path.name)
             if match is None:
-                yield SourceItem(key, path, self.dataset, error="name is not age_gender_race_date (UTKFace)")
+                yield SourceItem(
+                    key,
+                    path,
+                    self.dataset,
+                    error="name is not age_gender_race_date (UTKFace)",
+                    code="E_BAD_ROW",
+                )
                 continue
             yield item_with_truth(key, path, self.dataset, {"age": int(match.group(1))})

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from ..config import SourceConfig
+from ..vision.image_io import ImageReadError
 from .base import SOURCES, SourceItem
 
 VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -60,7 +61,13 @@ class VideoSource:
             native = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
             capture.release()
             if count <= 0:
-                yield SourceItem(key, path, self.dataset, error="unreadable video (OpenCV cannot open it)")
+                yield SourceItem(
+                    key,
+                    path,
+                    self.dataset,
+                    error="unreadable video (OpenCV cannot open it)",
+                    code="E_BAD_VIDEO",
+                )
                 continue
             for frame in frame_indices(count, native, self.every_nth, self.fps):
                 yield SourceItem(f"{key}#{frame:06d}", path, self.dataset, subject_id=None, frame=frame)
@@ -104,7 +111,9 @@ def read_frame(path: Path, frame: int) -> np.ndarray:
     asked for in order (as the build does) are read sequentially from one open capture."""
     global _cursor
     if frame < 0:
-        raise ValueError(f"frame {frame} of {path.name} could not be read (frames count from 0)")
+        raise ImageReadError(
+            "E_BAD_VIDEO", f"frame {frame} of {path.name} could not be read (frames count from 0)"
+        )
     with _cursor_lock:
         if _cursor is None or _cursor.path != path:
             if _cursor is not None:
@@ -112,7 +121,7 @@ def read_frame(path: Path, frame: int) -> np.ndarray:
             _cursor = FrameCursor(path)
         bgr = _cursor.read(frame)
     if bgr is None:
-        raise ValueError(f"frame {frame} of {path.name} could not be read")
+        raise ImageReadError("E_BAD_VIDEO", f"frame {frame} of {path.name} could not be read")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .loader_checks import check_sample, report
+from .box_checks import check_sample, report
 
 PLACEHOLDER = "<bbox>"
 

@@ -88,7 +88,8 @@ def make_tokenizer(texts: Iterable[str]) -> Any:
     model = json.loads(bpe.to_str())["model"]
     vocab: dict[str, int] = model["vocab"]
     vocab.update({f"<|filler_{i}|>": i for i in range(len(vocab), FIRST_SPECIAL)})
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    pairs = (m.split(" ") if isinstance(m, str) else m for m in model["merges"])
+    merges: list[tuple[str, str]] = [(a, b) for a, b in pairs]
     tokenizer = Tokenizer(models.BPE(vocab, merges))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()

@@ -77,7 +77,8 @@ def calibrate(
     if not faces:
         raise FacefocalError(f"{truth.path} {NO_TRUTH}")
     base = truth.recipe if recipe is None else recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
-    built, notes = truth.recipe, []
+    built = truth.recipe
+    notes: list[str] = []
     fits: dict[str, Any] = {"build": str(truth.path), "base": "build's" if recipe is None else "given"}
     emotions = [f.emotion for f in faces if f.emotion is not None]
     fits["emotion"] = fit_emotion(emotions, built, base, target_accuracy, notes)
@@ -159,7 +160,8 @@ def fit_temperature(probs: np.ndarray, gold: np.ndarray) -> float:
     """T minimising the NLL: convex in 1/T, so a golden-section search over log T finds it."""
     if not len(gold):
         return 1.0
-    log_t = _golden_min(lambda x: _nll(probs, gold, math.exp(x)) or 0.0, *map(math.log, T_RANGE))
+    low, high = (math.log(t) for t in T_RANGE)
+    log_t = _golden_min(lambda x: _nll(probs, gold, math.exp(x)) or 0.0, low, high)
     return math.exp(log_t)
 
 

@@ -46,7 +46,7 @@ def audit_table(results: dict[str, Any]) -> Table:
 
 def _detail_rows(pooled: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
     """Recall of each true emotion and F1 / precision / recall of each AU."""
-    rows = []
+    rows: list[tuple[str, tuple[str, ...]]] = []
     for emotion in (pooled.get("emotion") or {}).get("per_class_recall", {}):
         rows.append((f"recall {emotion}", ("emotion", "per_class_recall", emotion, "recall")))
     for au in (pooled.get("au") or {}).get("per_au", {}):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..face_types import Detection
 from ..models import model_spec
 from ..models.runtimes import tflite_interpreter
 
@@ -36,23 +37,6 @@ TILE_FACE_IN_INPUT = 12.0
 PORTRAIT_SHARE = 0.2  # a face this share of the shorter side makes the image a portrait: no tiles
 ZOOM_OUT = 2.0  # the last try on an image with no face: the whole image at half the input side
 NESTED_SHARE = 0.6  # a box with this share of its area inside a larger detection is part of that face
-
-
-@dataclass(frozen=True)
-class Detection:
-    """One face box in source-image pixels, with its score and 6 keypoints."""
-
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2
-    score: float
-    keypoints: tuple[tuple[float, float], ...]
-
-    @property
-    def size(self) -> float:
-        return min(self.box[2] - self.box[0], self.box[3] - self.box[1])
-
-    @property
-    def area(self) -> float:
-        return max(self.box[2] - self.box[0], 0.0) * max(self.box[3] - self.box[1], 0.0)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..error_codes import ItemError
+
 MAX_FILE_BYTES = 1 << 30  # no image format we read needs a 1 GiB file for 50 M pixels
 MAX_PIXELS = 50_000_000  # default cap (source.max_pixels); Pillow's own bomb guard stays on too
 MAGIC = {
@@ -24,8 +26,8 @@ MAGIC = {
 }  # refuse decompression bombs instead of exhausting memory
 
 
-class ImageReadError(Exception):
-    """The file could not become an RGB image; the message is the reason stored in errors."""
+class ImageReadError(ItemError):
+    """The file could not become an RGB image: the reason stored in errors, with its code."""
 
 
 MISSING_FILE = "unreadable: file not found"  # a Ray node that cannot see a path adds its name
@@ -39,20 +41,22 @@ def read_bytes(path: Path) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError
         if not stat.S_ISREG(info.st_mode):
-            raise ImageReadError("unreadable: not a regular file (a pipe, device or socket)")
+            raise ImageReadError("E_UNREADABLE", "unreadable: not a regular file (a pipe, device or socket)")
         if info.st_size > MAX_FILE_BYTES:
-            raise ImageReadError(f"image too large: {info.st_size} bytes on disk (cap {MAX_FILE_BYTES})")
+            raise ImageReadError(
+                "E_TOO_LARGE", f"image too large: {info.st_size} bytes on disk (cap {MAX_FILE_BYTES})"
+            )
         data = path.read_bytes()
     except IsADirectoryError:
-        raise ImageReadError("unreadable: path is a directory") from None
+        raise ImageReadError("E_IS_DIRECTORY", "unreadable: path is a directory") from None
     except PermissionError:
-        raise ImageReadError("unreadable: permission denied") from None
+        raise ImageReadError("E_PERMISSION", "unreadable: permission denied") from None
     except FileNotFoundError:
-        raise ImageReadError(f"{MISSING_FILE} (dangling link or removed)") from None
+        raise ImageReadError("E_MISSING_FILE", f"{MISSING_FILE} (dangling link or removed)") from None
     except OSError as exc:
-        raise ImageReadError(f"unreadable: {exc.strerror or exc}") from None
+        raise ImageReadError("E_UNREADABLE", f"unreadable: {exc.strerror or exc}") from None
     if not data:
-        raise ImageReadError("empty file (0 bytes)")
+        raise ImageReadError("E_EMPTY_FILE", "empty file (0 bytes)")
     return data
 
 
@@ -64,31 +68,37 @@ def decode_rgb(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """
     container = _container_format(data)
     if container:
-        raise ImageReadError(f"unsupported format: {container} (convert it to JPEG or PNG)")
+        raise ImageReadError(
+            "E_UNSUPPORTED_FORMAT", f"unsupported format: {container} (convert it to JPEG or PNG)"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.width * image.height > max_pixels:
                 size = f"{image.width}x{image.height}"
-                raise ImageReadError(f"image too large: {size} pixels (cap {max_pixels}, source.max_pixels)")
+                raise ImageReadError(
+                    "E_TOO_LARGE", f"image too large: {size} pixels (cap {max_pixels}, source.max_pixels)"
+                )
             image.load()
             image = ImageOps.exif_transpose(image)
             rgb = _to_rgb(image)
     except UnidentifiedImageError:
         kind = sniff_format(data)
         if kind:
-            raise ImageReadError(f"corrupt image: {kind} header but unreadable content") from None
-        raise ImageReadError("not an image: no known image format in the file") from None
+            raise ImageReadError(
+                "E_CORRUPT", f"corrupt image: {kind} header but unreadable content"
+            ) from None
+        raise ImageReadError("E_NOT_AN_IMAGE", "not an image: no known image format in the file") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(f"image too large: {exc}") from None
+        raise ImageReadError("E_TOO_LARGE", f"image too large: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         reason = str(exc) or type(exc).__name__
         if "truncated" in reason.lower():
-            raise ImageReadError(f"truncated image: {reason}") from None
-        raise ImageReadError(f"corrupt image: {reason}") from None
+            raise ImageReadError("E_TRUNCATED", f"truncated image: {reason}") from None
+        raise ImageReadError("E_CORRUPT", f"corrupt image: {reason}") from None
     if rgb.shape[0] < 8 or rgb.shape[1] < 8:
-        raise ImageReadError(f"image too small: {rgb.shape[1]}x{rgb.shape[0]} pixels")
+        raise ImageReadError("E_TOO_SMALL", f"image too small: {rgb.shape[1]}x{rgb.shape[0]} pixels")
     return rgb
 
 
@@ -117,7 +127,7 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
         return np.asarray(background)
     if image.mode in ("I;16", "I;16B", "I", "F"):
         arr = np.asarray(image, dtype=np.float32)
-        arr = cv2.normalize(arr, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        arr = cv2.normalize(arr, np.empty_like(arr), 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
         return np.ascontiguousarray(np.stack([arr] * 3, axis=-1))
     return np.ascontiguousarray(np.asarray(image.convert("RGB")))
 
@@ -130,5 +140,5 @@ def encode(rgb: np.ndarray, image_format: str, jpeg_quality: int = 95) -> bytes:
     else:
         ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
-        raise ImageReadError(f"could not encode crop as {image_format}")
+        raise ImageReadError("E_INTERNAL", f"could not encode crop as {image_format}")
     return buf.tobytes()

@@ -7,6 +7,7 @@ a square crop around each BlazeFace detection and keep the face nearest the crop
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ class FaceMesh:
     transform: np.ndarray  # (4, 4) facial transformation matrix
 
 
-def _import_vision():  # type: ignore[no-untyped-def]
+def _import_vision() -> tuple[Any, Any, Any]:
     try:
         import mediapipe as mp
         from mediapipe.tasks.python import vision
@@ -56,7 +57,7 @@ class FaceLandmarker:
         self._landmarker = vision.FaceLandmarker.create_from_options(options)
         self.source = model_spec(self.model_name).short_id
 
-    def infer(self, rgb: np.ndarray):  # type: ignore[no-untyped-def]
+    def infer(self, rgb: np.ndarray) -> Any:
         """The bare model call (timed separately by the benchmark)."""
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
         return self._landmarker.detect(image)
