@@ -130,6 +130,15 @@ class AUConfig(_Strict):
         default_factory=lambda: dict(AU_THRESHOLDS),
         description="per-AU `present` thresholds (activation scale)",
     )
+    subject_baseline: bool = Field(
+        False, description="mediapipe: measure each face against its subject's most neutral image"
+    )
+    subject_spread: float = Field(
+        0.25,
+        gt=0.0,
+        le=1.0,
+        description="subject_baseline: the neutral faces' SD × this (one person varies less)",
+    )
 
     @field_validator("thresholds", mode="before")
     @classmethod

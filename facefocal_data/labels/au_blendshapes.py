@@ -20,7 +20,7 @@ import numpy as np
 
 from ..faces import Face
 from ..models.manifest import model_spec
-from .au_geometry import geometric_activations
+from .au_geometry import Reading, geometric_activations
 
 SIDED_CHANNELS: dict[str, str] = {
     "AU02": "browOuterUp",
@@ -104,10 +104,19 @@ class BlendshapeAUEstimator:
     def __init__(self) -> None:
         self.source = f"au-blendshapes-v2+{model_spec('face_landmarker').short_id}"
 
-    def estimate_face(self, rgb: np.ndarray, face: Face) -> dict[str, SidedValue]:
-        return self.estimate(face.blendshapes, face.points)
+    def estimate_face(
+        self, rgb: np.ndarray, face: Face, baseline: Reading | None = None, spread: float = 1.0
+    ) -> dict[str, SidedValue]:
+        """`baseline`: the subject's neutral reading (subject-baseline mode), else the population's."""
+        return self.estimate(face.blendshapes, face.points, baseline, spread)
 
-    def estimate(self, blendshapes: dict[str, float], points: np.ndarray) -> dict[str, SidedValue]:
+    def estimate(
+        self,
+        blendshapes: dict[str, float],
+        points: np.ndarray,
+        baseline: Reading | None = None,
+        spread: float = 1.0,
+    ) -> dict[str, SidedValue]:
         bs = blendshapes
         out: dict[str, SidedValue] = {
             au: SidedValue.sides(bs.get(f"{ch}Left", 0.0), bs.get(f"{ch}Right", 0.0))
@@ -118,7 +127,7 @@ class BlendshapeAUEstimator:
         out["AU06"] = SidedValue.sides(
             math.sqrt(out["AU07"].left * out["AU12"].left), math.sqrt(out["AU07"].right * out["AU12"].right)
         )
-        for au, (right, left) in geometric_activations(bs, points).items():
+        for au, (right, left) in geometric_activations(bs, points, baseline, spread).items():
             out[au] = SidedValue.sides(left, right)
         iod = max(_dist(points, 33, 263), 1e-6)
         out["AU25"] = SidedValue.central(_ramp(_dist(points, 13, 14) / iod, LIP_GAP_CLOSED, LIP_GAP_OPEN))

@@ -115,35 +115,61 @@ def _central(q: np.ndarray) -> dict[str, float]:
     }
 
 
-def measures(points: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
-    """Every measure for the subject's right and left side (central ones appear in both)."""
+Reading = tuple[dict[str, float], dict[str, float]]  # (subject's right, left): measure -> value
+
+
+def measures(points: np.ndarray) -> Reading:
+    """Every landmark measure for the subject's right and left side (central ones appear in both)."""
     q = face_frame(points)
     central = _central(q)
     return {**_sided(q, 0), **central}, {**_sided(q, 1), **central}
 
 
-def _measure_z(name: str, side: dict[str, float], blendshapes: dict[str, float], suffix: str) -> float:
-    sign = -1.0 if name[0] == "-" else 1.0
-    key = name[1:]
-    if key.startswith("bs:"):
-        channel = key[3:].replace("*", suffix)
-        value = blendshapes.get(channel, 0.0)
-    else:
-        value = side[key]
-    mean, sd = NEUTRAL.get(key, (0.0, 1.0))
-    return sign * (value - mean) / sd
+def read_face(blendshapes: dict[str, float], points: np.ndarray) -> Reading:
+    """The landmark measures plus the blendshape channels the AUs use, per side."""
+    channels = {n[1:] for names in AU_MEASURES.values() for n in names if n[1:].startswith("bs:")}
+    right, left = measures(points)
+    for key in channels:
+        right[key] = blendshapes.get(key[3:].replace("*", "Right"), 0.0)
+        left[key] = blendshapes.get(key[3:].replace("*", "Left"), 0.0)
+    return right, left
 
 
-def geometric_activations(
-    blendshapes: dict[str, float], points: np.ndarray
+def activations(
+    reading: Reading,
+    baseline: Reading | None = None,
+    reference: dict[str, tuple[float, float]] | None = None,
+    spread: float = 1.0,
 ) -> dict[str, tuple[float, float]]:
-    """AU → (right, left) activation 0-1: the mean signed neutral z-score of its measures / Z_FULL."""
-    sides = measures(points)
+    """AU → (right, left) activation 0-1: the mean signed z-score of its measures / Z_FULL.
+
+    The z-score is taken from the neutral faces' mean, or from `baseline` (the same person's most
+    neutral face) when given; the SD is the neutral faces' × `spread` (one person's neutral face
+    varies less than a population's). `reference` replaces `NEUTRAL` (the benchmark refits it).
+    """
+    reference = NEUTRAL if reference is None else reference
     out: dict[str, tuple[float, float]] = {}
     for au, names in AU_MEASURES.items():
         values = []
-        for side, suffix in zip(sides, ("Right", "Left"), strict=True):
-            z = np.mean([_measure_z(n, side, blendshapes, suffix) for n in names])
-            values.append(float(np.clip(z / Z_FULL, 0.0, 1.0)))
+        for index, side in enumerate(reading):
+            zs = []
+            for name in names:
+                key = name[1:]
+                mean, sd = reference[key]
+                ref = baseline[index][key] if baseline is not None else mean
+                zs.append((1.0 if name[0] == "+" else -1.0) * (side[key] - ref) / (sd * spread))
+            values.append(float(np.clip(np.mean(zs) / Z_FULL, 0.0, 1.0)))
         out[au] = (values[0], values[1])
     return out
+
+
+def expressiveness(reading: Reading, reference: dict[str, tuple[float, float]] | None = None) -> float:
+    """How far a face is from neutral (mean AU activation): picks a person's most neutral image."""
+    return float(np.mean([max(pair) for pair in activations(reading, reference=reference).values()]))
+
+
+def geometric_activations(
+    blendshapes: dict[str, float], points: np.ndarray, baseline: Reading | None = None, spread: float = 1.0
+) -> dict[str, tuple[float, float]]:
+    """AU → (right, left) activation of the AUs in `AU_MEASURES` for one face."""
+    return activations(read_face(blendshapes, points), baseline, spread=spread)

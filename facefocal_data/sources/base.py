@@ -37,6 +37,8 @@ class SourceItem:
     frame: int | None = None  # 0-based frame index when `path` is a video
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # source's region boxes, source px xyxy
     error: str | None = None  # why this row cannot be used (it becomes an error row)
+    # subject-baseline AU mode: the subject's neutral reading (labels/au_baseline.py), set by the build
+    au_baseline: tuple[dict[str, float], dict[str, float]] | None = None
 
 
 class Source(Protocol):
