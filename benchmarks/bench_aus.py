@@ -11,7 +11,8 @@ blendshape measures of the largest face (`labels/au_geometry.py`). Then it print
   AU12 on happiness; AU01, AU02 on neutral), per set and pooled, and each AU's rate per expression;
 * leave-one-set-out: reference and thresholds fitted on the other sets, rates on the set left out;
 * the subject-baseline mode (`labels.au.subject_baseline`): on sets with several images per
-  subject, each face measured against that person's most neutral-looking image.
+  subject, each face measured against that person's neutral images (as a build does when the
+  source labels them), and against the least expressive image (as it does when it does not).
 
 Usage:
     python benchmarks/bench_aus.py [--data ../shared/labelled-dev] [--sets jaffe muxspace]
@@ -30,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from facefocal_data.config import AU_THRESHOLDS, load_recipe
+from facefocal_data.config import AU_THRESHOLDS, AUConfig, load_recipe
 from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.labels import au_geometry as geo
+from facefocal_data.labels.au_baseline import choose_baseline
 from facefocal_data.vision.image_io import decode_rgb, read_bytes
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,22 +133,21 @@ def leave_one_set_out(rows: list[dict[str, Any]]) -> list[dict[str, bool]]:
     return hits
 
 
-def subject_baselines(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Any], float]:
-    """Rows of subjects with several images, each one's baseline reading, and how often the
-    chosen baseline image is labelled neutral."""
+def subject_baselines(rows: list[dict[str, Any]], use_labels: bool) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Rows of subjects with several images and each one's baseline, chosen as the build does
+    (`use_labels`: the images labelled neutral; else, as without labels, the least expressive)."""
     by_subject: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         if row["subject"]:
             by_subject[(row["set"], row["subject"])].append(row)
-    kept, baselines, neutral = [], [], []
+    kept: list[dict[str, Any]] = []
+    baselines: list[Any] = []
     for faces in by_subject.values():
-        if len(faces) < 2:
-            continue
-        base = min(faces, key=lambda r: geo.expressiveness(r["reading"]))
-        neutral.append(base["emotion"] == "neutral")
-        kept += faces
-        baselines += [base["reading"]] * len(faces)
-    return kept, baselines, float(np.mean(neutral)) if neutral else float("nan")
+        if len(faces) >= 2:
+            base = choose_baseline([(r["reading"], use_labels and r["emotion"] == "neutral") for r in faces])
+            kept += faces
+            baselines += [base] * len(faces)
+    return kept, baselines
 
 
 def rate_table(rows: list[dict[str, Any]], acts: list[Activation], thresholds: dict[str, float]) -> None:
@@ -181,16 +182,18 @@ def report(rows: list[dict[str, Any]]) -> None:
     print("\neach AU's rate per expression (shipped constants, pooled):")
     rate_table(rows, acts, shipped)
     print_checks("leave-one-set-out (fitted on the other sets):", rows, leave_one_set_out(rows))
-    kept, baselines, neutral_share = subject_baselines(rows)
-    if not kept:
-        return
-    based = [geo.activations(r["reading"], baseline=b) for r, b in zip(kept, baselines, strict=True)]
-    print_checks(
-        f"subject baseline (shipped thresholds; the baseline image is labelled neutral for"
-        f" {neutral_share:.0%} of subjects):",
-        kept,
-        hits_of(based, [shipped] * len(kept)),
-    )
+    spread = AUConfig().subject_spread
+    for use_labels in (True, False):
+        kept, baselines = subject_baselines(rows, use_labels)
+        if not kept:
+            return
+        based = [
+            geo.activations(r["reading"], baseline=b, spread=spread)
+            for r, b in zip(kept, baselines, strict=True)
+        ]
+        how = "the images labelled neutral" if use_labels else "the least expressive image (labels unused)"
+        print_checks(f"subject baseline = {how}:", kept, hits_of(based, [shipped] * len(kept)))
+        rate_table(kept, based, shipped)
     plain = [geo.activations(r["reading"]) for r in kept]
     print_checks("the same faces without a baseline:", kept, hits_of(plain, [shipped] * len(kept)))
 
