@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import pickle
 from collections import defaultdict
@@ -87,10 +88,12 @@ def fit_reference(rows: list[dict[str, Any]]) -> Reference:
 
 
 def fit_thresholds(rows: list[dict[str, Any]], acts: list[Activation]) -> dict[str, float]:
-    """Per AU: the activation that PERCENTILE of neutral faces stay under (either side)."""
+    """Per AU: the activation that PERCENTILE of neutral faces stay under (either side), rounded up
+    to 0.01 so that no more neutral faces pass than the percentile says."""
     neutral = [a for r, a in zip(rows, acts, strict=True) if r["emotion"] == "neutral"]
     return {
-        au: round(float(np.percentile([max(a[au]) for a in neutral], PERCENTILE.get(au, 85.0))) + 0.005, 2)
+        au: math.ceil(100 * float(np.percentile([max(a[au]) for a in neutral], PERCENTILE.get(au, 85.0))))
+        / 100
         for au in geo.AU_MEASURES
     }
 

@@ -155,8 +155,8 @@ class AUConfig(_Strict):
 # geometry scored against those faces (labels/au_geometry.py); AU25/AU43 are geometric (lips apart,
 # eyes closed) and keep 0.5.
 AU_THRESHOLDS: dict[str, float] = {
-    "AU01": 0.48, "AU02": 0.43, "AU04": 0.3, "AU05": 0.1, "AU06": 0.1, "AU07": 0.52, "AU09": 0.31,
-    "AU10": 0.2, "AU12": 0.32, "AU14": 0.1, "AU15": 0.24, "AU16": 0.1, "AU17": 0.14, "AU18": 0.74,
+    "AU01": 0.48, "AU02": 0.43, "AU04": 0.38, "AU05": 0.1, "AU06": 0.1, "AU07": 0.52, "AU09": 0.32,
+    "AU10": 0.2, "AU12": 0.33, "AU14": 0.1, "AU15": 0.24, "AU16": 0.1, "AU17": 0.14, "AU18": 0.74,
     "AU20": 0.22, "AU22": 0.1, "AU24": 0.1, "AU26": 0.19, "AU28": 0.27,
 }  # fmt: skip
 

@@ -60,7 +60,7 @@ NEUTRAL: dict[str, tuple[float, float]] = {
 AU_MEASURES: dict[str, tuple[str, ...]] = {
     "AU01": ("+inner_brow_height", "+bs:browInnerUp"),
     "AU02": ("+outer_brow_height", "+bs:browOuterUp*"),
-    "AU04": ("-brow_slope", "-brow_to_lid", "-brow_gap"),
+    "AU04": ("-brow_slope", "-brow_to_lid"),
     "AU09": ("-ala_to_eye", "-brow_gap"),
     "AU10": ("-lip_to_nose", "+bs:mouthUpperUp*"),
     "AU12": ("+inner_corner_lift", "+corner_vs_mouth_centre", "+bs:mouthSmile*"),
