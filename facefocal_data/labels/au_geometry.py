@@ -65,7 +65,7 @@ AU_MEASURES: dict[str, tuple[str, ...]] = {
     "AU10": ("-lip_to_nose", "+bs:mouthUpperUp*"),
     "AU12": ("+inner_corner_lift", "+corner_vs_mouth_centre", "+bs:mouthSmile*"),
     "AU15": ("-inner_corner_lift", "-corner_vs_mouth_centre", "+bs:mouthFrown*"),
-    "AU20": ("+mouth_width", "-lip_thinness", "-corner_depth", "-inner_corner_lift"),
+    "AU20": ("+mouth_width", "-lip_thinness", "-corner_depth", "-inner_corner_lift", "-bs:mouthSmile*"),
 }
 
 
