@@ -84,11 +84,20 @@ def face_frame(points: np.ndarray) -> np.ndarray:
     return (p - (right_eye + left_eye) / 2) @ axes / scale
 
 
-def _y(q: np.ndarray, idx: tuple[int, ...] | int) -> float:
-    return float(np.mean(q[np.atleast_1d(idx), 1]))
+Mesh = list[list[float]]  # the face-frame points as plain lists: ~60 small means stay cheap
 
 
-def _sided(q: np.ndarray, side: int) -> dict[str, float]:
+def _y(q: Mesh, idx: tuple[int, ...] | int) -> float:
+    if isinstance(idx, int):
+        return q[idx][1]
+    return sum(q[i][1] for i in idx) / len(idx)
+
+
+def _x(q: Mesh, idx: tuple[int, ...]) -> float:
+    return sum(q[i][0] for i in idx) / len(idx)
+
+
+def _sided(q: Mesh, side: int) -> dict[str, float]:
     """Measures of one side (0: subject's right, 1: left)."""
     corner, inner = _CORNER[side], _INNER_CORNER[side]
     mouth_centre = _y(q, (_UPPER_LIP_IN, _LOWER_LIP_IN))
@@ -100,17 +109,17 @@ def _sided(q: np.ndarray, side: int) -> dict[str, float]:
         "ala_to_eye": _y(q, (_EYE_INNER[side], _EYE_OUTER[side])) - _y(q, _ALA[side]),
         "inner_corner_lift": _y(q, inner) - _y(q, _INNER_BESIDE_CORNER[side]),
         "corner_vs_mouth_centre": _y(q, corner) - mouth_centre,
-        "corner_depth": float(q[corner, 2] - q[_UPPER_LIP_TOP, 2]),
+        "corner_depth": q[corner][2] - q[_UPPER_LIP_TOP][2],
     }
 
 
-def _central(q: np.ndarray) -> dict[str, float]:
-    width = float(q[_CORNER[1], 0] - q[_CORNER[0], 0])
+def _central(q: Mesh) -> dict[str, float]:
+    width = q[_CORNER[1]][0] - q[_CORNER[0]][0]
     lips = _y(q, _UPPER_LIP_TOP) - _y(q, _UPPER_LIP_IN) + _y(q, _LOWER_LIP_IN) - _y(q, _LOWER_LIP_BOTTOM)
     return {
-        "brow_gap": float(np.mean(q[list(_BROW_HEAD[1]), 0]) - np.mean(q[list(_BROW_HEAD[0]), 0])),
+        "brow_gap": _x(q, _BROW_HEAD[1]) - _x(q, _BROW_HEAD[0]),
         "lip_to_nose": _y(q, _SUBNASALE) - _y(q, _UPPER_LIP_TOP),
-        "mouth_width": width / max(float(q[_CHEEK[1], 0] - q[_CHEEK[0], 0]), 1e-6),
+        "mouth_width": width / max(q[_CHEEK[1]][0] - q[_CHEEK[0]][0], 1e-6),
         "lip_thinness": lips / max(width, 1e-6),
     }
 
@@ -120,7 +129,7 @@ Reading = tuple[dict[str, float], dict[str, float]]  # (subject's right, left): 
 
 def measures(points: np.ndarray) -> Reading:
     """Every landmark measure for the subject's right and left side (central ones appear in both)."""
-    q = face_frame(points)
+    q: Mesh = face_frame(points).tolist()
     central = _central(q)
     return {**_sided(q, 0), **central}, {**_sided(q, 1), **central}
 
@@ -158,7 +167,7 @@ def activations(
                 mean, sd = reference[key]
                 ref = baseline[index][key] if baseline is not None else mean
                 zs.append((1.0 if name[0] == "+" else -1.0) * (side[key] - ref) / (sd * spread))
-            values.append(float(np.clip(np.mean(zs) / Z_FULL, 0.0, 1.0)))
+            values.append(min(1.0, max(0.0, sum(zs) / len(zs) / Z_FULL)))
         out[au] = (values[0], values[1])
     return out
 
