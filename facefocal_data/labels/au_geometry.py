@@ -138,7 +138,7 @@ def read_face(blendshapes: dict[str, float], points: np.ndarray) -> Reading:
     """The landmark measures plus the blendshape channels the AUs use, per side."""
     channels = {n[1:] for names in AU_MEASURES.values() for n in names if n[1:].startswith("bs:")}
     right, left = measures(points)
-    for key in channels:
+    for key in sorted(channels):
         right[key] = blendshapes.get(key[3:].replace("*", "Right"), 0.0)
         left[key] = blendshapes.get(key[3:].replace("*", "Left"), 0.0)
     return right, left
