@@ -62,8 +62,9 @@ bench: models
 	$(BIN)/python benchmarks/bench_video.py
 	$(BIN)/python benchmarks/bench_export.py
 	# label quality needs human-labelled faces (research use, kept outside the repository)
-	if [ -d "$(LABELLED)" ]; then $(BIN)/python benchmarks/bench_labels.py --data "$(LABELLED)"; \
-	else echo "bench_labels: no labelled sets at $(LABELLED) (LABELLED=DIR); skipped"; fi
+	if [ -d "$(LABELLED)" ]; then $(BIN)/python benchmarks/bench_labels.py --data "$(LABELLED)" && \
+	  $(BIN)/python benchmarks/bench_aus.py --data "$(LABELLED)"; \
+	else echo "bench_labels, bench_aus: no labelled sets at $(LABELLED) (LABELLED=DIR); skipped"; fi
 
 # The trainers, each in a venv of its own, never in .venv: their pins conflict with ours and with
 # each other's (LLaMA-Factory 0.9.5 wants datasets<=4.0.0, ms-swift 4.6.0 needs datasets>=4.7).

@@ -10,7 +10,8 @@ descriptions), audits the estimates against the labels, and then, per set, print
   uncertain, and how often padding the image onto a 2x canvas changes the label;
 * age: MAE, 80 % interval coverage, mean width, zero-width intervals;
 * AUs on the expressions that define them (AU04 on anger, AU15 on sadness, AU09 or AU10 on
-  disgust, AU20 on fear, AU01+AU02 on surprise, AU12 on happiness; AU01, AU02 on neutral).
+  disgust, AU20 on fear, AU01+AU02 on surprise, AU12 on happiness; AU01, AU02 on neutral), and
+  the same with the AU reference and thresholds fitted with each set left out (bench_aus.py).
 
 The images are read where they are: nothing is copied. Usage:
     python benchmarks/bench_labels.py [--data ../shared/labelled-dev] [--sets jaffe muxspace]
@@ -29,10 +30,12 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
+from bench_aus import leave_one_set_out, print_checks  # benchmarks/: the script's own folder
 
 import facefocal_data as ff
 from facefocal_data.config import load_recipe, with_settings
 from facefocal_data.faces import FaceAnalyzer
+from facefocal_data.labels.au_geometry import read_face
 from facefocal_data.labels.stage import Labeler
 from facefocal_data.vision.image_io import decode_rgb, read_bytes
 
@@ -105,8 +108,11 @@ def _fires(row: dict[str, Any], any_of: tuple[str, ...], all_of: tuple[str, ...]
     return (not any_of or bool(present & set(any_of))) and set(all_of) <= present
 
 
-def framing(data: Path, manifests: dict[str, Path], recipe: Any) -> dict[str, dict[str, Any]]:
-    """Per set: detector calls per image, images with >1 face, emotion changed by 2x padding."""
+def framing(
+    data: Path, manifests: dict[str, Path], recipe: Any, readings: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per set: detector calls per image, images with >1 face, emotion changed by 2x padding; and
+    the AU reading of each emotion-labelled face into `readings` (for the leave-one-set-out fit)."""
     analyzer, labeler = FaceAnalyzer(recipe), Labeler(recipe)
     calls = Counter[str]()
     for model in analyzer.detector.models.values():
@@ -121,6 +127,10 @@ def framing(data: Path, manifests: dict[str, Path], recipe: Any) -> dict[str, di
             stats["images"] += 1
             stats["calls"] += calls["n"] - before
             stats["multi"] += len(plain.faces) > 1
+            if plain.faces and row.get("emotion"):
+                face = _largest(plain)
+                reading = read_face(face.blendshapes, face.points)
+                readings.append({"set": name, "subject": None, "emotion": row["emotion"], "reading": reading})
             canvas = _pad2(rgb)
             padded = analyzer.scan(canvas)
             if plain.faces and padded.faces and labeler.emotion is not None:
@@ -231,9 +241,13 @@ def main() -> None:
         manifests = write_manifests(data, sets, Path(tmp))
         report, recipe = build_all(data, manifests, Path(tmp) / "build")
         rows = records(Path(tmp) / "build")
-        frames = framing(data, manifests, recipe)
+        readings: list[dict[str, Any]] = []
+        frames = framing(data, manifests, recipe, readings)
     aus = au_rates(rows)
     print_report(report.results, frames, aus)
+    if readings:
+        title = "AUs, leave one set out (neutral reference and thresholds fitted on the other sets):"
+        print_checks(title, readings, leave_one_set_out(readings))
     if args.json:
         args.json.write_text(json.dumps({"audit": report.results, "framing": frames, "aus": aus}, indent=1))
 

@@ -28,6 +28,7 @@ from .estimators import (
     LANDMARKERS,
 )
 from .faces import FaceAnalyzer, FaceScan
+from .labels.au_baseline import subject_baselines, with_baselines
 from .labels.stage import Labeler, apply_ground_truth
 from .layout import ErrorEvent, RunRecord
 from .models.manifest import MODELS, ModelSpec, model_spec
@@ -216,13 +217,15 @@ class RecordBuilder:
         item, crop_cfg = work.item, self.recipe.crop
         h, w = work.rgb.shape[:2]
         ext = "jpg" if crop_cfg.image_format == "jpeg" else "png"
+        subject_face = max(work.scan.faces, key=lambda f: f.landmark_box[2] - f.landmark_box[0])
         for index, face in enumerate(work.scan.faces):
             record_id = make_record_id(item.dataset, item.key, index, self.recipe_hash)
             points = face.points
             regions = self.proposer.propose(
                 points, record_id, boxes_in_crop(item.boxes, face.crop_box, crop_cfg.size)
             )
-            self.labeler.label_regions(work.rgb, face, regions)
+            baseline = item.au_baseline if face is subject_face else None  # the subject: largest face
+            self.labeler.label_regions(work.rgb, face, regions, baseline)
             record = FaceRecord(
                 record_id=record_id,
                 source_dataset=item.dataset,
@@ -308,6 +311,10 @@ def check_names(recipe: Recipe) -> None:
     DETECTORS.require(recipe.detector.backend, "detector.backend")
     LANDMARKERS.require(recipe.landmarks.backend, "landmarks.backend")
     AU_ESTIMATORS.require(labels.au.backend, "labels.au.backend", optional=True)
+    if labels.au.subject_baseline and labels.au.backend != "mediapipe":
+        raise RecipeError(
+            f"labels.au.subject_baseline needs labels.au.backend: mediapipe (got {labels.au.backend!r})"
+        )
     EMOTION_ESTIMATORS.require(labels.emotion.backend, "labels.emotion.backend", optional=True)
     AGE_ESTIMATORS.require(labels.age.backend, "labels.age.backend", optional=True)
     DESCRIBERS.require(recipe.describe.describer, "describe.describer", optional=True)
@@ -355,6 +362,8 @@ def build(
     summary.skipped_done = len(items) - len(todo)
     if limit is not None:
         todo = todo[:limit]
+    if recipe.labels.au.subject_baseline and todo:  # from every item, so a resumed build agrees
+        todo = with_baselines(todo, subject_baselines(items, recipe))
     describer = None
 
     def progress() -> None:

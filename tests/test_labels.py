@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
+import cv2
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
-from facefocal_data.config import Recipe
+import facefocal_data as ff
+from facefocal_data.config import Recipe, with_settings
 from facefocal_data.describe.factcheck import au_mentions, check_aus, check_region
 from facefocal_data.describe.template import describe_region
-from facefocal_data.faces import FaceAnalyzer
+from facefocal_data.errors import RecipeError
+from facefocal_data.faces import Face, FaceAnalyzer
 from facefocal_data.facs import AU_NAMES
 from facefocal_data.labels.age import age_bin
-from facefocal_data.labels.au_blendshapes import SUPPORTED
+from facefocal_data.labels.au_baseline import choose_baseline, largest
+from facefocal_data.labels.au_blendshapes import SUPPORTED, BlendshapeAUEstimator
+from facefocal_data.labels.au_geometry import geometric_activations, measures, read_face
 from facefocal_data.labels.stage import PROB_FLOOR, Labeler, apply_temperature, scale_interval
 from facefocal_data.models.manifest import MODELS
-from facefocal_data.pipeline import RecordBuilder, WorkItem
+from facefocal_data.pipeline import RecordBuilder, WorkItem, check_names
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
 
@@ -138,11 +147,13 @@ def _same_calls(a: dict[str, bool], b: dict[str, bool], where: str) -> None:
     assert {k: a[k] for k in shared} == {k: b[k] for k in shared}, where
 
 
-def test_present_threshold_comes_from_the_recipe(astronaut_rgb: np.ndarray) -> None:
-    recipe = Recipe.model_validate({**TEMPLATE_RECIPE, "labels": {"au": {"thresholds": {"AU12": 0.99}}}})
+def test_present_threshold_comes_from_the_recipe(astronaut_rgb: np.ndarray, astronaut: FaceRecord) -> None:
+    recipe = Recipe.model_validate({**TEMPLATE_RECIPE, "labels": {"au": {"thresholds": {"AU09": 0.05}}}})
     [record] = _records(astronaut_rgb, recipe)
-    label = next(a for a in _region(record, "mouth").aus if a.au == "AU12")
-    assert label.present is False and label.value is not None and label.value > 0.5
+    label = next(a for a in _region(record, "full_face").aus if a.au == "AU09")
+    assert label.present and label.value is not None and 0.05 < label.value < 0.5
+    default = next(a for a in _region(astronaut, "full_face").aus if a.au == "AU09")
+    assert not default.present and default.value == label.value  # the default recipe's 0.32
 
 
 def test_fer_backend_and_disabled_estimators(astronaut_rgb: np.ndarray) -> None:
@@ -270,3 +281,113 @@ def test_recipe_temperature_softens_the_label_and_sets_uncertain(astronaut_rgb: 
     assert plain is not None and soft is not None
     assert plain.label == soft.label == "happiness" and not plain.uncertain
     assert soft.confidence is not None and soft.confidence < 0.5 and soft.uncertain
+
+
+# -- AUs from pose-free geometry ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_faces(astronaut_rgb: np.ndarray) -> dict[str, tuple[np.ndarray, Face]]:
+    """The smiling astronaut and the cameraman (a neutral face, turned ~55°), largest face each."""
+    camera = np.asarray(Image.open(ASTRONAUT.parent / "camera.png").convert("RGB"))
+    analyzer = FaceAnalyzer(Recipe())
+    images = {"astronaut": astronaut_rgb, "camera": camera}
+    faces = {name: (rgb, largest(analyzer.scan(rgb).faces)) for name, rgb in images.items()}
+    analyzer.close()
+    return faces
+
+
+def _present_aus(rgb: np.ndarray, face: Face, baseline: Any = None, spread: float = 1.0) -> set[str]:
+    values = BlendshapeAUEstimator().estimate_face(rgb, face, baseline, spread)
+    au_cfg = Recipe().labels.au
+    return {au for au, v in values.items() if max(v.left, v.right) >= au_cfg.threshold_for(au)}
+
+
+def test_smile_fires_au12_and_not_the_brow_or_lip_depressor_aus(example_faces: dict[str, Any]) -> None:
+    present = _present_aus(*example_faces["astronaut"])
+    assert {"AU12", "AU10"} <= present
+    assert not present & {"AU01", "AU02", "AU04", "AU15", "AU20"}  # a smile does not stretch the lips
+
+
+def test_a_neutral_face_raises_no_brows_and_does_not_smile(example_faces: dict[str, Any]) -> None:
+    assert not _present_aus(*example_faces["camera"]) & {"AU01", "AU02", "AU12"}
+
+
+def test_geometry_ignores_head_rotation_face_size_and_position(example_faces: dict[str, Any]) -> None:
+    """The measures are taken in the face's own frame: rotating, scaling and moving the real mesh
+    in 3D leaves every one of them as it was."""
+    _, face = example_faces["astronaut"]
+    before = measures(face.points)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        axis = rng.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        angle = np.radians(rng.uniform(-35, 35))
+        cross = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+        rotation = np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+        moved = face.points @ rotation.T * rng.uniform(0.3, 3.0) + rng.uniform(-500, 500, size=3)
+        for side_before, side_after in zip(before, measures(moved), strict=True):
+            assert side_after == pytest.approx(side_before, abs=1e-6)
+
+
+def test_rolled_and_smaller_images_keep_the_aus(example_faces: dict[str, Any]) -> None:
+    """On the pixels, not just the mesh: the landmarker sees a rolled and a half-size astronaut."""
+    rgb, face = example_faces["astronaut"]
+    plain = geometric_activations(face.blendshapes, face.points)
+    rolled = cv2.warpAffine(rgb, cv2.getRotationMatrix2D((256.0, 256.0), 20, 1.0), (512, 512))
+    small = cv2.resize(rgb, (256, 256), interpolation=cv2.INTER_AREA)
+    analyzer = FaceAnalyzer(Recipe())
+    for image in (rolled, small):
+        other = largest(analyzer.scan(image).faces)
+        moved = geometric_activations(other.blendshapes, other.points)
+        for au, (right, left) in plain.items():
+            assert max(moved[au]) == pytest.approx(max(right, left), abs=0.15), au
+    analyzer.close()
+
+
+def test_subject_baseline_is_the_neutral_images_else_the_least_expressive(
+    example_faces: dict[str, Any],
+) -> None:
+    smile = read_face(example_faces["astronaut"][1].blendshapes, example_faces["astronaut"][1].points)
+    calm = read_face(example_faces["camera"][1].blendshapes, example_faces["camera"][1].points)
+    assert choose_baseline([(smile, False), (calm, False)]) is calm  # no labels: the least expressive
+    assert choose_baseline([(smile, True), (calm, False)]) == smile  # the source says it is neutral
+    both = choose_baseline([(smile, True), (calm, True)])
+    key = "inner_corner_lift"
+    assert both[0][key] == pytest.approx((smile[0][key] + calm[0][key]) / 2)
+    # against itself a smile is no smile: the geometry measures change from the person's own face
+    rgb, face = example_faces["astronaut"]
+    assert "AU12" not in _present_aus(rgb, face, baseline=smile, spread=0.25)
+
+
+def test_subject_baseline_build_measures_each_subject_against_its_neutral_image(
+    astronaut_rgb: np.ndarray, tmp_path: Path
+) -> None:
+    """A manifest with a subject (the astronaut, once labelled neutral, once as a padded copy) and
+    an image without one: the subject's faces are read against the neutral one, the other as usual."""
+    images = tmp_path / "images"
+    images.mkdir()
+    padded = np.zeros((640, 640, 3), np.uint8)
+    padded[64:576, 64:576] = astronaut_rgb
+    Image.fromarray(astronaut_rgb).save(images / "neutral.png")
+    Image.fromarray(padded).save(images / "padded.png")
+    Image.fromarray(padded[32:, 32:].copy()).save(images / "alone.png")
+    rows = "path,subject_id,emotion\nimages/neutral.png,s1,neutral\nimages/padded.png,s1,happiness\n"
+    (tmp_path / "list.csv").write_text(rows + "images/alone.png,,happiness\n")
+    settings = {"source.kind": "manifest", "describe.describer": "none", "labels.au.subject_baseline": True}
+    ff.build(tmp_path / "list.csv", tmp_path / "out", with_settings(Recipe(), settings))
+    mouths = {}
+    for part in sorted((tmp_path / "out" / "shards").glob("*.parquet")):
+        for row in pq.read_table(part, columns=["source_path", "regions"]).to_pylist():
+            mouth = next(r for r in row["regions"] if r["region_id"].endswith("mouth"))
+            mouths[Path(row["source_path"]).stem] = {a["au"]: a for a in mouth["aus"]}
+    assert set(mouths) == {"neutral", "padded", "alone"}
+    assert mouths["neutral"]["AU12"]["value"] == 0.0 and not mouths["neutral"]["AU12"]["present"]
+    assert mouths["padded"]["AU12"]["source"].endswith("+subject-baseline")
+    assert mouths["alone"]["AU12"]["present"] and "subject-baseline" not in mouths["alone"]["AU12"]["source"]
+
+
+def test_subject_baseline_needs_the_mediapipe_backend() -> None:
+    recipe = Recipe.model_validate({"labels": {"au": {"backend": "pyfeat", "subject_baseline": True}}})
+    with pytest.raises(RecipeError, match="subject_baseline"):
+        check_names(recipe)

@@ -2,10 +2,10 @@
 
 Blendshape → AU follows py-feat's `blendshape_region_map.json` labels.
 Where a channel is dead or weak the value comes from elsewhere: AU06 (cheekSquint is dead) ≈
-√(AU07·AU12); AU25 from the inner-lip gap (mouthClose is near-dead); AU43 from the eye aspect
-ratio as well as eyeBlink. AU09's channel (noseSneer) is dead too and no landmark ratio separated
-wrinkled from neutral noses on our test faces (nose-wing height: 0.35-0.39 IOD on all frontal
-faces), so AU09 keeps the raw channel with a low reliability: treat its absence as unknown.
+√(AU07·AU12) of the raw channels; AU25 from the inner-lip gap (mouthClose is near-dead); AU43
+from the eye aspect ratio as well as eyeBlink. AU01, AU02, AU04, AU09, AU10, AU12, AU15 and AU20
+come from `au_geometry`: pose-free landmark measures (with the channel, where it is alive) scored
+against neutral faces, because browDown, mouthFrown, noseSneer and mouthStretch barely move.
 Values are unitless 0-1 activations (`value_type: activation`), not probabilities.
 Blendshape "Left" is the subject's left (checked: occluding the image-right eye raises
 eyeSquintLeft), so sided values map straight onto `*_left` regions.
@@ -20,6 +20,7 @@ import numpy as np
 
 from ..face_types import Face
 from ..models.manifest import model_spec
+from .au_geometry import Reading, geometric_activations
 
 SIDED_CHANNELS: dict[str, str] = {
     "AU02": "browOuterUp",
@@ -47,7 +48,7 @@ CENTRAL_CHANNELS: dict[str, tuple[str, ...]] = {
 # How much each AU's signal can be trusted: its correlation with landmark geometry and how wide its
 # live range is.
 RELIABILITY: dict[str, float] = {
-    "AU01": 0.7, "AU02": 0.6, "AU04": 0.6, "AU05": 0.4, "AU06": 0.4, "AU07": 0.7, "AU09": 0.1,
+    "AU01": 0.7, "AU02": 0.6, "AU04": 0.5, "AU05": 0.4, "AU06": 0.4, "AU07": 0.7, "AU09": 0.3,
     "AU10": 0.6, "AU12": 0.9, "AU14": 0.5, "AU15": 0.6, "AU16": 0.6, "AU17": 0.6, "AU18": 0.6,
     "AU20": 0.5, "AU22": 0.6, "AU24": 0.5, "AU25": 0.7, "AU26": 0.7, "AU28": 0.5, "AU43": 0.8,
 }  # fmt: skip
@@ -101,12 +102,21 @@ class BlendshapeAUEstimator:
     value_type = "activation"
 
     def __init__(self) -> None:
-        self.source = f"au-blendshapes-v1+{model_spec('face_landmarker').short_id}"
+        self.source = f"au-blendshapes-v2+{model_spec('face_landmarker').short_id}"
 
-    def estimate_face(self, rgb: np.ndarray, face: Face) -> dict[str, SidedValue]:
-        return self.estimate(face.blendshapes, face.points)
+    def estimate_face(
+        self, rgb: np.ndarray, face: Face, baseline: Reading | None = None, spread: float = 1.0
+    ) -> dict[str, SidedValue]:
+        """`baseline`: the subject's neutral reading (subject-baseline mode), else the population's."""
+        return self.estimate(face.blendshapes, face.points, baseline, spread)
 
-    def estimate(self, blendshapes: dict[str, float], points: np.ndarray) -> dict[str, SidedValue]:
+    def estimate(
+        self,
+        blendshapes: dict[str, float],
+        points: np.ndarray,
+        baseline: Reading | None = None,
+        spread: float = 1.0,
+    ) -> dict[str, SidedValue]:
         bs = blendshapes
         out: dict[str, SidedValue] = {
             au: SidedValue.sides(bs.get(f"{ch}Left", 0.0), bs.get(f"{ch}Right", 0.0))
@@ -117,6 +127,8 @@ class BlendshapeAUEstimator:
         out["AU06"] = SidedValue.sides(
             math.sqrt(out["AU07"].left * out["AU12"].left), math.sqrt(out["AU07"].right * out["AU12"].right)
         )
+        for au, (right, left) in geometric_activations(bs, points, baseline, spread).items():
+            out[au] = SidedValue.sides(left, right)
         iod = max(_dist(points, 33, 263), 1e-6)
         out["AU25"] = SidedValue.central(_ramp(_dist(points, 13, 14) / iod, LIP_GAP_CLOSED, LIP_GAP_OPEN))
         blink_l, blink_r = bs.get("eyeBlinkLeft", 0.0), bs.get("eyeBlinkRight", 0.0)

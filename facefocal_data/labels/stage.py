@@ -18,7 +18,8 @@ from ..face_types import Face
 from ..facs import AU_NAMES, normalise_au
 from ..record import AgeLabel, AULabel, EmotionLabel, Estimate, FaceRecord, Region
 from .age import age_bin
-from .au_blendshapes import SidedValue, confidence
+from .au_blendshapes import BlendshapeAUEstimator, SidedValue, confidence
+from .au_geometry import Reading
 
 SIDE_SHARE = 0.8  # a region with ≥80 % of its width on one side of the midline is one-sided
 PROB_FLOOR = 1e-6  # log(0) guard when tempering: probabilities are stored to 1e-5, so a 0 was < 5e-6
@@ -84,17 +85,27 @@ class Labeler:
         )
         self.age = AGE_ESTIMATORS.create(cfg.age.backend) if cfg.age.backend != "none" else None
 
-    def label_regions(self, rgb: np.ndarray, face: Face, regions: list[Region]) -> None:
-        """Fill each region's `aus` with the AUs it can show that the estimator measures."""
+    def label_regions(
+        self, rgb: np.ndarray, face: Face, regions: list[Region], baseline: Reading | None = None
+    ) -> None:
+        """Fill each region's `aus` with the AUs it can show that the estimator measures;
+        `baseline` (subject-baseline mode): the subject's neutral reading, named in each source."""
         if self.au is None:
             return
-        values = self.au.estimate_face(rgb, face)
+        if baseline is not None:  # the recipe check allows this mode with the mediapipe backend only
+            assert isinstance(self.au, BlendshapeAUEstimator)
+            values = self.au.estimate_face(rgb, face, baseline, self.cfg.au.subject_spread)
+            source = f"{self.au.source}+subject-baseline"
+        else:
+            values, source = self.au.estimate_face(rgb, face), self.au.source
         midline = float(face.points[168, 0])  # nasion: the face's vertical midline
         for region in regions:
             side = region_side(region.bbox_xyxy, midline)
-            region.aus = [self._au(au, values[au], side) for au in region.observable_aus if au in values]
+            region.aus = [
+                self._au(au, values[au], side, source) for au in region.observable_aus if au in values
+            ]
 
-    def _au(self, au: str, value: SidedValue, side: str) -> AULabel:
+    def _au(self, au: str, value: SidedValue, side: str, source: str) -> AULabel:
         v = getattr(value, side)
         threshold = self.cfg.au.threshold_for(au)
         assert self.au is not None
@@ -105,7 +116,7 @@ class Labeler:
             value_type=self.au.value_type,
             present=v >= threshold,
             confidence=confidence(au, v, threshold),
-            source=self.au.source,
+            source=source,
         )
 
     def label_emotion(self, rgb: np.ndarray, face: Face) -> EmotionLabel | None:

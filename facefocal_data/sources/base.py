@@ -39,6 +39,8 @@ class SourceItem:
     boxes: tuple[tuple[float, float, float, float], ...] = ()  # source's region boxes, source px xyxy
     error: str | None = None  # why this row cannot be used (it becomes an error row)
     code: str | None = None  # the error's stable code (error_codes.CODES), set with `error`
+    # subject-baseline AU mode: the subject's neutral reading (labels/au_baseline.py), set by the build
+    au_baseline: tuple[dict[str, float], dict[str, float]] | None = None
 
     def __post_init__(self) -> None:
         if (self.error is None) != (self.code is None):
