@@ -124,7 +124,9 @@ def build(
             help="Processes (or Ray actors) for faces and labels; each loads the models once.", min=1
         ),
     ] = 1,
-    engine: Annotated[str, typer.Option(help="local, or ray (needs the [ray] extra).")] = "local",
+    engine: Annotated[
+        str, typer.Option(help="local, processes (--workers of them), or ray (needs the [ray] extra).")
+    ] = "local",
     ray_address: Annotated[
         str | None,
         typer.Option(help="Ray cluster to join, e.g. head:6379 (default: $RAY_ADDRESS, else a local Ray)."),
