@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import pickle
 import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -135,10 +136,24 @@ def run_local(todo: list[SourceItem], recipe: Recipe, hooks: Hooks) -> None:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(recipe: Recipe, out: Path | None = None) -> None:
+def _exit_with(parent: int) -> None:
+    """A worker process whose driver died (kill -9) exits instead of waiting on its queue forever:
+    it holds models in memory and would write parts no one commits."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="facefocal-driver-watch", daemon=True).start()
+
+
+def _init_worker(recipe: Recipe, out: Path | None = None, parent: int | None = None) -> None:
     """Load the models once per process; a setup error is kept and raised with the first batch.
     With `out`, this worker also describes and writes its parts there."""
     os.environ.setdefault("GLOG_minloglevel", "2")
+    if parent is not None:
+        _exit_with(parent)
     try:
         analyzer = FaceAnalyzer(recipe)
         _WORKER.update(analyzer=analyzer, max_pixels=recipe.source.max_pixels, recipe=recipe, out=out)
@@ -175,7 +190,7 @@ def _work(items: list[SourceItem]) -> bytes:
 def run_processes(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) -> None:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(recipe, hooks.out)
+        workers, mp_context=context, initializer=_init_worker, initargs=(recipe, hooks.out, os.getpid())
     ) as pool:
         batches = iter(list(_batches(todo, BATCH_SIZE)))
         window: deque[Future[bytes]] = deque()
