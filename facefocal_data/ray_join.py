@@ -157,17 +157,17 @@ def connect(address: str | None = None, token_file: str | Path | None = None) ->
         _send_token(source)
     if address not in FOUND_BY_RAY:
         probe(address, source)
-    local: dict[str, str] = {}
+    node_ip = None
     if address is None:  # a new Ray of our own, reachable from this machine only
         _loopback_only()
-        address, local = "local", {"_node_ip_address": "127.0.0.1"}
+        address, node_ip = "local", "127.0.0.1"
     try:
         ray.init(
             address=address,
             include_dashboard=False,
             log_to_driver=False,
             logging_level=logging.ERROR,
-            **local,
+            _node_ip_address=node_ip,
         )
     except ConnectionError as exc:
         raise RayClusterError(f"could not join the Ray cluster at {address}: {exc}") from None
