@@ -3,9 +3,11 @@
 - throughput of local (1 process) and of 1, 2 and 3 worker processes and Ray actors (local Ray,
   `ray.init` in the first Ray run only);
 - per face: the driver's own time (assigning, taking results in, committing parts and the
-  manifest: `summary.driver_seconds`), the driver process's CPU time (that plus the pool's or
-  Ray's own threads, and start-up), bytes sent from the workers to the driver (IPC / object
-  store) and bytes written (shards + errors tables);
+  manifest) as wall time (`summary.driver_seconds`, with the committer's waits on fsync) and as
+  CPU time (`driver_cpu_seconds`: what limits how many workers one driver feeds, as commits that
+  arrive during a save are grouped into the next one); the driver process's whole CPU time (that
+  plus the pool's or Ray's own threads, and start-up); bytes sent from the workers to the driver
+  (IPC / object store) and bytes written (shards + errors tables);
 - the same with the driver describing, validating and writing (how every engine ran before the
   workers wrote the parts; the LLM describer still runs so);
 - a saturation model: faces/s one driver can commit against faces/s one 2-core node labels;
@@ -45,7 +47,8 @@ class Run:
     wall: float
     faces: int
     driver_s: float  # summary.driver_seconds
-    driver_cpu: float  # this process's CPU seconds during the build
+    driver_cpu: float  # summary.driver_cpu_seconds
+    process_cpu: float  # this process's CPU seconds during the build
     transfer: int
     written: int
 
@@ -53,15 +56,15 @@ class Run:
         per = 1000 / max(1, self.faces)
         return (
             f"{self.name:<24}{self.workers:>3} {self.wall:7.1f} {self.faces / self.wall:8.2f}"
-            f" {self.driver_s * per:9.2f} {self.driver_cpu * per:9.2f}"
+            f" {self.driver_s * per:9.2f} {self.driver_cpu * per:9.2f} {self.process_cpu * per:9.2f}"
             f" {self.transfer / max(1, self.faces):10.0f} {self.written / max(1, self.faces):10.0f}"
         )
 
 
 HEADER = (
-    f"{'engine':<24}{'n':>3} {'wall s':>7} {'faces/s':>8} {'driver':>9} {'drv CPU':>9}"
+    f"{'engine':<24}{'n':>3} {'wall s':>7} {'faces/s':>8} {'driver':>9} {'drv CPU':>9} {'proc CPU':>9}"
     f" {'IPC B':>10} {'written B':>10}\n{'':<24}{'':>3} {'':>7} {'':>8} {'ms/face':>9} {'ms/face':>9}"
-    f" {'/face':>10} {'/face':>10}"
+    f" {'ms/face':>9} {'/face':>10} {'/face':>10}"
 )
 
 
@@ -78,9 +81,10 @@ def timed_build(name: str, folder: Path, out: Path, workers: int = 1, **kwargs: 
     start, cpu = time.perf_counter(), own_cpu()
     summary = build(folder, out, recipe=RECIPE, workers=workers, **kwargs)  # type: ignore[arg-type]
     wall = time.perf_counter() - start
-    driver_cpu = own_cpu() - cpu
+    process_cpu = own_cpu() - cpu
     transfer, written = summary.transfer_bytes, written_bytes(out)
-    return Run(name, workers, wall, summary.faces, summary.driver_seconds, driver_cpu, transfer, written)
+    driver = (summary.driver_seconds, summary.driver_cpu_seconds, process_cpu)
+    return Run(name, workers, wall, summary.faces, *driver, transfer, written)
 
 
 @contextmanager
@@ -132,23 +136,28 @@ def report_model(runs: list[Run]) -> None:
     """Where a cluster saturates: the driver commits 1/cost faces/s; a 2-core node labels what
     2 workers label here. The worst driver cost among the worker-writing runs is taken."""
     writing = [r for r in runs if r.name in ("processes", "ray")]
-    worst = max(writing, key=lambda r: r.driver_s / r.faces)
+    worst = max(writing, key=lambda r: r.driver_cpu / r.faces)
+    worst_wall = max(writing, key=lambda r: r.driver_s / r.faces)
     node = max((r for r in writing if r.workers == 2), key=lambda r: r.faces / r.wall)
     before = next(r for r in runs if r.name == "processes, driver writes")
-    drive_rate = worst.faces / worst.driver_s
     node_rate = node.faces / node.wall
     print(
-        f"\nmodel: one driver commits {drive_rate:,.0f} faces/s (worst driver cost"
-        f" {1000 * worst.driver_s / worst.faces:.2f} ms/face, {worst.name} x{worst.workers});"
-        f" a 2-core node labels {node_rate:.1f} faces/s ({node.name} x2)"
+        f"\nmodel: a 2-core node labels {node_rate:.1f} faces/s ({node.name} x2, this machine);"
+        f" one driver commits {worst.faces / worst.driver_cpu:,.0f} faces/s of CPU"
+        f" (worst {1000 * worst.driver_cpu / worst.faces:.2f} ms/face, {worst.name} x{worst.workers})"
+        f" -> feeds {worst.faces / worst.driver_cpu / node_rate:,.0f} two-core nodes;"
     )
-    print(f"       -> one driver feeds {drive_rate / node_rate:,.0f} two-core nodes before it saturates")
+    wall_ms = 1000 * worst_wall.driver_s / worst_wall.faces
     print(
-        f"       driver writing (before): {1000 * before.driver_s / before.faces:.2f} ms/face"
-        f" -> {before.faces / before.driver_s / node_rate:,.0f} nodes;"
-        f" IPC {before.transfer / before.faces:,.0f} B/face vs"
-        f" {worst.transfer / worst.faces:,.0f} B/face when workers write"
-        f" ({before.transfer / max(1, worst.transfer):.0f}x less)"
+        f"       counting the committer's fsync waits too (worst {wall_ms:.2f} ms/face,"
+        f" {worst_wall.name} x{worst_wall.workers}): {1000 / wall_ms / node_rate:,.0f} nodes"
+    )
+    print(
+        f"       driver describing and writing (before): {1000 * before.driver_s / before.faces:.2f} ms/face"
+        f" wall, {1000 * before.driver_cpu / before.faces:.2f} CPU"
+        f" -> {before.faces / before.driver_cpu / node_rate:,.0f} nodes;"
+        f" IPC {before.transfer / before.faces:,.0f} B/face, {before.transfer / max(1, worst.transfer):.0f}x"
+        f" what workers that write send ({worst.transfer / worst.faces:,.0f} B/face)"
     )
 
 

@@ -54,18 +54,21 @@ from .vision.image_io import MISSING_FILE
 @dataclass
 class DriverStats:
     """The driver's own cost: seconds in its code (assigning work, taking results in, handing them
-    to the writer; not waiting) and the bytes of results that crossed from the workers."""
+    to the writer; not waiting for results), as wall time and as this thread's CPU time, and the
+    bytes of results that crossed from the workers."""
 
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     transfer_bytes: int = 0
 
     @contextmanager
     def timed(self) -> Iterator[None]:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             yield
         finally:
             self.seconds += time.perf_counter() - started
+            self.cpu_seconds += time.thread_time() - cpu
 
 
 @dataclass(frozen=True)

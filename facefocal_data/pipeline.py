@@ -85,6 +85,7 @@ class BuildSummary:
     stage_seconds: dict[str, float] = field(default_factory=dict)  # summed over items (any process)
     describe: dict[str, Any] = field(default_factory=dict)  # the LLM describer's counts
     driver_seconds: float = 0.0  # in the driver's own code: assigning, receiving, committing
+    driver_cpu_seconds: float = 0.0  # the same as CPU time (without waits on fsync)
     transfer_bytes: int = 0  # results sent from workers to the driver (processes, Ray)
     describe_live: Any = None  # the describer's running stats while the build runs (progress bars)
 
@@ -427,6 +428,7 @@ def build(
             summary.describe, summary.describe_live = (stats.to_dict() if stats else {}), None
     if remote:  # the driver's main thread, and its committer thread
         summary.driver_seconds = round(hooks.stats.seconds + writer.commit_seconds, 4)
+        summary.driver_cpu_seconds = round(hooks.stats.cpu_seconds + writer.commit_cpu_seconds, 4)
         summary.transfer_bytes = hooks.stats.transfer_bytes
     summary.seconds = time.perf_counter() - started
     _write_summary(Path(out), summary)

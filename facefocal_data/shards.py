@@ -173,6 +173,7 @@ class ShardWriter:
         self.pending = PendingPart()
         self.last_flush = time.monotonic()
         self.commit_seconds = 0.0
+        self.commit_cpu_seconds = 0.0  # the committer thread's CPU time (its wall time waits on fsync)
         try:
             self.manifest = self._open(overwrite, list(models))
         except BaseException:
@@ -256,7 +257,7 @@ class ShardWriter:
             job.result()
 
     def _commit(self, pending: PendingPart) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             self._commit_part(pending)
         except OSError as exc:
@@ -266,6 +267,7 @@ class ShardWriter:
             ) from None
         finally:
             self.commit_seconds += time.perf_counter() - started
+            self.commit_cpu_seconds += time.thread_time() - cpu
 
     def _commit_part(self, pending: PendingPart) -> None:
         index = max((p.index for p in self.manifest.parts), default=-1) + 1
