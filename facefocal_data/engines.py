@@ -166,16 +166,30 @@ def _init_worker(recipe: Recipe, out: Path | None = None, parent: int | None = N
         _WORKER["error"] = exc
 
 
+MAX_TASK_IMAGES = 64  # a task's items; its part holds their faces (fewer, larger parts at scale)
+
+
+def task_images(items: int, workers: int) -> int:
+    """Source items per task: at least 4 tasks per worker (the last ones balance the load), in
+    whole batches of `BATCH_SIZE`, at most `MAX_TASK_IMAGES` (a lost task is redone whole)."""
+    batches = max(1, items // (4 * workers * BATCH_SIZE))
+    return min(MAX_TASK_IMAGES, batches * BATCH_SIZE)
+
+
 def _label(items: list[SourceItem]) -> list[WorkItem]:
+    """A task's items labelled, `BATCH_SIZE` at a time: only one batch's pixels are held at once."""
     if "error" in _WORKER:
         raise _WORKER["error"]
-    batch = [WorkItem(item) for item in items]
-    stage_decode(batch, _WORKER["max_pixels"])
-    stage_faces(batch, _WORKER["analyzer"])
-    _WORKER["builder"](batch)
-    for work in batch:  # the pixels stay here
-        work.rgb, work.scan = None, None
-    return batch
+    done: list[WorkItem] = []
+    for chunk in _batches(items, BATCH_SIZE):
+        batch = [WorkItem(item) for item in chunk]
+        stage_decode(batch, _WORKER["max_pixels"])
+        stage_faces(batch, _WORKER["analyzer"])
+        _WORKER["builder"](batch)
+        for work in batch:  # the pixels stay here
+            work.rgb, work.scan = None, None
+        done += batch
+    return done
 
 
 def _reply(batch: list[WorkItem], where: str = "") -> bytes:
@@ -195,7 +209,7 @@ def run_processes(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: H
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_init_worker, initargs=(recipe, hooks.out, os.getpid())
     ) as pool:
-        batches = iter(list(_batches(todo, BATCH_SIZE)))
+        batches = iter(list(_batches(todo, task_images(len(todo), workers))))
         window: deque[Future[bytes]] = deque()
         for _ in range(2 * workers):
             if (batch := next(batches, None)) is not None:
@@ -301,7 +315,7 @@ def run_ray(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) 
         dataset = ray.data.from_items([{"item": _item_json(item)} for item in todo]).map_batches(
             RayLabeler,
             fn_constructor_args=(recipe.model_dump_json(), out),
-            batch_size=BATCH_SIZE,
+            batch_size=task_images(len(todo), workers),
             compute=ray.data.ActorPoolStrategy(size=workers),
             batch_format="numpy",
         )

@@ -85,6 +85,14 @@ def test_a_part_a_worker_wrote_but_no_commit_took_is_removed_by_the_rerun(
     assert len(ids) == len(set(ids)) == 7 and validate_dir(out).ok
 
 
+def test_tasks_grow_with_the_input_so_parts_are_fewer_and_larger() -> None:
+    from facefocal_data.engines import BATCH_SIZE, MAX_TASK_IMAGES, task_images
+
+    assert task_images(18, 1) == task_images(100, 3) == BATCH_SIZE  # small builds: batch-sized tasks
+    assert task_images(512, 4) == 4 * BATCH_SIZE  # >= 4 tasks per worker, in whole batches
+    assert task_images(10_000_000, 64) == MAX_TASK_IMAGES
+
+
 def test_a_setup_error_in_the_workers_is_the_same_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mixed_folder: Path
 ) -> None:
