@@ -1,5 +1,7 @@
 """Engines, the driver's cost and resume, measured in one run on the same images (template text).
 
+The images are the examples, each repeated with a slightly different scale (distinct pixels).
+
 - throughput of local (1 process) and of 1, 2 and 3 worker processes and Ray actors (local Ray,
   `ray.init` in the first Ray run only);
 - per face: the driver's own time (assigning, taking results in, committing parts and the
@@ -31,11 +33,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_pipeline import REPO, stage_images
+from bench_pipeline import REPO
+from PIL import Image
 
 from facefocal_data import build, staging
 from facefocal_data.config import Recipe
 from facefocal_data.layout import Manifest, Part, ShardEntry
+from facefocal_data.ray_join import connect
 
 RECIPE = Recipe.model_validate({"describe": {"describer": "template"}, "source": {"dedupe": False}})
 
@@ -66,6 +70,21 @@ HEADER = (
     f" {'IPC B':>10} {'written B':>10}\n{'':<24}{'':>3} {'':>7} {'':>8} {'ms/face':>9} {'ms/face':>9}"
     f" {'ms/face':>9} {'/face':>10} {'/face':>10}"
 )
+
+
+def stage_distinct(src: Path, repeat: int, dest: Path) -> list[Path]:
+    """Each example image `repeat` times, each copy scaled a little differently: distinct pixels
+    and crops (exact copies would let Parquet's dictionary encoding shrink the bytes written)."""
+    images = sorted(p for p in src.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
+    paths = []
+    for r in range(repeat):
+        for source in images:
+            image = Image.open(source).convert("RGB")
+            scale = 1.0 - 0.005 * r
+            path = dest / f"r{r:03d}_{source.stem}.png"
+            image.resize((round(image.width * scale), round(image.height * scale))).save(path)
+            paths.append(path)
+    return paths
 
 
 def own_cpu() -> float:
@@ -125,6 +144,9 @@ def engine_runs(folder: Path, tmp: Path) -> list[Run]:
         runs.append(timed_build("processes", folder, tmp / f"p{n}", n, engine="processes"))
     with driver_writes():
         runs.append(timed_build("processes, driver writes", folder, tmp / "p2-driver", 2, engine="processes"))
+    started = time.perf_counter()
+    connect()  # the local Ray, once: not in the first Ray run's time
+    print(f"ray.init (local Ray, 127.0.0.1): {time.perf_counter() - started:.1f} s")
     for n in (1, 2, 3):
         runs.append(timed_build("ray", folder, tmp / f"ray{n}", n, engine="ray"))
     with driver_writes():
@@ -171,7 +193,7 @@ def main() -> None:
         tmp = Path(name)
         folder = tmp / "images"
         folder.mkdir()
-        paths = stage_images(args.images, args.repeat, folder)
+        paths = stage_distinct(args.images, args.repeat, folder)
         load = os.getloadavg()[0]
         runs = engine_runs(folder, tmp)
         half = timed_build("resume half", folder, tmp / "resume", limit=len(paths) // 2)

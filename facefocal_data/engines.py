@@ -301,6 +301,7 @@ def run_ray(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) 
     cluster every node must see the input paths and have the models fetched.
     """
     import ray
+    import ray.data  # once per process, before the driver's cost is timed
 
     connect()  # a no-op once build() joined; a local Ray when run_ray is called alone
     context = ray.data.DataContext.get_current()
