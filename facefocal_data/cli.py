@@ -132,7 +132,9 @@ WorkersOption = Annotated[
     int,
     typer.Option(help="Processes (or Ray actors) for faces and labels; each loads the models once.", min=1),
 ]
-EngineOption = Annotated[str, typer.Option(help="local, or ray (needs the [ray] extra).")]
+EngineOption = Annotated[
+    str, typer.Option(help="local, processes (--workers of them), or ray (needs the [ray] extra).")
+]
 RayAddressOption = Annotated[
     str | None,
     typer.Option(help="Ray cluster to join, e.g. head:6379 (default: $RAY_ADDRESS, else a local Ray)."),

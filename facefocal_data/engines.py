@@ -1,13 +1,16 @@
 """Engines decide where the stages run; the stages never know which engine runs them.
 
-Both engines hand `finish` (describe + write, in the calling process) the batches in input
-order, so the same input and recipe give the same rows whichever engine ran them.
+Every engine hands the calling process (the driver) the batches' results in input order, so the
+same input and recipe give the same rows whichever engine ran them.
 - `run_local`: one process, three lanes: decode on a prefetch thread, detection and landmarks
-  here, labels + description + writing on a finisher thread.
+  here, labels + description + writing on a finisher thread (`hooks.finish`).
 - `run_processes`: N worker processes (spawned, so no model state is forked), each loading the
-  models once and returning labelled records; a bounded window of batches is in flight.
-- `run_ray`: the same label stage as a Ray Data actor pool (`map_batches`), on a local Ray or a
+  models once; a bounded window of batches is in flight.
+- `run_ray`: the same worker stage as a Ray Data actor pool (`map_batches`), on a local Ray or a
   cluster (optional extra `[ray]`).
+With `hooks.out` set, processes and actors also describe, validate and write staged parts there
+(`staging.write_task`) and send back a small `TaskResult` for `hooks.commit`; without it they send
+the labelled records for `hooks.finish` (an LLM describer, which stays on the driver).
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ import multiprocessing
 import os
 import pickle
 import socket
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +36,64 @@ from .config import Recipe
 from .errors import FacefocalError, ModelHashError, ModelMissingError
 from .faces import FaceAnalyzer
 from .models.store import FETCH_HINT
-from .pipeline import BATCH_SIZE, RecordBuilder, WorkItem, _batches, stage_decode, stage_faces
+from .pipeline import (
+    BATCH_SIZE,
+    RecordBuilder,
+    WorkItem,
+    _batches,
+    make_describer,
+    stage_decode,
+    stage_faces,
+)
 from .ray_join import connect
 from .sources import SourceItem
+from .staging import TaskResult, write_task
 from .vision.image_io import MISSING_FILE
+
+
+@dataclass
+class DriverStats:
+    """The driver's own cost: seconds in its code (assigning work, taking results in, handing them
+    to the writer; not waiting for results), as wall time and as this thread's CPU time, and the
+    bytes of results that crossed from the workers."""
+
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    transfer_bytes: int = 0
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        started, cpu = time.perf_counter(), time.thread_time()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.cpu_seconds += time.thread_time() - cpu
 
 
 @dataclass(frozen=True)
 class Hooks:
-    """What the caller does around the engine: open the describer, describe + write, stop fast."""
+    """What the caller does around the engine: open the describer, describe + write (or commit
+    what workers wrote), stop fast."""
 
     start: Callable[[], None]  # once the models loaded, before the first batch is finished
     finish: Callable[[list[WorkItem]], None]  # in input order, in the calling process
     abort: Callable[[], None]  # on Ctrl-C / SIGTERM, before waiting for work in flight
+    commit: Callable[[TaskResult], None] | None = None  # workers' staged parts, in input order
+    out: Path | None = None  # where processes / actors write staged parts; None: they send records
+    stats: DriverStats = field(default_factory=DriverStats)
+
+
+def _deliver(hooks: Hooks, reply: bytes) -> None:
+    """One batch's reply from a worker, into the driver (timed as the driver's own cost)."""
+    with hooks.stats.timed():
+        hooks.stats.transfer_bytes += len(reply)
+        result = pickle.loads(reply)
+        if isinstance(result, TaskResult):
+            assert hooks.commit is not None
+            hooks.commit(result)
+        else:
+            hooks.finish(result)
 
 
 def _prefetch_decoded(items: list[SourceItem], max_pixels: int) -> Iterator[list[WorkItem]]:
@@ -88,48 +139,90 @@ def run_local(todo: list[SourceItem], recipe: Recipe, hooks: Hooks) -> None:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(recipe: Recipe) -> None:
-    """Load the models once per process; a setup error is kept and raised with the first batch."""
+def _exit_with(parent: int) -> None:
+    """A worker process whose driver died (kill -9) exits instead of waiting on its queue forever:
+    it holds models in memory and would write parts no one commits."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="facefocal-driver-watch", daemon=True).start()
+
+
+def _init_worker(recipe: Recipe, out: Path | None = None, parent: int | None = None) -> None:
+    """Load the models once per process; a setup error is kept and raised with the first batch.
+    With `out`, this worker also describes and writes its parts there."""
     os.environ.setdefault("GLOG_minloglevel", "2")
+    if parent is not None:
+        _exit_with(parent)
     try:
         analyzer = FaceAnalyzer(recipe)
-        _WORKER["analyzer"] = analyzer
-        _WORKER["max_pixels"] = recipe.source.max_pixels
+        _WORKER.update(analyzer=analyzer, max_pixels=recipe.source.max_pixels, recipe=recipe, out=out)
         _WORKER["builder"] = RecordBuilder(recipe, analyzer.geometry_source, describe=False)
+        _WORKER["describer"] = make_describer(recipe) if out is not None else None
     except Exception as exc:
         _WORKER["error"] = exc
 
 
-def _work(items: list[SourceItem]) -> list[WorkItem]:
+MAX_TASK_IMAGES = 64  # a task's items; its part holds their faces (fewer, larger parts at scale)
+
+
+def task_images(items: int, workers: int) -> int:
+    """Source items per task: at least 4 tasks per worker (the last ones balance the load), in
+    whole batches of `BATCH_SIZE`, at most `MAX_TASK_IMAGES` (a lost task is redone whole)."""
+    batches = max(1, items // (4 * workers * BATCH_SIZE))
+    return min(MAX_TASK_IMAGES, batches * BATCH_SIZE)
+
+
+def _label(items: list[SourceItem]) -> list[WorkItem]:
+    """A task's items labelled, `BATCH_SIZE` at a time: only one batch's pixels are held at once."""
     if "error" in _WORKER:
         raise _WORKER["error"]
-    batch = [WorkItem(item) for item in items]
-    stage_decode(batch, _WORKER["max_pixels"])
-    stage_faces(batch, _WORKER["analyzer"])
-    _WORKER["builder"](batch)
-    for work in batch:  # only records and events travel back
-        work.rgb, work.scan = None, None
-    return batch
+    done: list[WorkItem] = []
+    for chunk in _batches(items, BATCH_SIZE):
+        batch = [WorkItem(item) for item in chunk]
+        stage_decode(batch, _WORKER["max_pixels"])
+        stage_faces(batch, _WORKER["analyzer"])
+        _WORKER["builder"](batch)
+        for work in batch:  # the pixels stay here
+            work.rgb, work.scan = None, None
+        done += batch
+    return done
+
+
+def _reply(batch: list[WorkItem], where: str = "") -> bytes:
+    """What goes back to the driver: a `TaskResult` once the parts are written here, else the
+    records themselves (pickled here, so the driver can count the bytes)."""
+    if (out := _WORKER.get("out")) is not None:
+        return write_task(batch, out, _WORKER["recipe"], _WORKER["describer"], where)
+    return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _work(items: list[SourceItem]) -> bytes:
+    return _reply(_label(items))
 
 
 def run_processes(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) -> None:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(recipe,)
+        workers, mp_context=context, initializer=_init_worker, initargs=(recipe, hooks.out, os.getpid())
     ) as pool:
-        batches = iter(list(_batches(todo, BATCH_SIZE)))
-        window: deque[Future[list[WorkItem]]] = deque()
+        batches = iter(list(_batches(todo, task_images(len(todo), workers))))
+        window: deque[Future[bytes]] = deque()
         for _ in range(2 * workers):
             if (batch := next(batches, None)) is not None:
                 window.append(pool.submit(_work, batch))
         try:
-            first = window.popleft().result() if window else []  # worker setup errors surface here
+            first = window.popleft().result() if window else None  # worker setup errors surface here
             hooks.start()
-            pending: list[WorkItem] | None = first
+            pending: bytes | None = first
             while pending is not None:
-                if (batch := next(batches, None)) is not None:
-                    window.append(pool.submit(_work, batch))
-                hooks.finish(pending)
+                with hooks.stats.timed():
+                    if (batch := next(batches, None)) is not None:
+                        window.append(pool.submit(_work, batch))
+                _deliver(hooks, pending)
                 pending = window.popleft().result() if window else None
         except BaseException:
             hooks.abort()
@@ -151,24 +244,25 @@ def _item_from_json(text: str) -> SourceItem:
 
 
 class RayLabeler:
-    """Ray Data actor: models loaded once per actor; a batch of items in, pickled WorkItems out.
+    """Ray Data actor: models loaded once per actor; a batch of items in, one pickled reply out
+    (a `TaskResult` when it writes the parts into `out`, else the labelled WorkItems).
 
     The pickles travel only between this toolkit's own processes (as with a process pool). What
     goes wrong on one node is said with that node's name: each node has its own model cache and
     its own view of the file system, so the fix is made there.
     """
 
-    def __init__(self, recipe_json: str) -> None:
-        _init_worker(Recipe.model_validate_json(recipe_json))
+    def __init__(self, recipe_json: str, out: str | None = None) -> None:
+        _init_worker(Recipe.model_validate_json(recipe_json), None if out is None else Path(out))
         if isinstance(error := _WORKER.get("error"), FacefocalError):
             _WORKER["error"] = on_node(error, ray_node())
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         items = [_item_from_json(text) for text in batch["item"]]
-        done, node = _work(items), ray_node()
+        done, node = _label(items), ray_node()
         for work in done:
             name_unseen_paths(work, node)
-        return {"work": [pickle.dumps(work) for work in done]}
+        return {"reply": [_reply(done, f"Ray node {node}: ")]}
 
 
 def ray_node() -> str:
@@ -207,6 +301,7 @@ def run_ray(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) 
     cluster every node must see the input paths and have the models fetched.
     """
     import ray
+    import ray.data  # once per process, before the driver's cost is timed
 
     connect()  # a no-op once build() joined; a local Ray when run_ray is called alone
     context = ray.data.DataContext.get_current()
@@ -216,20 +311,22 @@ def run_ray(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) 
     # our bar reports progress (Ray Data chats on INFO), and its errors reach us as exceptions: the
     # CLI says them once, where Ray Data would log each with its stack first
     logging.getLogger("ray.data").setLevel(logging.CRITICAL)
-    dataset = ray.data.from_items([{"item": _item_json(item)} for item in todo]).map_batches(
-        RayLabeler,
-        fn_constructor_args=(recipe.model_dump_json(),),
-        batch_size=BATCH_SIZE,
-        compute=ray.data.ActorPoolStrategy(size=workers),
-        batch_format="numpy",
-    )
+    with hooks.stats.timed():  # assigning: the input listing, as Ray Data's blocks
+        out = None if hooks.out is None else str(hooks.out)
+        dataset = ray.data.from_items([{"item": _item_json(item)} for item in todo]).map_batches(
+            RayLabeler,
+            fn_constructor_args=(recipe.model_dump_json(), out),
+            batch_size=task_images(len(todo), workers),
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            batch_format="numpy",
+        )
     started = False
     try:
-        for batch in dataset.iter_batches(batch_size=BATCH_SIZE, batch_format="numpy"):
+        for row in dataset.iter_rows():
             if not started:
                 hooks.start()
                 started = True
-            hooks.finish([pickle.loads(blob) for blob in batch["work"]])
+            _deliver(hooks, bytes(row["reply"]))
     except BaseException as exc:
         hooks.abort()
         cause = getattr(exc, "cause", None)

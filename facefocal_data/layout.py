@@ -30,6 +30,7 @@ from .schema import problems
 MANIFEST = "manifest.json"
 SHARD_DIR = "shards"
 ERROR_DIR = "errors"
+STAGED = ".staged-"  # a worker's part before the driver commits it: hidden, and `.tmp` until then
 
 ERROR_SCHEMA = pa.schema(
     [
@@ -167,6 +168,39 @@ class Part:
         )
 
 
+def part_files(index: int) -> tuple[str, str]:
+    """Where part `index`'s shard and errors table live, relative to the build."""
+    return f"{SHARD_DIR}/part-{index:05d}.parquet", f"{ERROR_DIR}/errors-{index:05d}.parquet"
+
+
+@dataclass(frozen=True)
+class StagedPart:
+    """A part a worker wrote under hidden temporary names (`.staged-*.tmp`): no reader sees it and
+    no manifest lists it until the driver commits it (`commit`: renamed to the next part's names,
+    then the manifest saved). A run that dies first leaves only hidden `.tmp` files, which the
+    next run deletes like any temporary file of ours, and redoes those source items."""
+
+    sources: list[str]
+    digests: dict[str, str]
+    shard: ShardEntry | None
+    errors: TableEntry | None
+
+    def commit(self, out: Path, index: int) -> Part:
+        """Rename the files into part `index`'s places (a rename: no bytes are copied)."""
+        shard_file, errors_file = part_files(index)
+        shard = errors = None
+        if self.shard is not None:
+            os.replace(out / self.shard.file, out / shard_file)
+            shard = replace(self.shard, file=shard_file)
+        if self.errors is not None:
+            os.replace(out / self.errors.file, out / errors_file)
+            errors = replace(self.errors, file=errors_file)
+        return Part(index, self.sources, shard, errors, self.digests)
+
+    def files(self) -> list[str]:
+        return [entry.file for entry in (self.shard, self.errors) if entry is not None]
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One run into the folder: a build (engine, workers, counts, per-stage seconds, rows per split)
@@ -234,6 +268,10 @@ class Manifest:
 
     def with_part(self, part: Part) -> Manifest:
         return replace(self, parts=[*self.parts, part], updated=now_iso())
+
+    def with_parts(self, parts: list[Part]) -> Manifest:
+        """Several commits in one manifest save (the driver's group commit of worker parts)."""
+        return replace(self, parts=[*self.parts, *parts], updated=now_iso())
 
     def with_run(self, run: RunRecord) -> Manifest:
         return replace(self, runs=[*self.runs, run], updated=now_iso())

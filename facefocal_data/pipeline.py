@@ -85,6 +85,9 @@ class BuildSummary:
     splits: dict[str, int] = field(default_factory=dict)  # faces written per split
     stage_seconds: dict[str, float] = field(default_factory=dict)  # summed over items (any process)
     describe: dict[str, Any] = field(default_factory=dict)  # the LLM describer's counts
+    driver_seconds: float = 0.0  # in the driver's own code: assigning, receiving, committing
+    driver_cpu_seconds: float = 0.0  # the same as CPU time (without waits on fsync)
+    transfer_bytes: int = 0  # results sent from workers to the driver (processes, Ray)
     describe_live: Any = None  # the describer's running stats while the build runs (progress bars)
 
     @property
@@ -338,17 +341,20 @@ def build(
     """Build a dataset from ``input`` into ``out``; reruns skip source items already written.
 
     ``workers`` > 1 runs vision and labels in that many processes (each loads the models once);
-    ``engine="ray"`` runs them as Ray Data actors (``workers`` of them) on a local Ray or the
-    cluster at ``ray_address`` (or $RAY_ADDRESS), sending the cluster's token from $RAY_AUTH_TOKEN,
-    ``ray_token_file`` or ~/.ray/auth_token. Descriptions and writing stay in this process, so the
-    rows are the same whichever engine ran.
+    ``engine="processes"`` does so for any ``workers`` (1 too); ``engine="ray"`` runs them as Ray
+    Data actors (``workers`` of them) on a local Ray (bound to 127.0.0.1) or the cluster at
+    ``ray_address`` (or $RAY_ADDRESS), sending the cluster's token from $RAY_AUTH_TOKEN,
+    ``ray_token_file`` or ~/.ray/auth_token. Worker processes and actors also describe, validate
+    and write the parts (an LLM describer excepted: it describes here); this process commits them
+    in input order, so the rows are the same whichever engine ran.
     ``on_progress(done, total, summary)`` is called after each batch (the CLI draws its bar).
     """
     from .engines import Hooks, run_local, run_processes, run_ray
     from .ray_join import connect as ray_connect
+    from .staging import TaskResult, drop_seen, workers_write
 
-    if engine not in ("local", "ray"):
-        raise RecipeError(f"unknown engine {engine!r}; choose local or ray")
+    if engine not in ("local", "processes", "ray"):
+        raise RecipeError(f"unknown engine {engine!r}; choose local, processes or ray")
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     check_names(recipe)
     started = time.perf_counter()
@@ -385,6 +391,16 @@ def build(
         summary.seconds = time.perf_counter() - started
         progress()
 
+    def commit(result: TaskResult) -> None:
+        """A worker's staged parts, in input order: drop duplicates across workers, count, commit."""
+        if recipe.source.dedupe:
+            drop_seen(writer.out, recipe, result, seen)
+        for tally in result.items:
+            _count(summary, tally.splits, tally.regions, tally.events, tally.seconds)
+        writer.add_staged(result.parts)
+        summary.seconds = time.perf_counter() - started
+        progress()
+
     def abort() -> None:  # Ctrl-C / SIGTERM: drop the batch being described, keep the rest
         if describer is not None and hasattr(describer, "abort"):
             describer.abort()
@@ -398,11 +414,14 @@ def build(
             describer.open()
         summary.describe_live = getattr(describer, "stats", None)
 
+    remote = engine == "ray" or engine == "processes" or workers > 1
+    out_for_workers = writer.out.resolve() if remote and workers_write(recipe) else None
+    start = start_describer if out_for_workers is None else lambda: None  # the workers describe
+    hooks = Hooks(start, finish, abort, commit=commit, out=out_for_workers)
     try:
-        hooks = Hooks(start_describer, finish, abort)
         if todo and engine == "ray":
             run_ray(todo, recipe, workers, hooks)
-        elif todo and workers > 1:
+        elif todo and remote:
             run_processes(todo, recipe, workers, hooks)
         elif todo:
             run_local(todo, recipe, hooks)
@@ -416,6 +435,10 @@ def build(
             describer.close()
             stats = getattr(describer, "stats", None)
             summary.describe, summary.describe_live = (stats.to_dict() if stats else {}), None
+    if remote:  # the driver's main thread, and its committer thread
+        summary.driver_seconds = round(hooks.stats.seconds + writer.commit_seconds, 4)
+        summary.driver_cpu_seconds = round(hooks.stats.cpu_seconds + writer.commit_cpu_seconds, 4)
+        summary.transfer_bytes = hooks.stats.transfer_bytes
     summary.seconds = time.perf_counter() - started
     _write_summary(Path(out), summary)
     return summary
@@ -434,14 +457,29 @@ def _run_record(summary: BuildSummary, engine: str, workers: int) -> RunRecord:
 def _tally(summary: BuildSummary, work: WorkItem, rejected: list[ErrorEvent]) -> None:
     rejected_ids = {e.record_id for e in rejected}
     kept = [r for r in work.records if r.record_id not in rejected_ids]
-    summary.images += 1
-    summary.faces += len(kept)
-    for stage, seconds in work.seconds.items():
-        summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + seconds, 4)
+    splits: dict[str, int] = {}
     for record in kept:
-        summary.splits[record.split or "none"] = summary.splits.get(record.split or "none", 0) + 1
-    summary.regions += sum(len(r.regions) for r in kept)
-    for event in work.events + rejected:
+        splits[record.split or "none"] = splits.get(record.split or "none", 0) + 1
+    regions = sum(len(r.regions) for r in kept)
+    _count(summary, splits, regions, work.events + rejected, work.seconds)
+
+
+def _count(
+    summary: BuildSummary,
+    splits: dict[str, int],
+    regions: int,
+    events: list[ErrorEvent],
+    seconds: dict[str, float],
+) -> None:
+    """One source item into the summary: its faces per split, regions, events and stage seconds."""
+    summary.images += 1
+    summary.faces += sum(splits.values())
+    for stage, spent in seconds.items():
+        summary.stage_seconds[stage] = round(summary.stage_seconds.get(stage, 0.0) + spent, 4)
+    for split, faces in splits.items():
+        summary.splits[split] = summary.splits.get(split, 0) + faces
+    summary.regions += regions
+    for event in events:
         if event.kind == "no_face":
             summary.no_face += 1
         else:

@@ -129,8 +129,19 @@ def token_problem(address: str, source: str | None) -> str:
     return f"{where} refused the token from {source}: it is not this cluster's token ({TOKEN_HINT})"
 
 
+def _loopback_only() -> None:
+    """A local Ray on 127.0.0.1 alone. Ray otherwise takes the machine's reachable IP as the node's
+    address and its servers listen on every interface; with Ray's own switch off (read by this
+    process and by the Ray processes it starts) the node is 127.0.0.1 and they listen there."""
+    import ray._private.ray_constants as constants
+
+    os.environ[constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = "0"
+    constants.ENABLE_RAY_CLUSTER = False
+
+
 def connect(address: str | None = None, token_file: str | Path | None = None) -> None:
-    """Join the cluster at `address` (or $RAY_ADDRESS), or start a local Ray; once per process.
+    """Join the cluster at `address` (or $RAY_ADDRESS), or start a local Ray on 127.0.0.1 only;
+    once per process.
 
     Called before the output folder is opened, so a cluster that cannot be joined leaves no trace.
     """
@@ -146,7 +157,17 @@ def connect(address: str | None = None, token_file: str | Path | None = None) ->
         _send_token(source)
     if address not in FOUND_BY_RAY:
         probe(address, source)
+    node_ip = None
+    if address is None:  # a new Ray of our own, reachable from this machine only
+        _loopback_only()
+        address, node_ip = "local", "127.0.0.1"
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            _node_ip_address=node_ip,
+        )
     except ConnectionError as exc:
         raise RayClusterError(f"could not join the Ray cluster at {address}: {exc}") from None

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,14 +40,17 @@ from .layout import (
     ERROR_SCHEMA,
     MANIFEST,
     SHARD_DIR,
+    STAGED,
     ErrorEvent,
     Manifest,
     ModelEntry,
     Part,
     RunRecord,
     ShardEntry,
+    StagedPart,
     TableEntry,
     now_iso,
+    part_files,
     read_manifest,
     tmp_name,
     write_atomic,
@@ -115,12 +119,45 @@ class OutputLock:
 @dataclass
 class PendingPart:
     """What the next commit writes: valid rows, error events, the source keys it completes and the
-    content hash of each image it labelled (for duplicates across runs)."""
+    content hash of each image it labelled (for duplicates across runs); or parts workers wrote
+    (`staged`), committed together in one manifest save."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     events: list[ErrorEvent] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
+    staged: list[StagedPart] = field(default_factory=list)
+
+    def add(
+        self, key: str, records: list[FaceRecord], events: list[ErrorEvent], digest: str | None
+    ) -> list[ErrorEvent]:
+        """Validate one source item's rows into this part; an invalid row becomes an error event
+        (returned too)."""
+        rejected = []
+        for record in records:
+            row = record.to_row()
+            reasons = row_problems(row)
+            if reasons:
+                rejected.append(
+                    ErrorEvent(
+                        record.source_dataset,
+                        record.source_path,
+                        "error",
+                        "validate",
+                        "; ".join(reasons),
+                        record.record_id,
+                    )
+                )
+            else:
+                self.rows.append(row)
+        self.events.extend(events + rejected)
+        self.sources.append(key)
+        if digest is not None:
+            self.digests[digest] = key
+        return rejected
+
+    def all_sources(self) -> list[str]:
+        return self.sources + [key for part in self.staged for key in part.sources]
 
 
 class ShardWriter:
@@ -136,6 +173,7 @@ class ShardWriter:
         self.pending = PendingPart()
         self.last_flush = time.monotonic()
         self.commit_seconds = 0.0
+        self.commit_cpu_seconds = 0.0  # the committer thread's CPU time (its wall time waits on fsync)
         try:
             self.manifest = self._open(overwrite, list(models))
         except BaseException:
@@ -187,37 +225,25 @@ class ShardWriter:
     ) -> list[ErrorEvent]:
         """Queue one source item's results; invalid rows become (and are returned as) errors.
         `digest` (the bytes' sha256) is kept for duplicate detection across runs."""
-        rejected = []
-        for record in records:
-            row = record.to_row()
-            reasons = row_problems(row)
-            if reasons:
-                rejected.append(
-                    ErrorEvent(
-                        record.source_dataset,
-                        record.source_path,
-                        "error",
-                        "validate",
-                        "; ".join(reasons),
-                        record.record_id,
-                    )
-                )
-            else:
-                self.pending.rows.append(row)
-        self.pending.events.extend(events + rejected)
-        self.pending.sources.append(key)
-        if digest is not None:
-            self.pending.digests[digest] = key
+        rejected = self.pending.add(key, records, events, digest)
         if len(self.pending.rows) >= self.recipe.output.shard_rows or (
             time.monotonic() - self.last_flush >= self.recipe.output.flush_seconds
         ):
             self.flush()
         return rejected
 
+    def add_staged(self, parts: list[StagedPart]) -> None:
+        """Queue parts workers wrote, in input order. They commit when no commit is in flight;
+        those that arrive meanwhile wait and commit together, in one manifest save."""
+        self.pending.staged.extend(parts)
+        idle = self._commit_job is None or self._commit_job.done()
+        if idle or time.monotonic() - self.last_flush >= self.recipe.output.flush_seconds:
+            self.flush()
+
     # -- committing ------------------------------------------------------------------------
     def flush(self) -> None:
         """Hand the buffered part to the committer thread; at most one commit is in flight."""
-        if not self.pending.sources:
+        if not self.pending.all_sources():
             return
         part, self.pending = self.pending, PendingPart()
         self.last_flush = time.monotonic()
@@ -231,7 +257,7 @@ class ShardWriter:
             job.result()
 
     def _commit(self, pending: PendingPart) -> None:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             self._commit_part(pending)
         except OSError as exc:
@@ -241,15 +267,21 @@ class ShardWriter:
             ) from None
         finally:
             self.commit_seconds += time.perf_counter() - started
+            self.commit_cpu_seconds += time.thread_time() - cpu
 
     def _commit_part(self, pending: PendingPart) -> None:
         index = max((p.index for p in self.manifest.parts), default=-1) + 1
-        shard = _write_shard(self.out, index, pending.rows, self.recipe) if pending.rows else None
-        errors = _write_errors(self.out, index, pending.events) if pending.events else None
-        manifest = self.manifest.with_part(Part(index, pending.sources, shard, errors, pending.digests))
+        parts = []
+        if pending.sources:
+            shard_file, errors_file = part_files(index)
+            shard = _write_shard(self.out, shard_file, pending.rows, self.recipe) if pending.rows else None
+            errors = _write_errors(self.out, errors_file, pending.events) if pending.events else None
+            parts.append(Part(index, pending.sources, shard, errors, pending.digests))
+        parts += [staged.commit(self.out, index + len(parts) + i) for i, staged in enumerate(pending.staged)]
+        manifest = self.manifest.with_parts(parts)
         manifest.save(self.out)
         self.manifest = manifest
-        self.done.update(pending.sources)
+        self.done.update(pending.all_sources())
 
     def close(self, run: RunRecord | None = None) -> None:
         """Commit what is buffered and wait until it is on disk; then record the run's accounting.
@@ -259,6 +291,7 @@ class ShardWriter:
         try:
             self.flush()
             self._wait()
+            _remove_staged(self.out)  # what a worker wrote but no commit took (a retried task's first try)
             if run is not None and self.manifest.parts:
                 with contextlib.suppress(OSError):  # accounting only: a write failure is reported already
                     self._record_run(run)
@@ -280,10 +313,9 @@ def _write_table(path: Path, table: pa.Table, **options: Any) -> tuple[str, int]
     return sha256_file(path), path.stat().st_size
 
 
-def _write_shard(out: Path, index: int, rows: list[dict[str, Any]], recipe: Recipe) -> ShardEntry:
-    """Part `index`'s shard, with the recipe hash in its schema metadata (how a leftover is known
+def _write_shard(out: Path, rel: str, rows: list[dict[str, Any]], recipe: Recipe) -> ShardEntry:
+    """A shard at `rel`, with the recipe hash in its schema metadata (how a leftover is known
     to be ours), in the recipe's compression and row groups."""
-    rel = f"{SHARD_DIR}/part-{index:05d}.parquet"
     stamp = {"recipe_hash": recipe.content_hash(), "toolkit_version": __version__}
     table = pa.Table.from_pylist(
         rows, schema=arrow_schema_with_metadata({b"facefocal": json.dumps(stamp).encode()})
@@ -297,11 +329,73 @@ def _write_shard(out: Path, index: int, rows: list[dict[str, Any]], recipe: Reci
     return ShardEntry(rel, table.num_rows, sha256, size, [row["record_id"] for row in rows], splits)
 
 
-def _write_errors(out: Path, index: int, events: list[ErrorEvent]) -> TableEntry:
-    rel = f"{ERROR_DIR}/errors-{index:05d}.parquet"
+def _write_errors(out: Path, rel: str, events: list[ErrorEvent]) -> TableEntry:
     table = pa.Table.from_pylist([e.__dict__ for e in events], schema=ERROR_SCHEMA)
     sha256, _ = _write_table(out / rel, table)
     return TableEntry(rel, table.num_rows, sha256)
+
+
+def stage_part(out: Path, recipe: Recipe, pending: PendingPart) -> StagedPart:
+    """Write a part under hidden staged names, as a worker does; the driver commits it (or a rerun
+    deletes it). Names are unique per call, so a retried task never writes over its first try."""
+    nonce = uuid.uuid4().hex
+    shard = errors = None
+    if pending.rows:
+        shard = _write_shard(out, f"{SHARD_DIR}/{STAGED}{nonce}.parquet.tmp", pending.rows, recipe)
+    if pending.events:
+        errors = _write_errors(out, f"{ERROR_DIR}/{STAGED}{nonce}.parquet.tmp", pending.events)
+    return StagedPart(pending.sources, pending.digests, shard, errors)
+
+
+def restage_without(out: Path, recipe: Recipe, staged: StagedPart, drop: dict[str, ErrorEvent]) -> StagedPart:
+    """The staged part again without the rows of the source keys in `drop`, each of which gets its
+    error event instead (a duplicate found only by the driver, across workers: rare)."""
+    rows = [] if staged.shard is None else pq.read_table(out / staged.shard.file).to_pylist()
+    events = [] if staged.errors is None else pq.read_table(out / staged.errors.file).to_pylist()
+    pending = PendingPart(
+        rows=[row for row in rows if row["source_path"] not in drop],
+        events=[ErrorEvent.from_row(e) for e in events] + list(drop.values()),
+        sources=staged.sources,
+        digests={d: key for d, key in staged.digests.items() if key not in drop},
+    )
+    again = stage_part(out, recipe, pending)
+    for rel in staged.files():
+        (out / rel).unlink(missing_ok=True)
+    return again
+
+
+class PartStager:
+    """A worker's writer: validates each item's rows and writes them as staged parts of at most
+    `shard_rows` rows (as the driver's writer would cut them), for the driver to commit."""
+
+    def __init__(self, out: Path, recipe: Recipe) -> None:
+        self.out, self.recipe = out, recipe
+        self.pending = PendingPart()
+        self.ready: list[PendingPart] = []
+
+    def add(
+        self, key: str, records: list[FaceRecord], events: list[ErrorEvent], digest: str | None
+    ) -> list[ErrorEvent]:
+        rejected = self.pending.add(key, records, events, digest)
+        if len(self.pending.rows) >= self.recipe.output.shard_rows:
+            self.ready.append(self.pending)
+            self.pending = PendingPart()
+        return rejected
+
+    def write(self) -> list[StagedPart]:
+        """Write every part (encode, fsync); the pending ones are handed on and forgotten here."""
+        parts = self.ready + ([self.pending] if self.pending.sources else [])
+        self.ready, self.pending = [], PendingPart()
+        return [stage_part(self.out, self.recipe, part) for part in parts]
+
+
+def _remove_staged(out: Path) -> None:
+    """Staged parts left at the end of a run: written by a task whose result the driver never took
+    (a retry's first try on a lost node). Never listed; deleted so the folder holds only the build."""
+    for folder in (SHARD_DIR, ERROR_DIR):
+        for path in (out / folder).glob(f"{STAGED}*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def _remove_listed(out: Path, manifest: Manifest) -> None:

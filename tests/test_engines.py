@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,11 +14,14 @@ import pytest
 
 from facefocal_data import build
 from facefocal_data.config import Recipe
+from facefocal_data.dataset import Build
 from facefocal_data.errors import ModelMissingError
 from facefocal_data.llm.server import free_port
 from facefocal_data.paths import facefocal_home
+from facefocal_data.validate import validate_dir
 
-from .conftest import TEMPLATE_RECIPE
+from . import ray_cluster
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE
 
 
 def _rows(out: Path) -> list[dict]:
@@ -36,6 +40,59 @@ def test_worker_processes_write_the_same_rows_as_one_process(mixed_folder: Path,
         assert ra["landmarks_478"] == rb["landmarks_478"] and ra["image"] == rb["image"]
 
 
+def _errors(out: Path) -> list[tuple[str, str]]:
+    return [(e.source_path, e.code) for e in Build(out).errors()]
+
+
+@pytest.mark.slow
+def test_worker_processes_write_the_parts_and_send_back_no_pixels(mixed_folder: Path, tmp_path: Path) -> None:
+    """Phrase-bank text, validation and Parquet written by the workers: the same rows, bytes
+    included, as one process; a duplicate in another worker's batch is dropped as locally."""
+    images = tmp_path / "images"
+    shutil.copytree(mixed_folder, images, symlinks=True)
+    shutil.copy(ASTRONAUT, images / "z_copy_of_a.png")  # the second batch: a duplicate across batches
+    recipe = Recipe.model_validate({"output": {"shard_rows": 3}})  # the default (phrases) describer
+    local = build(images, tmp_path / "local", recipe=recipe)
+    workers = build(images, tmp_path / "workers", recipe=recipe, engine="processes", workers=2)
+    assert _rows(tmp_path / "local") == _rows(tmp_path / "workers") and local.faces == workers.faces == 7
+    assert _errors(tmp_path / "local") == _errors(tmp_path / "workers")
+    assert ("z_copy_of_a.png", "E_DUPLICATE_IMAGE") in _errors(tmp_path / "workers")
+    crops = sum(len(r["image"]["bytes"]) for r in _rows(tmp_path / "workers"))
+    assert 0 < workers.transfer_bytes < crops / 4  # the crops stayed where they were labelled
+    assert workers.driver_seconds > 0 and "write" in workers.stage_seconds
+    assert validate_dir(tmp_path / "workers").ok
+    assert not [p for p in (tmp_path / "workers").rglob("*") if p.name.startswith(".")]
+
+
+@pytest.mark.slow
+def test_a_part_a_worker_wrote_but_no_commit_took_is_removed_by_the_rerun(
+    mixed_folder: Path, tmp_path: Path
+) -> None:
+    from facefocal_data.shards import PendingPart, stage_part
+
+    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
+    out = tmp_path / "out"
+    first = build(mixed_folder, out, recipe=recipe, engine="processes", workers=1, limit=2)
+    rows = _rows(out)
+    assert first.faces == len(rows) == 7
+    # what a worker leaves when the driver dies between the worker's write and the commit
+    orphan = stage_part(out, recipe, PendingPart(rows=rows, sources=["a_astronaut.png"]))
+    assert orphan.shard is not None and (out / orphan.shard.file).is_file()
+    assert _rows(out) == rows and validate_dir(out).ok  # never listed: no reader sees it
+    again = build(mixed_folder, out, recipe=recipe, engine="processes", workers=1)
+    assert again.skipped_done == 2 and not (out / orphan.shard.file).exists()
+    ids = [r["record_id"] for r in _rows(out)]
+    assert len(ids) == len(set(ids)) == 7 and validate_dir(out).ok
+
+
+def test_tasks_grow_with_the_input_so_parts_are_fewer_and_larger() -> None:
+    from facefocal_data.engines import BATCH_SIZE, MAX_TASK_IMAGES, task_images
+
+    assert task_images(18, 1) == task_images(100, 3) == BATCH_SIZE  # small builds: batch-sized tasks
+    assert task_images(512, 4) == 4 * BATCH_SIZE  # >= 4 tasks per worker, in whole batches
+    assert task_images(10_000_000, 64) == MAX_TASK_IMAGES
+
+
 def test_a_setup_error_in_the_workers_is_the_same_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mixed_folder: Path
 ) -> None:
@@ -51,9 +108,26 @@ def test_ray_engine_gives_the_same_ids_and_labels_as_local(mixed_folder: Path, t
     on_ray = build(mixed_folder, tmp_path / "ray", recipe=recipe, engine="ray", workers=2)
     assert (local.faces, local.errors, local.no_face) == (on_ray.faces, on_ray.errors, on_ray.no_face)
     a, b = _rows(tmp_path / "local"), _rows(tmp_path / "ray")
-    assert [r["record_id"] for r in a] == [r["record_id"] for r in b]
-    for ra, rb in zip(a, b, strict=True):
-        assert ra["regions"] == rb["regions"] and ra["emotion"] == rb["emotion"] and ra["age"] == rb["age"]
+    assert a == b  # written by the actors, committed by the driver: the same rows, bytes included
+    assert on_ray.transfer_bytes > 0
+    listening = {addr for pid in _descendants(os.getpid()) for addr in ray_cluster.listening(pid)}
+    assert listening and listening <= set(ray_cluster.LOOPBACK)  # the local Ray is on 127.0.0.1 only
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process started (directly or not) by `root`: the local Ray's servers and workers."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (ValueError, OSError, IndexError):
+            continue
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
 
 
 def test_manifest_records_each_run_with_stage_times_and_counts(tmp_path: Path, mixed_folder: Path) -> None:

@@ -30,13 +30,35 @@ SETTINGS = {
 }
 
 
-def _cli_build(images: Path, out: Path, settings: dict, pipe: bool = False) -> subprocess.Popen:
+def _cli_build(
+    images: Path, out: Path, settings: dict, pipe: bool = False, more: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """`facefocal build` in its own process, with `settings` as its recipe file."""
     recipe_file = out.parent / f"{out.name}-recipe.yaml"
     recipe_file.write_text(yaml.safe_dump(settings))
     command = [sys.executable, "-c", "from facefocal_data.cli import main; main()", "build", str(images)]
     stderr = subprocess.PIPE if pipe else subprocess.DEVNULL
-    return subprocess.Popen([*command, "-o", str(out), "-r", str(recipe_file)], stderr=stderr, text=True)
+    command += ["-o", str(out), "-r", str(recipe_file), *more]
+    return subprocess.Popen(command, stderr=stderr, text=True)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (one that exited but is not yet reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+    return found
 
 
 def _parts(out: Path) -> int:
@@ -54,7 +76,16 @@ def _record_ids(out: Path) -> list[str]:
     ]
 
 
-def test_sigkill_partway_then_rerun_gives_each_face_exactly_once(tmp_path: Path, group_photo: Path) -> None:
+ENGINES = [
+    pytest.param((), id="local"),
+    pytest.param(("--engine", "processes", "--workers", "2"), id="workers-write", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_sigkill_partway_then_rerun_gives_each_face_exactly_once(
+    tmp_path: Path, group_photo: Path, engine: tuple[str, ...]
+) -> None:
     images = tmp_path / "images"
     images.mkdir()
     for i in range(10):
@@ -62,12 +93,17 @@ def test_sigkill_partway_then_rerun_gives_each_face_exactly_once(tmp_path: Path,
     for i in range(3):
         shutil.copy(group_photo, images / f"group_{i}.png")
     out = tmp_path / "out"
-    process = _cli_build(images, out, SETTINGS)
+    process = _cli_build(images, out, SETTINGS, more=engine)
     deadline = time.monotonic() + 120
     while _parts(out) < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
+    workers = _children(process.pid)
     process.send_signal(signal.SIGKILL)
     process.wait()
+    deadline = time.monotonic() + 30  # worker processes notice their driver is gone and exit
+    while (alive := [pid for pid in workers if _running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive, f"worker processes outlived their driver: {alive}"
     killed_at = _parts(out)
     assert killed_at >= 2, "the build should have committed parts before the kill"
     first = set(_record_ids(out))
