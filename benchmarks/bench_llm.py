@@ -28,9 +28,9 @@ from facefocal_data.describe.prompt import region_messages
 from facefocal_data.describe.template import describe_region
 from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.llm import EmbeddedServer
-from facefocal_data.pipeline import RecordBuilder, WorkItem, stage_decode, stage_faces
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
+from facefocal_data.stages import RecordBuilder, WorkItem, stage_decode, stage_faces
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from facefocal_data import build
 from facefocal_data.config import Recipe
 from facefocal_data.faces import FaceAnalyzer
-from facefocal_data.pipeline import RecordBuilder, WorkItem
 from facefocal_data.sources import SourceItem
+from facefocal_data.stages import RecordBuilder, WorkItem
 from facefocal_data.vision.image_io import decode_rgb, read_bytes
 
 REPO = Path(__file__).resolve().parents[1]

@@ -36,17 +36,17 @@ from .config import Recipe
 from .errors import FacefocalError, ModelHashError, ModelMissingError
 from .faces import FaceAnalyzer
 from .models.store import FETCH_HINT
-from .pipeline import (
+from .ray_join import connect
+from .sources import SourceItem
+from .stages import (
     BATCH_SIZE,
     RecordBuilder,
     WorkItem,
-    _batches,
+    chunked,
     make_describer,
     stage_decode,
     stage_faces,
 )
-from .ray_join import connect
-from .sources import SourceItem
 from .staging import TaskResult, write_task
 from .vision.image_io import MISSING_FILE
 
@@ -98,7 +98,7 @@ def _deliver(hooks: Hooks, reply: bytes) -> None:
 
 def _prefetch_decoded(items: list[SourceItem], max_pixels: int) -> Iterator[list[WorkItem]]:
     """Batches of decoded images; the next batch decodes on a thread during this one's inference."""
-    batches = [[WorkItem(it) for it in chunk] for chunk in _batches(items, BATCH_SIZE)]
+    batches = [[WorkItem(it) for it in chunk] for chunk in chunked(items, BATCH_SIZE)]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-decode") as pool:
         pending = pool.submit(stage_decode, batches[0], max_pixels) if batches else None
         for i, batch in enumerate(batches):
@@ -181,7 +181,7 @@ def _label(items: list[SourceItem]) -> list[WorkItem]:
     if "error" in _WORKER:
         raise _WORKER["error"]
     done: list[WorkItem] = []
-    for chunk in _batches(items, BATCH_SIZE):
+    for chunk in chunked(items, BATCH_SIZE):
         batch = [WorkItem(item) for item in chunk]
         stage_decode(batch, _WORKER["max_pixels"])
         stage_faces(batch, _WORKER["analyzer"])
@@ -209,7 +209,7 @@ def run_processes(todo: list[SourceItem], recipe: Recipe, workers: int, hooks: H
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_init_worker, initargs=(recipe, hooks.out, os.getpid())
     ) as pool:
-        batches = iter(list(_batches(todo, task_images(len(todo), workers))))
+        batches = iter(list(chunked(todo, task_images(len(todo), workers))))
         window: deque[Future[bytes]] = deque()
         for _ in range(2 * workers):
             if (batch := next(batches, None)) is not None:

@@ -1,23 +1,21 @@
 """The build: source → faces → landmarks → regions → record → validated shard.
 
-Each stage is a function over a batch of work items and never raises for one bad item: the item
-gets an error event with the stage and reason, and the batch goes on. The engine here runs
-stages in process; engines decide where stages run, stages never know which engine runs them.
+`build()` reads the source, opens the writer and hands the items to an engine (engines.py) with a
+`BuildRun`'s hooks; the stages themselves are in stages.py and never know which engine runs them.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import Any, Protocol, runtime_checkable
 
 from .config import Recipe, load_recipe
-from .describe import DESCRIBERS
+from .describe import DESCRIBERS, Describer
+from .engines import Hooks, run_local, run_processes, run_ray
 from .errors import RecipeError
 from .estimators import (
     AGE_ESTIMATORS,
@@ -27,45 +25,18 @@ from .estimators import (
     EMOTION_ESTIMATORS,
     LANDMARKERS,
 )
-from .faces import FaceAnalyzer, FaceScan
 from .labels.au_baseline import subject_baselines, with_baselines
-from .labels.stage import Labeler, apply_ground_truth
 from .layout import ErrorEvent, RunRecord
 from .models.manifest import MODELS, ModelSpec, model_spec
-from .record import FaceRecord, make_record_id
-from .regions.propose import clip_box
-from .regions.proposer import RegionProposer
+from .ray_join import connect as ray_connect
 from .registry import unknown_name
 from .shards import ShardWriter
 from .sources import SOURCES, SourceItem
 from .sources.base import read_items
-from .sources.video import close_video, read_frame
+from .sources.video import close_video
 from .splits import assign_split
-from .vision.geometry import ibug68
-from .vision.image_io import MAX_PIXELS, ImageReadError, decode_rgb, encode, read_bytes
-
-BATCH_SIZE = 8
-
-
-@dataclass
-class WorkItem:
-    item: SourceItem
-    rgb: np.ndarray | None = None
-    scan: FaceScan | None = None
-    records: list[FaceRecord] = field(default_factory=list)
-    events: list[ErrorEvent] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)  # per stage, for the manifest
-    digest: str | None = None  # sha256 of the file's bytes: duplicates are written once
-
-    def timed(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.events)
-
-    def fail(self, stage: str, reason: str, kind: str = "error", code: str = "") -> None:
-        self.events.append(ErrorEvent(self.item.dataset, self.item.key, kind, stage, reason, code=code))
+from .stages import WorkItem, describe_items, make_describer, mark_duplicates
+from .staging import TaskResult, drop_seen, workers_write
 
 
 @dataclass
@@ -97,190 +68,6 @@ class BuildSummary:
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k != "describe_live"}
         return {**data, "faces_per_second": round(self.faces_per_second, 3)}
-
-
-def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
-    """Run one item's step; an unexpected exception becomes that item's error, not a crash."""
-    started = time.perf_counter()
-    try:
-        fn()
-    except ImageReadError as exc:
-        work.fail(stage, exc.reason, code=exc.code)
-    except Exception as exc:
-        work.fail(stage, f"{type(exc).__name__}: {exc}")
-    finally:
-        work.timed(stage, time.perf_counter() - started)
-
-
-def stage_decode(batch: list[WorkItem], max_pixels: int = MAX_PIXELS) -> None:
-    for work in batch:
-        if work.item.error is not None:
-            work.fail("source", work.item.error, code=work.item.code or "")
-            continue
-
-        def run(work: WorkItem = work) -> None:
-            if work.item.frame is not None:
-                work.rgb = read_frame(work.item.path, work.item.frame)
-            else:
-                data = read_bytes(work.item.path)
-                work.digest = hashlib.sha256(data).hexdigest()
-                work.rgb = decode_rgb(data, max_pixels)
-
-        _safely("decode", work, run)
-
-
-def stage_faces(batch: list[WorkItem], analyzer: FaceAnalyzer) -> None:
-    for work in batch:
-        if work.failed or work.rgb is None:
-            continue
-
-        def run(work: WorkItem = work) -> None:
-            assert work.rgb is not None
-            work.scan = analyzer.scan(work.rgb)
-            if not work.scan.faces:
-                work.fail("detect", work.scan.empty_reason(), kind="no_face")
-
-        _safely("detect", work, run)
-
-
-MIN_BOX_INSIDE = 0.5  # a source box belongs to a face when this much of it lies in the face's crop
-
-
-def boxes_in_crop(boxes: Iterable[Sequence[float]], crop_box: Sequence[float], size: int) -> list[list[int]]:
-    """Source-pixel boxes mapped into one face's crop pixels; boxes mostly outside it are skipped."""
-    cx1, cy1, cx2, cy2 = crop_box
-    scale = size / (cx2 - cx1)
-    mapped = []
-    for x1, y1, x2, y2 in boxes:
-        ix = max(0.0, min(x2, cx2) - max(x1, cx1))
-        iy = max(0.0, min(y2, cy2) - max(y1, cy1))
-        if ix * iy < MIN_BOX_INSIDE * (x2 - x1) * (y2 - y1):
-            continue
-        crop = [(x1 - cx1) * scale, (y1 - cy1) * scale, (x2 - cx1) * scale, (y2 - cy1) * scale]
-        mapped.append(clip_box(crop, size))
-    return mapped
-
-
-def make_describer(recipe: Recipe) -> Any:
-    name = recipe.describe.describer
-    return None if name == "none" else DESCRIBERS.create(name, recipe.describe)
-
-
-def describe_items(describer: Any, batch: list[WorkItem]) -> None:
-    """All faces of a batch at once, so an LLM describer keeps its server slots busy."""
-    batch = [w for w in batch if w.records]
-    if describer is None or not batch:
-        return
-    started = time.perf_counter()
-    try:
-        _describe_all(describer, batch)
-    finally:
-        share = (time.perf_counter() - started) / len(batch)
-        for work in batch:
-            work.timed("describe", share)
-
-
-def _describe_all(describer: Any, batch: list[WorkItem]) -> None:
-    try:
-        describer.describe_batch([r for w in batch for r in w.records])
-    except Exception:  # one item's bad data must not cost the batch: describe item by item
-        for work in batch:
-            try:
-                describer.describe_batch(work.records)
-            except Exception as exc:
-                work.records.clear()  # no row without its text
-                work.fail("describe", f"{type(exc).__name__}: {exc}")
-
-
-class RecordBuilder:
-    """Stage: faces -> regions -> labels -> descriptions -> canonical records."""
-
-    def __init__(self, recipe: Recipe, geometry_source: str, describe: bool = True) -> None:
-        """``describe=False``: records only; the engine describes them where the describer lives."""
-        self.recipe = recipe
-        self.recipe_hash = recipe.content_hash()
-        self.proposer = RegionProposer(recipe)
-        self.labeler = Labeler(recipe)
-        self.describer = make_describer(recipe) if describe else None
-        self.geometry_source = geometry_source
-
-    def __call__(self, batch: list[WorkItem]) -> None:
-        for work in batch:
-            if work.failed or work.scan is None:
-                continue
-            _safely("label", work, lambda work=work: self._records(work))  # type: ignore[misc]
-        describe_items(self.describer, batch)
-
-    def close(self) -> None:
-        if self.describer is not None:
-            self.describer.close()
-
-    def _records(self, work: WorkItem) -> None:
-        assert work.rgb is not None and work.scan is not None
-        item, crop_cfg = work.item, self.recipe.crop
-        h, w = work.rgb.shape[:2]
-        ext = "jpg" if crop_cfg.image_format == "jpeg" else "png"
-        subject_face = max(work.scan.faces, key=lambda f: f.landmark_box[2] - f.landmark_box[0])
-        for index, face in enumerate(work.scan.faces):
-            record_id = make_record_id(item.dataset, item.key, index, self.recipe_hash)
-            points = face.points
-            regions = self.proposer.propose(
-                points, record_id, boxes_in_crop(item.boxes, face.crop_box, crop_cfg.size)
-            )
-            baseline = item.au_baseline if face is subject_face else None  # the subject: largest face
-            self.labeler.label_regions(work.rgb, face, regions, baseline)
-            record = FaceRecord(
-                record_id=record_id,
-                source_dataset=item.dataset,
-                source_path=item.key,
-                subject_id=item.subject_id,
-                split=item.split,
-                face_index=index,
-                faces_in_image=len(work.scan.faces),
-                image_bytes=encode(face.crop, crop_cfg.image_format, crop_cfg.jpeg_quality),
-                image_path=f"{record_id}.{ext}",
-                width=crop_cfg.size,
-                height=crop_cfg.size,
-                source_width=w,
-                source_height=h,
-                crop_box_in_source=[round(float(v), 2) for v in face.crop_box],
-                detection_score=round(face.detection.score, 4),
-                landmarks_478=np.round(points[:, :2], 2).tolist(),
-                landmarks_68=np.round(ibug68(points), 2).tolist(),
-                blendshapes={k: round(v, 5) for k, v in face.blendshapes.items()},
-                head_pose={k: round(v, 2) for k, v in face.pose.items()},
-                regions=regions,
-                geometry_source=self.geometry_source,
-                emotion=self.labeler.label_emotion(work.rgb, face),
-                age=self.labeler.label_age(work.rgb, face),
-            )
-            if item.ground_truth:
-                apply_ground_truth(record, item.ground_truth, item.dataset, self.recipe.labels.age.bins)
-            work.records.append(record)
-
-
-def mark_duplicates(batch: list[WorkItem], seen: dict[str, str]) -> None:
-    """An image with the same bytes as one in `seen` (digest -> first key) is failed, so the same
-    bytes are labelled and written once; the others are added to `seen`."""
-    for work in batch:
-        if work.digest is None or work.failed:
-            continue
-        if work.digest in seen:
-            work.records.clear()
-            work.fail("dedupe", f"duplicate image: same bytes as {seen[work.digest]}")
-        else:
-            seen[work.digest] = work.item.key
-
-
-def _batches(items: Iterable[SourceItem], size: int) -> Iterable[list[SourceItem]]:
-    batch: list[SourceItem] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def models_for(recipe: Recipe) -> list[ModelSpec]:
@@ -326,13 +113,103 @@ def check_names(recipe: Recipe) -> None:
         raise unknown_name("describe.llm.server.model", "LLM", server_model, llms)
 
 
+Progress = Callable[[int, int, BuildSummary], None]
+"""``on_progress(done, total, summary)``: after each batch (the CLI draws its bar from it)."""
+
+
+@runtime_checkable
+class LiveDescriber(Protocol):
+    """A describer with a server behind it: opened once the face models loaded, aborted on Ctrl-C,
+    its running counts shown while the build runs."""
+
+    stats: Any
+    on_text: Any
+
+    def open(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class BuildRun:
+    """One run of a build: the engine's hooks (start, finish, commit, abort) and the close, over one
+    writer, one describer and one summary (state the hooks share lives here, not in closures)."""
+
+    def __init__(self, recipe: Recipe, writer: ShardWriter, summary: BuildSummary, total: int) -> None:
+        self.recipe, self.writer, self.summary, self.total = recipe, writer, summary, total
+        self.on_progress: Progress | None = None
+        self.describer: Describer | None = None
+        self.seen = writer.digests()  # content digest -> first source key, this run and those before
+        self.started = time.perf_counter()
+
+    def hooks(self, workers_write_to: Path | None) -> Hooks:
+        """The engine's hooks; with `workers_write_to` the workers describe, so nothing opens here."""
+        start = self.start_describer if workers_write_to is None else _nothing
+        return Hooks(start, self.finish, self.abort, commit=self.commit, out=workers_write_to)
+
+    def progress(self) -> None:
+        self.summary.seconds = time.perf_counter() - self.started
+        if self.on_progress is not None:
+            self.on_progress(self.summary.images, self.total, self.summary)
+
+    def start_describer(self) -> None:
+        """After the face models loaded (their errors first), before the first image."""
+        self.describer = make_describer(self.recipe)
+        if isinstance(self.describer, LiveDescriber):
+            self.describer.on_text = lambda _stats: self.progress()
+            self.describer.open()
+            self.summary.describe_live = self.describer.stats
+
+    def finish(self, batch: list[WorkItem]) -> None:
+        """Labelled items from this process or a worker: dedupe, describe, validate and write."""
+        dedupe = self.recipe.source.dedupe
+        if dedupe:
+            mark_duplicates(batch, self.seen)
+        describe_items(self.describer, batch)
+        for work in batch:
+            started_add = time.perf_counter()
+            digest = work.digest if dedupe and not work.failed else None
+            rejected = self.writer.add(work.item.key, work.records, work.events, digest)
+            work.timed("validate", time.perf_counter() - started_add)
+            _tally(self.summary, work, rejected)
+        self.progress()
+
+    def commit(self, result: TaskResult) -> None:
+        """A worker's staged parts, in input order: drop duplicates across workers, count, commit."""
+        if self.recipe.source.dedupe:
+            drop_seen(self.writer.out, self.recipe, result, self.seen)
+        for tally in result.items:
+            _count(self.summary, tally.splits, tally.regions, tally.events, tally.seconds)
+        self.writer.add_staged(result.parts)
+        self.progress()
+
+    def abort(self) -> None:
+        """Ctrl-C / SIGTERM: drop the batch being described, keep the rest."""
+        if isinstance(self.describer, LiveDescriber):
+            self.describer.abort()
+
+    def close(self, engine: str, workers: int) -> None:
+        """Commit what is buffered (even when interrupted) with this run's record; close the describer."""
+        close_video()
+        self.summary.seconds = time.perf_counter() - self.started
+        self.writer.close(run=_run_record(self.summary, engine, workers))
+        if self.describer is not None:
+            self.describer.close()
+            stats = getattr(self.describer, "stats", None)
+            self.summary.describe = stats.to_dict() if stats else {}
+            self.summary.describe_live = None
+
+
+def _nothing() -> None:
+    return None
+
+
 def build(
     input: str | Path,
     out: str | Path,
     recipe: Recipe | str | Path | None = None,
     limit: int | None = None,
     overwrite: bool = False,
-    on_progress: Callable[[int, int, BuildSummary], None] | None = None,
+    on_progress: Progress | None = None,
     workers: int = 1,
     engine: str = "local",
     ray_address: str | None = None,
@@ -349,12 +226,8 @@ def build(
     in input order, so the rows are the same whichever engine ran.
     ``on_progress(done, total, summary)`` is called after each batch (the CLI draws its bar).
     """
-    from .engines import Hooks, run_local, run_processes, run_ray
-    from .ray_join import connect as ray_connect
-    from .staging import TaskResult, drop_seen, workers_write
-
-    if engine not in ("local", "processes", "ray"):
-        raise RecipeError(f"unknown engine {engine!r}; choose local, processes or ray")
+    if engine not in ENGINES:
+        raise RecipeError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     check_names(recipe)
     started = time.perf_counter()
@@ -364,77 +237,16 @@ def build(
     if engine == "ray":  # a cluster that cannot be joined leaves no trace in --out either
         ray_connect(ray_address, ray_token_file)
     writer = ShardWriter(Path(out), recipe, models_for(recipe), overwrite=overwrite)
-    todo = [assign_split(it, recipe.splits) for it in items if not writer.is_done(it.key)]
-    summary.skipped_done = len(items) - len(todo)
-    if limit is not None:
-        todo = todo[:limit]
-    if recipe.labels.au.subject_baseline and todo:  # from every item, so a resumed build agrees
-        todo = with_baselines(todo, subject_baselines(items, recipe))
-    describer = None
-
-    def progress() -> None:
-        if on_progress:
-            on_progress(summary.images, len(todo), summary)
-
-    seen = writer.digests()  # content digest -> first source key, this run and those before
-
-    def finish(batch: list[WorkItem]) -> None:
-        if recipe.source.dedupe:
-            mark_duplicates(batch, seen)
-        describe_items(describer, batch)
-        for work in batch:
-            started_add = time.perf_counter()
-            digest = work.digest if recipe.source.dedupe and not work.failed else None
-            rejected = writer.add(work.item.key, work.records, work.events, digest)
-            work.timed("validate", time.perf_counter() - started_add)
-            _tally(summary, work, rejected)
-        summary.seconds = time.perf_counter() - started
-        progress()
-
-    def commit(result: TaskResult) -> None:
-        """A worker's staged parts, in input order: drop duplicates across workers, count, commit."""
-        if recipe.source.dedupe:
-            drop_seen(writer.out, recipe, result, seen)
-        for tally in result.items:
-            _count(summary, tally.splits, tally.regions, tally.events, tally.seconds)
-        writer.add_staged(result.parts)
-        summary.seconds = time.perf_counter() - started
-        progress()
-
-    def abort() -> None:  # Ctrl-C / SIGTERM: drop the batch being described, keep the rest
-        if describer is not None and hasattr(describer, "abort"):
-            describer.abort()
-
-    def start_describer() -> None:
-        """After the face models loaded (their errors first), before the first image."""
-        nonlocal describer
-        describer = make_describer(recipe)
-        if describer is not None and hasattr(describer, "open"):
-            describer.on_text = lambda _stats: progress()
-            describer.open()
-        summary.describe_live = getattr(describer, "stats", None)
-
-    remote = engine == "ray" or engine == "processes" or workers > 1
-    out_for_workers = writer.out.resolve() if remote and workers_write(recipe) else None
-    start = start_describer if out_for_workers is None else lambda: None  # the workers describe
-    hooks = Hooks(start, finish, abort, commit=commit, out=out_for_workers)
+    todo = _todo(items, writer, recipe, limit, summary)
+    run = BuildRun(recipe, writer, summary, len(todo))
+    run.on_progress, run.started = on_progress, started
+    remote = engine in ("ray", "processes") or workers > 1
+    hooks = run.hooks(writer.out.resolve() if remote and workers_write(recipe) else None)
     try:
-        if todo and engine == "ray":
-            run_ray(todo, recipe, workers, hooks)
-        elif todo and remote:
-            run_processes(todo, recipe, workers, hooks)
-        elif todo:
-            run_local(todo, recipe, hooks)
+        if todo:
+            _run_engine("processes" if remote and engine == "local" else engine, todo, recipe, workers, hooks)
     finally:
-        close_video()
-        summary.seconds = time.perf_counter() - started
-        writer.close(
-            run=_run_record(summary, engine, workers)
-        )  # commits what is buffered, even when interrupted
-        if describer is not None:
-            describer.close()
-            stats = getattr(describer, "stats", None)
-            summary.describe, summary.describe_live = (stats.to_dict() if stats else {}), None
+        run.close(engine, workers)
     if remote:  # the driver's main thread, and its committer thread
         summary.driver_seconds = round(hooks.stats.seconds + writer.commit_seconds, 4)
         summary.driver_cpu_seconds = round(hooks.stats.cpu_seconds + writer.commit_cpu_seconds, 4)
@@ -442,6 +254,31 @@ def build(
     summary.seconds = time.perf_counter() - started
     _write_summary(Path(out), summary)
     return summary
+
+
+ENGINES = ("local", "processes", "ray")
+
+
+def _todo(
+    items: list[SourceItem], writer: ShardWriter, recipe: Recipe, limit: int | None, summary: BuildSummary
+) -> list[SourceItem]:
+    """The items this run labels: not written before, split assigned, at most `limit`."""
+    todo = [assign_split(it, recipe.splits) for it in items if not writer.is_done(it.key)]
+    summary.skipped_done = len(items) - len(todo)
+    if limit is not None:
+        todo = todo[:limit]
+    if recipe.labels.au.subject_baseline and todo:  # from every item, so a resumed build agrees
+        todo = with_baselines(todo, subject_baselines(items, recipe))
+    return todo
+
+
+def _run_engine(engine: str, todo: list[SourceItem], recipe: Recipe, workers: int, hooks: Hooks) -> None:
+    if engine == "ray":
+        run_ray(todo, recipe, workers, hooks)
+    elif engine == "processes":
+        run_processes(todo, recipe, workers, hooks)
+    else:
+        run_local(todo, recipe, hooks)
 
 
 def _run_record(summary: BuildSummary, engine: str, workers: int) -> RunRecord:
@@ -489,6 +326,4 @@ def _count(
 
 
 def _write_summary(out: Path, summary: BuildSummary) -> None:
-    import json
-
     (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=1))

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from .config import Recipe, load_recipe
-from .pipeline import BATCH_SIZE, WorkItem, _batches, check_names, mark_duplicates, stage_decode
+from .pipeline import check_names
 from .sources.base import read_items
 from .sources.video import close_video
+from .stages import BATCH_SIZE, WorkItem, chunked, mark_duplicates, stage_decode
 
 EXAMPLES_PER_CODE = 3
 
@@ -56,7 +57,7 @@ def check(
     seen: dict[str, str] = {}
     done = 0
     try:
-        for batch_items in _batches(items, BATCH_SIZE):
+        for batch_items in chunked(items, BATCH_SIZE):
             batch = [WorkItem(item) for item in batch_items]
             stage_decode(batch, recipe.source.max_pixels)
             if recipe.source.dedupe:

@@ -21,8 +21,8 @@ from typing import Any
 from .config import Recipe
 from .errors import OutputWriteError
 from .layout import ErrorEvent, StagedPart
-from .pipeline import WorkItem, describe_items, mark_duplicates
 from .shards import PartStager, restage_without
+from .stages import WorkItem, describe_items, mark_duplicates
 
 
 def workers_write(recipe: Recipe) -> bool:

@@ -84,8 +84,8 @@ def test_every_written_row_validates(mixed_build) -> None:  # type: ignore[no-un
 
 def test_a_broken_row_is_quarantined_with_its_reason(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from facefocal_data.faces import FaceAnalyzer
-    from facefocal_data.pipeline import RecordBuilder, WorkItem, stage_decode, stage_faces
     from facefocal_data.sources import SourceItem
+    from facefocal_data.stages import RecordBuilder, WorkItem, stage_decode, stage_faces
 
     recipe = TEMPLATE
     analyzer = FaceAnalyzer(recipe)

@@ -29,9 +29,9 @@ from facefocal_data.describe.llm import LLMDescriber
 from facefocal_data.describe.template import describe_face, describe_region
 from facefocal_data.errors import RecipeError
 from facefocal_data.faces import FaceAnalyzer
-from facefocal_data.pipeline import RecordBuilder, WorkItem
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
+from facefocal_data.stages import RecordBuilder, WorkItem
 
 from .conftest import ASTRONAUT, TEMPLATE_RECIPE, note_case
 

@@ -193,8 +193,8 @@ def test_a_ray_node_names_itself_when_it_lacks_the_models_or_cannot_see_a_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from facefocal_data import engines
-    from facefocal_data.pipeline import WorkItem, stage_decode
     from facefocal_data.sources import SourceItem
+    from facefocal_data.stages import WorkItem, stage_decode
 
     monkeypatch.setattr(engines, "_WORKER", {})
     monkeypatch.setenv("FACEFOCAL_HOME", str(tmp_path / "empty-home"))

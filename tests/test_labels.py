@@ -25,9 +25,10 @@ from facefocal_data.labels.au_blendshapes import SUPPORTED, BlendshapeAUEstimato
 from facefocal_data.labels.au_geometry import geometric_activations, measures, read_face
 from facefocal_data.labels.stage import PROB_FLOOR, Labeler, apply_temperature, scale_interval
 from facefocal_data.models.manifest import MODELS
-from facefocal_data.pipeline import RecordBuilder, WorkItem, check_names
+from facefocal_data.pipeline import check_names
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
+from facefocal_data.stages import RecordBuilder, WorkItem
 
 from .conftest import ASTRONAUT, TEMPLATE_RECIPE
 
