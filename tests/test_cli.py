@@ -66,6 +66,13 @@ def test_every_command_that_reports_takes_json() -> None:
     assert without == NO_JSON
 
 
+def test_help_lists_the_baselines_evaluate_knows() -> None:
+    from facefocal_data.evaluate import BASELINES
+
+    result = CliRunner().invoke(app, ["evaluate", "--help"], env={"COLUMNS": "400", "NO_COLOR": "1"})
+    assert f"Score a baseline instead: {', '.join(BASELINES)}." in " ".join(result.output.split())
+
+
 def test_a_failure_is_one_line_and_under_json_one_object(tmp_path: Path) -> None:
     nope = str(tmp_path / "nope")
     for args in (["validate", nope], ["records", nope], ["stats", nope], ["card", nope]):

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ..evaluate import BASELINES
 from ..sources import SOURCES
 from .common import (
     ExitCode,
@@ -38,7 +39,7 @@ def evaluate(
         Path | None, typer.Option("--out", "-o", help="Write results.json, results.md and plots here.")
     ] = None,
     baseline: Annotated[
-        str | None, typer.Option(help="Score a baseline instead: majority, template, shuffled.")
+        str | None, typer.Option(help=f"Score a baseline instead: {', '.join(BASELINES)}.")
     ] = None,
     strict: Annotated[bool, typer.Option(help="Fail (exit 1) if any prediction line was skipped.")] = False,
     resamples: ResamplesOption = 1000,
