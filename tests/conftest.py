@@ -40,8 +40,11 @@ make_group_photo = _load_group_maker()
 
 
 @pytest.fixture(scope="session", autouse=True)
-def models_ready() -> None:
-    """The real weights, verified; `make test` fetches them first, this is a no-op then."""
+def models_ready(request: pytest.FixtureRequest) -> None:
+    """The real weights, verified; `make test` fetches them first, this is a no-op then. The
+    `unit` tier (`-m unit`) needs none, so a session of unit tests only neither fetches nor checks."""
+    if all(item.get_closest_marker("unit") for item in request.session.items):
+        return
     from facefocal_data.models import fetch
 
     bad = [s for s in fetch() if not s.ok]

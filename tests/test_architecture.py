@@ -8,6 +8,10 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.unit  # no models, servers or network (make test-unit)
+
 PACKAGE = Path(__file__).resolve().parents[1] / "facefocal_data"
 MAX_FUNCTION_LINES = 60
 MAX_CLASS_LINES = 150

@@ -92,6 +92,7 @@ def test_gate_catches_each_kind_of_unfaithful_text(astronaut: FaceRecord) -> Non
     assert any("right side" in p for p in check_text("The right eye is closed.", left_eye))
 
 
+@pytest.mark.unit
 def test_fact_extractors_skip_codes_percentages_and_box_coordinates() -> None:
     text = (
         "In the region [12, 40, 80, 100] AU06 (Cheek Raiser) is at 0.85; age 37 years (80% interval 28-50)."
@@ -368,6 +369,7 @@ def _hammer(root: str, worker: int) -> int:
     return torn
 
 
+@pytest.mark.unit
 def test_completion_cache_is_safe_for_concurrent_writers(tmp_path: Path) -> None:
     from concurrent.futures import ProcessPoolExecutor
 

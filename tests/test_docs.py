@@ -6,8 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from facefocal_data.error_codes import CODES
 from facefocal_data.models.manifest import MODELS
+
+pytestmark = pytest.mark.unit  # no models, servers or network (make test-unit)
 
 REPO = Path(__file__).resolve().parents[1]
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")

@@ -40,6 +40,7 @@ PYFEAT_ROW = {
 }  # fmt: skip
 
 
+@pytest.mark.unit
 def test_deepface_result_maps_to_probabilities_and_years() -> None:
     probs, age = map_deepface(DEEPFACE_RESULT)
     assert probs is not None and age == 31.0
@@ -48,6 +49,7 @@ def test_deepface_result_maps_to_probabilities_and_years() -> None:
     assert list(probs) == ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral"]
 
 
+@pytest.mark.unit
 def test_pyfeat_row_maps_to_aus_and_emotions() -> None:
     aus, emotions = map_pyfeat_row(PYFEAT_ROW)
     assert aus["AU12"].both == pytest.approx(0.97) and aus["AU06"].left == aus["AU06"].right
@@ -74,6 +76,7 @@ def test_deepface_missing_weights_names_the_file_and_folder(
     assert "facial_expression_model_weights.onnx" in result.output
 
 
+@pytest.mark.unit
 def test_pyfeat_missing_package_or_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if "feat" not in sys.modules:
         try:

@@ -167,6 +167,7 @@ def test_group_photo_tiles_only_where_faces_are_small(group_photo: Path) -> None
     assert covered.all(), "tiles cover the whole image"
 
 
+@pytest.mark.unit
 def test_nested_detections_are_dropped() -> None:
     from facefocal_data.vision.blazeface import Detection, drop_nested
 

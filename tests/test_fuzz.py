@@ -32,6 +32,8 @@ from facefocal_data.sources.base import GT_EMOTIONS, MAX_AGE, printable
 
 from .conftest import note_case
 
+pytestmark = pytest.mark.unit  # no models, servers or network (make test-unit)
+
 EXAMPLES = int(os.environ.get("FACEFOCAL_FUZZ_EXAMPLES", "100"))
 OUTCOME = f"{EXAMPLES} random inputs per target: no crash"
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -182,6 +182,7 @@ def test_template_text_is_faithful_for_every_region(astronaut: FaceRecord, mirro
     assert mouth is not None and "the mouth" in mouth.text.lower() and "happiness" in mouth.text
 
 
+@pytest.mark.unit
 def test_fact_check_catches_wrong_aus_and_wrong_names() -> None:
     assert check_aus("a strong AU12 (Lip Corner Puller)", {"AU12"}) == []
     assert check_aus("AU15 (Lower Lip Depressor) is visible", {"AU15"}) == [
@@ -201,6 +202,7 @@ def test_template_is_deterministic_and_varies_with_the_seed(astronaut: FaceRecor
     assert len(set(texts.values())) == len(texts)  # no two regions get the same sentence
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("years", "expected"),
     [(0.25, "0-2"), (2.9, "0-2"), (3, "3-9"), (36.8, "30-39"), (70, "70+"), (95, "70+")],
@@ -250,6 +252,7 @@ def test_ground_truth_wins_and_keeps_the_estimate(astronaut_rgb: np.ndarray) -> 
     assert back.age.estimate.interval == pytest.approx(age.interval)
 
 
+@pytest.mark.unit
 def test_temperature_and_interval_scale_are_applied_and_default_to_no_change() -> None:
     probs = {"happiness": 0.9, "neutral": 0.08, "anger": 0.02, "fear": 0.0}
     assert apply_temperature(probs, 1.0) is probs

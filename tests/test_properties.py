@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,6 +83,7 @@ def test_au_ownership_only_shrinks_as_the_overlap_threshold_grows(
     assert set(areas.observable(box, high)) <= set(areas.observable(box, low))
 
 
+@pytest.mark.unit
 @settings(max_examples=200, deadline=None)
 @given(
     st.integers(56, 2000),

@@ -11,6 +11,8 @@ from facefocal_data.errors import RecipeError
 
 from .conftest import note_case
 
+pytestmark = pytest.mark.unit  # no models, servers or network (make test-unit)
+
 
 def test_default_recipe_file_equals_the_built_in_defaults() -> None:
     assert load_recipe(default_recipe_path()) == Recipe()

@@ -101,6 +101,7 @@ def test_threshold_and_vocabulary_come_from_the_recipe(points: np.ndarray) -> No
     assert set(_by_id(few.propose(points, "k"))["mouth"].observable_aus) == {"AU12", "AU25"}
 
 
+@pytest.mark.unit
 def test_random_boxes_are_seeded_and_within_limits() -> None:
     sampling = BoxSampling(count=50, min_side=0.2, max_side=0.5, max_aspect=2.0, seed=7)
     boxes = sample_boxes(sampling, 448, "face-1")

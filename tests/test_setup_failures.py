@@ -116,6 +116,7 @@ def test_a_manifest_listing_no_parts_does_not_claim_the_folder(tmp_path: Path) -
     assert json.loads((out / "manifest.json").read_text())["recipe_hash"] != manifest["recipe_hash"]
 
 
+@pytest.mark.unit
 def test_check_names_the_typo_a_build_would_fail_on() -> None:
     from facefocal_data.preflight import check
 

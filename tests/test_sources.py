@@ -59,6 +59,7 @@ def manifest_root(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.unit
 def test_manifest_rows_carry_truth_and_unsafe_paths_are_error_items(manifest_root: Path) -> None:
     items = _items("manifest", manifest_root / "list.csv")
     by_key = _by_key(items)
@@ -126,6 +127,7 @@ def test_manifest_build_writes_gt_labels_and_error_rows(manifest_root: Path, tmp
     assert "E_INTERNAL" not in codes.values()
 
 
+@pytest.mark.unit
 def test_jsonl_manifest_with_an_aus_object_and_a_broken_line(tmp_path: Path) -> None:
     _jpeg(tmp_path / "a.jpg")
     lines = [
@@ -139,6 +141,7 @@ def test_jsonl_manifest_with_an_aus_object_and_a_broken_line(tmp_path: Path) -> 
     assert "line 2 is not JSON" in items[1].error and "not a JSON object" in items[2].error
 
 
+@pytest.mark.unit
 def test_rafdb_list_file(tmp_path: Path) -> None:
     _jpeg(tmp_path / "Image" / "original" / "train_00001.jpg")
     _jpeg(tmp_path / "Image" / "original" / "test_0001.jpg")
@@ -159,6 +162,7 @@ def test_rafdb_list_file(tmp_path: Path) -> None:
     assert "expected 'name label(1-7)'" in items["passwd"].error
 
 
+@pytest.mark.unit
 def test_utkface_names(tmp_path: Path) -> None:
     _jpeg(tmp_path / "37_0_0_20170117190000000.jpg.chip.jpg")
     _jpeg(tmp_path / "holiday.jpg")
@@ -167,6 +171,7 @@ def test_utkface_names(tmp_path: Path) -> None:
     assert "not age_gender_race_date" in items["holiday.jpg"].error
 
 
+@pytest.mark.unit
 def test_affectnet_csv(tmp_path: Path) -> None:
     _jpeg(tmp_path / "1" / "a.jpg")
     _jpeg(tmp_path / "1" / "b.jpg")
@@ -183,6 +188,7 @@ def test_affectnet_csv(tmp_path: Path) -> None:
     assert "leave the root" in items["../x.jpg"].error
 
 
+@pytest.mark.unit
 def test_disfa_and_bp4d_per_frame_aus(tmp_path: Path) -> None:
     labels = tmp_path / "disfa" / "ActionUnit_Labels" / "SN001"
     labels.mkdir(parents=True)
@@ -244,6 +250,7 @@ def test_video_frames_are_sampled_and_decoded(tmp_path: Path) -> None:
     assert summary.faces == 2 and summary.errors == 0
 
 
+@pytest.mark.unit
 def test_unknown_source_kind_is_a_setup_error(tmp_path: Path) -> None:
     from facefocal_data.errors import RecipeError
 
@@ -252,6 +259,7 @@ def test_unknown_source_kind_is_a_setup_error(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()  # refused before the output folder was made
 
 
+@pytest.mark.unit
 def test_splits_are_subject_disjoint_stable_and_near_the_ratios() -> None:
     from facefocal_data.config import SplitConfig
     from facefocal_data.splits import assign_split
@@ -328,6 +336,7 @@ def test_manifest_boxes_become_regions_of_the_face_they_fall_on(tmp_path: Path) 
     assert "bad boxes" in errors[0]["reason"]
 
 
+@pytest.mark.unit
 def test_every_code_is_raised_somewhere_and_every_raised_code_is_in_the_table() -> None:
     """Codes travel with the failure from where it is raised: each one in the table is named by a
     raiser in the package, none is named that the table lacks, and a misspelt one is refused."""
@@ -359,6 +368,7 @@ def test_every_code_is_raised_somewhere_and_every_raised_code_is_in_the_table() 
         SourceItem("k", Path("k"), "d", error="broken")
 
 
+@pytest.mark.unit
 def test_video_frames_read_in_order_or_out_of_order_equal_a_plain_sequential_decode(tmp_path: Path) -> None:
     """The forward cursor (grab instead of seek) returns exactly the frames a full decode gives."""
     from facefocal_data.sources.video import close_video, read_frame
