@@ -36,7 +36,7 @@ from .sources.base import read_items
 from .sources.video import close_video
 from .splits import assign_split
 from .stages import WorkItem, describe_items, make_describer, mark_duplicates
-from .staging import TaskResult, drop_seen, workers_write
+from .staging import TaskResult, drop_seen, tally_item, workers_write
 
 
 @dataclass
@@ -292,13 +292,8 @@ def _run_record(summary: BuildSummary, engine: str, workers: int) -> RunRecord:
 
 
 def _tally(summary: BuildSummary, work: WorkItem, rejected: list[ErrorEvent]) -> None:
-    rejected_ids = {e.record_id for e in rejected}
-    kept = [r for r in work.records if r.record_id not in rejected_ids]
-    splits: dict[str, int] = {}
-    for record in kept:
-        splits[record.split or "none"] = splits.get(record.split or "none", 0) + 1
-    regions = sum(len(r.regions) for r in kept)
-    _count(summary, splits, regions, work.events + rejected, work.seconds)
+    item = tally_item(work, rejected)
+    _count(summary, item.splits, item.regions, item.events, item.seconds)
 
 
 def _count(

@@ -51,7 +51,8 @@ class TaskResult:
     items: list[ItemTally] = field(default_factory=list)
 
 
-def _tally(work: WorkItem, rejected: list[ErrorEvent], digest: str | None) -> ItemTally:
+def tally_item(work: WorkItem, rejected: list[ErrorEvent], digest: str | None = None) -> ItemTally:
+    """One item's written faces per split, regions, events and stage seconds (rejected records dropped)."""
     dropped = {e.record_id for e in rejected}
     kept = [r for r in work.records if r.record_id not in dropped]
     splits: dict[str, int] = {}
@@ -77,7 +78,7 @@ def write_task(batch: list[WorkItem], out: Path, recipe: Recipe, describer: Any,
         digest = work.digest if dedupe and not work.failed else None
         rejected = stager.add(work.item.key, work.records, work.events, digest)
         work.timed("validate", time.perf_counter() - started)
-        tallies.append(_tally(work, rejected, digest))
+        tallies.append(tally_item(work, rejected, digest))
     started = time.perf_counter()
     try:
         parts = stager.write()
