@@ -141,6 +141,9 @@ class AgeLabel:
     confidence: float | None  # probability mass inside `bin`
     source: str
     estimate: Estimate | None = None
+    # "above": the model's reading sits at the top of the ages it can give (the age is at least
+    # `years`, not `years`); "below": at its bottom edge. None: inside its range. Older builds lack it.
+    range_edge: str | None = None
 
 
 @dataclass
@@ -378,6 +381,7 @@ ARROW_SCHEMA = pa.schema(
                     ("confidence", pa.float32()),
                     ("source", pa.string()),
                     ("estimate", _ESTIMATE),
+                    ("range_edge", pa.string()),
                 ]
             ),
         ),
