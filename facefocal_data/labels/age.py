@@ -33,7 +33,8 @@ TEMPLATE5 = np.array(
 MP_FOR_TEMPLATE5 = (263, 362, 33, 133, 2)
 AGE_WEIGHTS = np.array([0.25, *range(1, 81)], np.float64)  # expected value over 81 one-year bins
 # The last bin holds every age from 80 up, so the expected value cannot pass 80: when that bin holds
-# at least this much mass the reading is censored and flagged `above` (UTKFace dev: true ages 68-92).
+# at least this much mass the reading is censored and flagged `above` (UTKFace dev: 16 faces,
+# true ages 68-100; benchmarks/bench_faceapi_crops.py).
 TOP_BIN_MASS = 0.5
 
 
