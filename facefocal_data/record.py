@@ -49,6 +49,7 @@ class Estimate:
 
 # Estimate fields that older builds do not have: optional in the JSON Schema, None when read back
 ESTIMATE_DETAIL_FIELDS = ("probs", "uncertain", "interval", "spread", "present")
+AGE_LATER_FIELDS = ("range_edge",)  # age fields added later: optional in the JSON Schema
 
 
 def _probs_row(probs: dict[str, float]) -> list[dict[str, Any]]:
