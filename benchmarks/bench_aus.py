@@ -10,6 +10,8 @@ blendshape measures of the largest face (`labels/au_geometry.py`). Then it print
   (AU04 on anger, AU15 on sadness, AU09 or AU10 on disgust, AU20 on fear, AU01+AU02 on surprise,
   AU12 on happiness; AU01, AU02 on neutral), per set and pooled, and each AU's rate per expression;
 * leave-one-set-out: reference and thresholds fitted on the other sets, rates on the set left out;
+* with `--select`: for AU01, AU02, AU04, AU15 and AU20, every subset of candidate measures
+  (`SELECT`) scored in-sample and left out, the best three printed (how `AU_MEASURES` was chosen);
 * the time of the whole AU estimate of one face once the landmarks are there;
 * the subject-baseline mode (`labels.au.subject_baseline`): on sets with several images per
   subject, each face measured against that person's neutral images (as a build does when the
@@ -18,12 +20,14 @@ blendshape measures of the largest face (`labels/au_geometry.py`). Then it print
 Usage:
     python benchmarks/bench_aus.py [--data ../shared/labelled-dev] [--sets jaffe muxspace]
         [--cache /tmp/aus-readings.pkl]   # keep the readings (outside the repository) between runs
+        [--select]                        # also rank the candidate measure subsets per AU
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import math
 import os
 import pickle
@@ -55,6 +59,41 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("AU02", "neutral"),
 )
 EMOTIONS = ("neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise")
+# AU -> (its defining expression, expressions whose prototypes lack it, the signed measures
+# `--select` tries in every combination)
+SELECT: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "AU01": (
+        "surprise",
+        ("anger", "disgust", "happiness"),
+        ("+inner_brow_height", "+bs:browInnerUp", "+brow_slope"),
+    ),
+    "AU02": (
+        "surprise",
+        ("anger", "disgust", "happiness"),
+        ("+outer_brow_height", "+bs:browOuterUp*", "-brow_slope"),
+    ),
+    "AU04": (
+        "anger",
+        ("happiness", "surprise"),
+        ("-brow_slope", "-inner_brow_height", "-brow_gap", "-outer_brow_height"),
+    ),
+    "AU15": (
+        "sadness",
+        ("happiness", "surprise"),
+        (
+            "-inner_corner_lift",
+            "-corner_vs_mouth_centre",
+            "-outer_corner_lift",
+            "-corner_vs_lip_line",
+            "+bs:mouthFrown*",
+        ),
+    ),
+    "AU20": (
+        "fear",
+        ("happiness", "surprise"),
+        ("+mouth_width", "-corner_depth", "-outer_corner_lift", "-bs:mouthSmile*"),
+    ),
+}
 Reference = dict[str, tuple[float, float]]
 Activation = dict[str, tuple[float, float]]
 
@@ -126,17 +165,72 @@ def hits_of(acts: list[Activation], thresholds: list[dict[str, float]]) -> list[
     return [{w: fires(a, w, t) for w, _ in CHECKS} for a, t in zip(acts, thresholds, strict=True)]
 
 
-def leave_one_set_out(rows: list[dict[str, Any]]) -> list[dict[str, bool]]:
-    """Each set's hits with the reference and thresholds fitted on the other sets only."""
-    hits: list[dict[str, bool]] = [{} for _ in rows]
+def loso_activations(rows: list[dict[str, Any]]) -> tuple[list[Activation], list[dict[str, float]]]:
+    """Each face's activations and thresholds with the reference and thresholds fitted on the
+    other sets only."""
+    acts: list[Activation] = [{} for _ in rows]
+    thresholds: list[dict[str, float]] = [{} for _ in rows]
     for name in sorted({r["set"] for r in rows}):
         fit = [r for r in rows if r["set"] != name]
         reference = fit_reference(fit)
-        thresholds = fit_thresholds(fit, [geo.activations(r["reading"], reference=reference) for r in fit])
+        fitted = fit_thresholds(fit, [geo.activations(r["reading"], reference=reference) for r in fit])
         for i, row in enumerate(rows):
             if row["set"] == name:
-                hits[i] = hits_of([geo.activations(row["reading"], reference=reference)], [thresholds])[0]
-    return hits
+                acts[i], thresholds[i] = geo.activations(row["reading"], reference=reference), fitted
+    return acts, thresholds
+
+
+def leave_one_set_out(rows: list[dict[str, Any]]) -> list[dict[str, bool]]:
+    """Each set's hits with the reference and thresholds fitted on the other sets only."""
+    return hits_of(*loso_activations(rows))
+
+
+def au_rates(
+    rows: list[dict[str, Any]], acts: list[Activation], thresholds: list[dict[str, float]], au: str
+) -> dict[str, float]:
+    """Share of faces of each expression on which `au` is present."""
+    return {
+        emotion: float(
+            np.mean(
+                [
+                    max(a[au]) >= t[au]
+                    for r, a, t in zip(rows, acts, thresholds, strict=True)
+                    if r["emotion"] == emotion
+                ]
+            )
+        )
+        for emotion in EMOTIONS
+    }
+
+
+def score_measures(rows: list[dict[str, Any]], au: str) -> tuple[float, dict[str, float], dict[str, float]]:
+    """With `geo.AU_MEASURES[au]` as set: (score, in-sample rates, leave-one-set-out rates). The score
+    adds the defining expression's rate in-sample and left out, less twice each neutral rate over
+    0.15 and the highest in-sample rate on an expression whose prototype lacks the AU."""
+    reference = fit_reference(rows)
+    acts = [geo.activations(r["reading"], reference=reference) for r in rows]
+    inside = au_rates(rows, acts, [fit_thresholds(rows, acts)] * len(rows), au)
+    out = au_rates(rows, *loso_activations(rows), au)
+    target, off, _ = SELECT[au]
+    penalty = 2 * max(0.0, inside["neutral"] - 0.15) + 2 * max(0.0, out["neutral"] - 0.15)
+    return inside[target] + out[target] - penalty - max(inside[e] for e in off), inside, out
+
+
+def select_measures(rows: list[dict[str, Any]], top: int = 3) -> None:
+    """Every subset of each AU's candidate measures, scored; the best few printed."""
+    shipped = dict(geo.AU_MEASURES)
+    for au, (target, _, candidates) in SELECT.items():
+        ranked = []
+        for k in range(1, len(candidates) + 1):
+            for subset in itertools.combinations(candidates, k):
+                geo.AU_MEASURES[au] = subset
+                ranked.append((*score_measures(rows, au), subset))
+        geo.AU_MEASURES[au] = shipped[au]
+        print(f"\n{au} on {target} (shipped: {', '.join(shipped[au])}):")
+        for score, inside, out, subset in sorted(ranked, key=lambda r: -r[0])[:top]:
+            print(f"  {score:5.2f}  {', '.join(subset)}")
+            print("     in-sample " + " ".join(f"{e[:5]} {v:.2f}" for e, v in inside.items()))
+            print("     left out  " + " ".join(f"{e[:5]} {v:.2f}" for e, v in out.items()))
 
 
 def subject_baselines(rows: list[dict[str, Any]], use_labels: bool) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -222,6 +316,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of sets with labels.csv")
     parser.add_argument("--sets", nargs="*", help="set folders (default: each with an emotion column)")
     parser.add_argument("--cache", type=Path, help="readings pickle, reused when present (outside the repo)")
+    parser.add_argument("--select", action="store_true", help="also score every subset of each AU's measures")
     args = parser.parse_args()
     data = args.data.resolve()
     sets = args.sets or sorted(
@@ -233,6 +328,8 @@ def main() -> None:
     print(f"{len(rows)} faces with an emotion label in {', '.join(sets)}")
     print(f"AU estimate per face, landmarks given (astronaut): {time_per_face():.2f} ms")
     report(rows)
+    if args.select:
+        select_measures(rows)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ detector misses many of them; see --pad-sets); any other image with no face foun
 
 The labelled images are research-use only: they are read from the folder given, never copied.
 Not a test: read the numbers. `--latency` times each net per face (1 thread) on the astronaut.
+The age report also counts the faces whose reading sits at a model's range edge (`range_edge`)
+and their true ages.
 
 Run: python benchmarks/bench_faceapi_crops.py [ROOT=../shared/labelled-dev] [--latency]
 """
@@ -49,6 +51,7 @@ class Tally:
     ages: list[float] = field(default_factory=list)
     emotion: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     age: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    edge: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # method -> true ages
     images: int = 0
     padded: int = 0
     missed: int = 0
@@ -126,7 +129,12 @@ class Bench:
         years, _male = self.age.predict(batch)
         for name, y in zip(names, years, strict=True):
             tally.age[f"faceapi/{name}"].append(max(0.0, float(y)))
-        tally.age["agegender/chip"].append(self.agegender.estimate(rgb, face).years)
+            if y <= 0:
+                tally.edge[f"faceapi/{name} below"].append(tally.ages[-1])
+        estimate = self.agegender.estimate(rgb, face)
+        tally.age["agegender/chip"].append(estimate.years)
+        if estimate.range_edge is not None:
+            tally.edge[f"agegender/chip {estimate.range_edge}"].append(tally.ages[-1])
 
     def run_set(self, folder: Path, column: str, pad: bool) -> Tally:
         tally = Tally()
@@ -175,7 +183,14 @@ def report_age(name: str, tally: Tally) -> None:
     gold = np.array(tally.ages)
     for method, pred in sorted(tally.age.items()):
         err = np.array(pred) - gold
-        print(f"  {method:<26} {np.abs(err).mean():6.2f} {err.mean():+6.2f}")
+        print(
+            f"  {method:<26} {np.abs(err).mean():6.2f} {err.mean():+6.2f}  highest reading {max(pred):5.1f}"
+        )
+    print(
+        f"  at the model's range edge (age.range_edge); faces with true age >= 80: {int((gold >= 80).sum())}"
+    )
+    for method, truth in sorted(tally.edge.items()):
+        print(f"  {method:<32} {len(truth):3d} faces, true ages {min(truth):.0f}-{max(truth):.0f}")
 
 
 def timings_ms(call: Callable[[], object], runs: int) -> tuple[float, float]:

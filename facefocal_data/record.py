@@ -49,6 +49,7 @@ class Estimate:
 
 # Estimate fields that older builds do not have: optional in the JSON Schema, None when read back
 ESTIMATE_DETAIL_FIELDS = ("probs", "uncertain", "interval", "spread", "present")
+AGE_LATER_FIELDS = ("range_edge",)  # age fields added later: optional in the JSON Schema
 
 
 def _probs_row(probs: dict[str, float]) -> list[dict[str, Any]]:
@@ -141,6 +142,9 @@ class AgeLabel:
     confidence: float | None  # probability mass inside `bin`
     source: str
     estimate: Estimate | None = None
+    # "above": the model's reading sits at the top of the ages it can give (the age is at least
+    # `years`, not `years`); "below": at its bottom edge. None: inside its range. Older builds lack it.
+    range_edge: str | None = None
 
 
 @dataclass
@@ -378,6 +382,7 @@ ARROW_SCHEMA = pa.schema(
                     ("confidence", pa.float32()),
                     ("source", pa.string()),
                     ("estimate", _ESTIMATE),
+                    ("range_edge", pa.string()),
                 ]
             ),
         ),

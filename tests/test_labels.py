@@ -19,7 +19,7 @@ from facefocal_data.describe.template import describe_region
 from facefocal_data.errors import RecipeError
 from facefocal_data.faces import Face, FaceAnalyzer
 from facefocal_data.facs import AU_NAMES
-from facefocal_data.labels.age import age_bin
+from facefocal_data.labels.age import AgeGenderAge, age_bin, summarise
 from facefocal_data.labels.au_baseline import choose_baseline, largest
 from facefocal_data.labels.au_blendshapes import SUPPORTED, BlendshapeAUEstimator
 from facefocal_data.labels.au_geometry import geometric_activations, measures, read_face
@@ -209,6 +209,36 @@ def test_template_is_deterministic_and_varies_with_the_seed(astronaut: FaceRecor
 )
 def test_age_bins(years: float, expected: str) -> None:
     assert age_bin(years, [0, 3, 10, 20, 30, 40, 50, 60, 70])[0] == expected
+
+
+def test_age_at_the_models_top_is_flagged_not_clipped(
+    astronaut: FaceRecord, astronaut_rgb: np.ndarray
+) -> None:
+    import copy
+
+    from facefocal_data.schema import row_problems
+
+    assert astronaut.age is not None and astronaut.age.range_edge is None  # ~30 y: inside the range
+    face = FaceAnalyzer(Recipe()).scan(astronaut_rgb).faces[0]
+    reading = AgeGenderAge().estimate(astronaut_rgb, face)
+    assert reading.range_edge is None and reading.probs[-1] < 0.5
+    # the same reading with the mass moved into the last bin ("80 and over"): censored, so flagged
+    probs = np.asarray(reading.probs)
+    top = summarise(np.concatenate([probs[:-1] * 0.3, [probs[-1] * 0.3 + 0.7]]))
+    assert top.range_edge == "above" and top.years < 80
+    record = copy.deepcopy(astronaut)
+    assert record.age is not None
+    record.age.range_edge = "above"
+    assert row_problems(record.to_row()) == []
+    back = FaceRecord.from_row(record.to_row())
+    assert back.age is not None and back.age.range_edge == "above"
+    older = record.to_row()
+    del older["age"]["range_edge"]  # a build from before the flag still reads
+    assert row_problems(older) == [] and FaceRecord.from_row(older).age.range_edge is None  # type: ignore[union-attr]
+    text = describe_region(record, record.regions[0], seed=0).text
+    assert f"at least {round(record.age.years)} years" in text and "interval" not in text
+    record.age.range_edge = "sideways"
+    assert any("range_edge" in p for p in row_problems(record.to_row()))
 
 
 def test_ground_truth_wins_and_keeps_the_estimate(astronaut_rgb: np.ndarray) -> None:

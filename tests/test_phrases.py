@@ -156,6 +156,19 @@ def test_age_is_said_as_a_person_would(astronaut: FaceRecord) -> None:
         assert "28 to 28" not in composed.text and check_text(composed.text, composed.facts, "long") == []
 
 
+def test_age_at_the_models_top_is_said_as_at_least(astronaut: FaceRecord) -> None:
+    record = copy.deepcopy(astronaut)
+    assert record.age is not None and record.age.years is not None
+    record.age.range_edge = "above"  # the age model's top reading: the age is this or more
+    years = str(round(record.age.years))
+    for seed in range(6):
+        composed = compose_region(record, _region(record, "forehead"), seed)
+        assert "age.at_least" in composed.states and "age.range" not in composed.states
+        assert years in composed.text and ("at least" in composed.text or "or more" in composed.text)
+        assert check_text(composed.text, composed.facts, "long") == [], composed.text
+    assert any("at least" in line for line in face_facts(record).lines())
+
+
 # -- seeded, varied, grammatical ------------------------------------------------------------------
 
 

@@ -41,7 +41,7 @@ SLOT_FACTS: dict[str, str] = {
     "bin_words": "age.bin",
 }
 FREE_SLOTS = {"here"}  # refers back, states nothing
-WORDING_FACTS = {"gt", "uncertain", "aus.none"}  # stated by the words of a group, not by a slot
+WORDING_FACTS = {"gt", "uncertain", "aus.none", "age.at_least"}  # stated by a group's words, not a slot
 INTENSITIES = tuple(word for _, word in INTENSITY_WORDS)
 
 

@@ -235,7 +235,7 @@ def _age_sentence(scene: _Scene) -> str | None:
         return None
     values = {"years": str(facts.age_years)}
     have = {"age.years"}
-    if facts.age_range and facts.age_range[0] < facts.age_range[1]:
+    if facts.age_range and facts.age_range[0] < facts.age_range[1] and not facts.age_at_least:
         have.add("age.range")
         values |= {"low": str(facts.age_range[0]), "high": str(facts.age_range[1])}
     if facts.age_bin:
@@ -246,7 +246,7 @@ def _age_sentence(scene: _Scene) -> str | None:
     usable = [
         p
         for p in scene.bank.age["gt" if _is_gt(label) else "estimate"]
-        if p.facts <= have and p.slots <= values.keys()
+        if p.facts <= have and p.slots <= values.keys() and ("age.at_least" in p.states) == facts.age_at_least
     ]
     most = max(len(p.facts) for p in usable)  # every age fact there is, when a group says them all
     return _fill(scene.pick([p for p in usable if len(p.facts) == most]), scene, **values)

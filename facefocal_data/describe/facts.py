@@ -79,6 +79,7 @@ class Facts:
     age_range: tuple[int, int] | None  # 80 % interval
     age_bin: str | None
     parts: frozenset[str] = field(default_factory=frozenset)
+    age_at_least: bool = False  # the age model's reading is at its top edge: `age_years` or more
 
     def key(self) -> str:
         """Stable text for cache keys."""
@@ -105,7 +106,10 @@ class Facts:
             out.append(f"Emotion of the face: {self.emotion}{p}")
         if self.age_years is not None:
             low, high = self.age_range or (self.age_years, self.age_years)
-            out.append(f"Estimated age: {self.age_years} years (likely {low}-{high})")
+            if self.age_at_least:
+                out.append(f"Estimated age: at least {self.age_years} years (the age model's top reading)")
+            else:
+                out.append(f"Estimated age: {self.age_years} years (likely {low}-{high})")
         return out
 
 
@@ -135,6 +139,7 @@ def _face_facts(record: FaceRecord, region_id: str, region: str, side: str | Non
         age_years=None if age is None or age.years is None else round(age.years),
         age_range=age_range,
         age_bin=None if age is None else age.bin,
+        age_at_least=age is not None and age.range_edge == "above",
     )
 
 

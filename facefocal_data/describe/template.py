@@ -116,6 +116,10 @@ def _emotion_sentence(rng: random.Random, present: list[AULabel], emotion: Emoti
 def _age_sentence(rng: random.Random, age: AgeLabel, with_bin: bool = True) -> str | None:
     if age.years is None:
         return None
+    if age.range_edge == "above":  # the model's top reading: a lower bound, not an estimate
+        return f"Estimated age: at least {round(age.years)} years" + (
+            f" (bin {age.bin})." if with_bin and age.bin else "."
+        )
     low, high = age.interval or (age.years, age.years)
     return rng.choice(AGE if with_bin and age.bin else AGE_NO_BIN).format(
         years=round(age.years), low=round(low), high=round(high), bin=age.bin

@@ -32,6 +32,10 @@ TEMPLATE5 = np.array(
 )
 MP_FOR_TEMPLATE5 = (263, 362, 33, 133, 2)
 AGE_WEIGHTS = np.array([0.25, *range(1, 81)], np.float64)  # expected value over 81 one-year bins
+# The last bin holds every age from 80 up, so the expected value cannot pass 80: when that bin holds
+# at least this much mass the reading is censored and flagged `above` (UTKFace dev: 16 faces,
+# true ages 68-100; benchmarks/bench_faceapi_crops.py).
+TOP_BIN_MASS = 0.5
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class AgeEstimate:
     spread: float | None  # standard deviation of the predicted distribution, years
     interval: tuple[float, float] | None  # 10th-90th percentile, years
     probs: tuple[float, ...]  # the model's 81 one-year bins (empty for point estimates)
+    range_edge: str | None = None  # "above" / "below": at the edge of the ages the model can give
 
     def mass(self, low: float, high: float | None) -> float:
         """Probability that the age lies in [low, high) years (high None: no upper bound)."""
@@ -64,7 +69,8 @@ def summarise(probs: np.ndarray) -> AgeEstimate:
     cdf = np.cumsum(probs)
     low = float(AGE_WEIGHTS[min(int(np.searchsorted(cdf, 0.1)), 80)])
     high = float(AGE_WEIGHTS[min(int(np.searchsorted(cdf, 0.9)), 80)])
-    return AgeEstimate(round(years, 2), round(spread, 2), (low, high), tuple(probs.tolist()))
+    edge = "above" if probs[-1] >= TOP_BIN_MASS else None
+    return AgeEstimate(round(years, 2), round(spread, 2), (low, high), tuple(probs.tolist()), edge)
 
 
 class AgeGenderAge:

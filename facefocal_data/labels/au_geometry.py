@@ -12,6 +12,13 @@ neutral faces of the four labelled dev sets, see docs/LABELS.md) and signed so t
 direction; an AU's activation is the mean of its measures' z-scores over `Z_FULL` (3 neutral SDs
 = 1.0), clipped to 0-1. A blendshape channel counts as one measure. The `present` thresholds live
 in the recipe (`labels.au.thresholds`).
+
+Which measures each AU averages was chosen by leaving each dev set out in turn
+(`benchmarks/bench_aus.py --select`). Measures of a feature's *shape* carry from one set to another:
+the brow's slope (head against tail) for AU04, the lip corner against the lip beside it and against
+the lip line for AU15. Heights against the eyes carry a set's anatomy as well: JAFFE's neutral
+brows sit 0.41 inter-ocular above the eye, other sets' 0.28-0.30, and the blendshape model reads
+them as raised too (browInnerUp 0.86), so no single-image measure tried separates them from a raise.
 """
 
 from __future__ import annotations
@@ -26,7 +33,6 @@ _OUTER_BROW = ((70, 63, 46, 53), (300, 293, 276, 283))
 _BROW_HEAD = ((107, 55), (336, 285))
 _BROW_TAIL = ((70, 46), (300, 276))
 _EYE_INNER, _EYE_OUTER = (133, 362), (33, 263)
-_UPPER_LID, _LOWER_LID = (159, 386), (145, 374)
 _ALA = (98, 327)
 _CORNER, _INNER_CORNER = (61, 291), (78, 308)
 _LIP_BESIDE_CORNER = ((40, 91), (270, 321))  # upper and lower outer lip near each corner
@@ -40,15 +46,15 @@ NEUTRAL: dict[str, tuple[float, float]] = {
     "inner_brow_height": (0.3333, 0.0649),
     "outer_brow_height": (0.2604, 0.0425),
     "brow_slope": (0.0315, 0.0258),
-    "brow_to_lid": (0.2176, 0.0525),
     "ala_to_eye": (0.7496, 0.04),
     "inner_corner_lift": (0.0031, 0.0075),
     "corner_vs_mouth_centre": (0.0235, 0.0299),
     "corner_depth": (-0.3215, 0.0274),
+    "outer_corner_lift": (0.0225, 0.0163),
+    "corner_vs_lip_line": (0.0574, 0.0336),
     "brow_gap": (0.4674, 0.0225),
     "lip_to_nose": (0.2679, 0.0374),
     "mouth_width": (0.363, 0.0328),
-    "lip_thinness": (0.3224, 0.0645),
     "bs:browInnerUp": (0.311, 0.3789),
     "bs:browOuterUp*": (0.2707, 0.2935),
     "bs:mouthSmile*": (0.0121, 0.0465),
@@ -60,12 +66,12 @@ NEUTRAL: dict[str, tuple[float, float]] = {
 AU_MEASURES: dict[str, tuple[str, ...]] = {
     "AU01": ("+inner_brow_height", "+bs:browInnerUp"),
     "AU02": ("+outer_brow_height", "+bs:browOuterUp*"),
-    "AU04": ("-brow_slope", "-brow_to_lid"),
+    "AU04": ("-brow_slope",),
     "AU09": ("-ala_to_eye", "-brow_gap"),
     "AU10": ("-lip_to_nose", "+bs:mouthUpperUp*"),
     "AU12": ("+inner_corner_lift", "+corner_vs_mouth_centre", "+bs:mouthSmile*"),
-    "AU15": ("-inner_corner_lift", "-corner_vs_mouth_centre", "+bs:mouthFrown*"),
-    "AU20": ("+mouth_width", "-lip_thinness", "-corner_depth", "-inner_corner_lift", "-bs:mouthSmile*"),
+    "AU15": ("-inner_corner_lift", "-outer_corner_lift", "-corner_vs_lip_line", "+bs:mouthFrown*"),
+    "AU20": ("+mouth_width", "-corner_depth", "-bs:mouthSmile*"),
 }
 
 
@@ -105,22 +111,21 @@ def _sided(q: Mesh, side: int) -> dict[str, float]:
         "inner_brow_height": _y(q, _INNER_BROW[side]) - _y(q, _EYE_INNER[side]),
         "outer_brow_height": _y(q, _OUTER_BROW[side]) - _y(q, _EYE_OUTER[side]),
         "brow_slope": _y(q, _BROW_HEAD[side]) - _y(q, _BROW_TAIL[side]),
-        "brow_to_lid": _y(q, _INNER_BROW[side]) - _y(q, _UPPER_LID[side]),
         "ala_to_eye": _y(q, (_EYE_INNER[side], _EYE_OUTER[side])) - _y(q, _ALA[side]),
         "inner_corner_lift": _y(q, inner) - _y(q, _INNER_BESIDE_CORNER[side]),
         "corner_vs_mouth_centre": _y(q, corner) - mouth_centre,
         "corner_depth": q[corner][2] - q[_UPPER_LIP_TOP][2],
+        "outer_corner_lift": _y(q, corner) - _y(q, _LIP_BESIDE_CORNER[side]),
+        "corner_vs_lip_line": _y(q, corner) - _y(q, (_UPPER_LIP_TOP, _LOWER_LIP_BOTTOM)),
     }
 
 
 def _central(q: Mesh) -> dict[str, float]:
     width = q[_CORNER[1]][0] - q[_CORNER[0]][0]
-    lips = _y(q, _UPPER_LIP_TOP) - _y(q, _UPPER_LIP_IN) + _y(q, _LOWER_LIP_IN) - _y(q, _LOWER_LIP_BOTTOM)
     return {
         "brow_gap": _x(q, _BROW_HEAD[1]) - _x(q, _BROW_HEAD[0]),
         "lip_to_nose": _y(q, _SUBNASALE) - _y(q, _UPPER_LIP_TOP),
         "mouth_width": width / max(q[_CHEEK[1]][0] - q[_CHEEK[0]][0], 1e-6),
-        "lip_thinness": lips / max(width, 1e-6),
     }
 
 

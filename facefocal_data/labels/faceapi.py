@@ -187,8 +187,12 @@ class FaceApiAge(_FaceApiNet):
         return self.estimate_batch(rgb, [face])[0]
 
     def estimate_batch(self, rgb: np.ndarray, faces: Sequence[Face]) -> list[AgeEstimate]:
-        """All faces of one image in one model call; a negative regression output reads as 0 years."""
+        """All faces of one image in one model call. A negative regression output reads as 0 years,
+        flagged `below`; the regression has no top (it reads 98 on a 92-year-old), so no `above`."""
         if not faces:
             return []
         years, _male = self.predict(self.batch(rgb, faces))
-        return [AgeEstimate(round(max(0.0, float(y)), 2), None, None, ()) for y in years]
+        return [
+            AgeEstimate(round(max(0.0, float(y)), 2), None, None, (), None if y > 0 else "below")
+            for y in years
+        ]

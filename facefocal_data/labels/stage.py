@@ -150,6 +150,7 @@ class Labeler:
             interval=interval,
             confidence=confidence,
             source=self.age.source,
+            range_edge=est.range_edge,
         )
 
 
