@@ -111,7 +111,8 @@ def build(
     ] = False,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     describer: Annotated[
-        str | None, typer.Option(help="Override the recipe's describer: llm, template, phrases or none.")
+        str | None,
+        typer.Option(help="Override the recipe's describer: llm (the templater), template, phrases or none."),
     ] = None,
     llm_url: Annotated[
         str | None,
@@ -274,7 +275,10 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 def _with_overrides(
     recipe: Recipe, describer: str | None, url: str | None, model: str | None, source: str | None
 ) -> Recipe:
-    """The recipe with the command line's settings applied (validated like the YAML)."""
+    """The recipe with the command line's settings applied (validated like the YAML). An LLM named
+    on the command line describes (the templater) unless --describer says otherwise."""
+    if url is not None and describer is None and recipe.describe.describer == "phrases":
+        describer = "llm"
     settings = {
         "source.kind": source,
         "describe.describer": describer,

@@ -90,12 +90,14 @@ class Rating:
 @dataclass
 class Description:
     text: str
-    describer: str  # "template" | "phrases" | "llm" | "human"
+    describer: str  # "template" | "phrases" | "llm" | "templater" | "human"
     model: str | None
     prompt_version: str
     checks: list[str] = field(default_factory=list)  # gate failures of earlier attempts
     fallback_used: bool = False
     rating: Rating | None = None
+    # the templater's texts: "cached_template" | "fresh_template" | "fallback" (phrase bank)
+    origin: str | None = None
 
 
 @dataclass
@@ -320,6 +322,7 @@ _DESCRIPTION = pa.struct(
                 [(k, pa.int8()) for k in ("accuracy", "consistency", "overall")] + [("judge", pa.string())]
             ),
         ),
+        ("origin", pa.string()),
     ]
 )
 _REGION = pa.struct(
