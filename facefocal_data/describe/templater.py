@@ -196,7 +196,7 @@ class TemplaterDescriber:
                 "max_tokens": TOKENS_PER_TEMPLATE * settings.candidates,
             }
             try:
-                answer = self.llm._complete(messages, params)
+                answer = self.llm._complete(messages, params, whole_lines=True)
             except LLMUnavailable as exc:
                 error = f"llm unavailable: {exc}"
                 break
