@@ -157,7 +157,10 @@ def test_real_embedded_model_writes_templates_once_and_a_rebuild_reuses_them(
     monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
     settings = {
         "regions": {"named": ["mouth", "forehead"], "boxes": {"count": 0}},
-        "describe": {"describer": "llm", "llm": {"templates": {"candidates": 2, "rounds": 1}}},
+        "describe": {
+            "describer": "llm",
+            "llm": {"timeout": 900, "retries": 0, "templates": {"candidates": 2, "rounds": 1}},
+        },
     }
     recipe = Recipe.model_validate(settings)
     first = build(ASTRONAUT, tmp_path / "a", recipe=recipe)
