@@ -179,3 +179,18 @@ def test_real_embedded_model_writes_templates_once_and_a_rebuild_reuses_them(
             assert db.origin in ("cached_template", "fallback")
             facts = face_facts(ra) if ga is None else region_facts(ra, ga)
             assert check_text(da.text, facts, "long") == []
+
+
+def test_an_llm_url_alone_selects_the_templater_and_rewriting_stays_an_option() -> None:
+    from facefocal_data.cli import _with_overrides
+    from facefocal_data.describe import DESCRIBERS
+    from facefocal_data.describe.llm import LLMDescriber
+
+    recipe = _with_overrides(Recipe(), None, "http://127.0.0.1:9/v1", "m", None)
+    assert recipe.describe.describer == "llm" and recipe.describe.llm.mode == "template"
+    assert isinstance(DESCRIBERS.create("llm", recipe.describe), TemplaterDescriber)
+    kept = _with_overrides(Recipe(), "phrases", "http://127.0.0.1:9/v1", "m", None)
+    assert kept.describe.describer == "phrases"  # an explicit --describer wins
+    assert Recipe().describe.describer == "phrases"  # no LLM: the phrase bank
+    rewrite = DescribeConfig.model_validate({"describer": "llm", "llm": {"mode": "region"}})
+    assert isinstance(DESCRIBERS.create("llm", rewrite), LLMDescriber)
