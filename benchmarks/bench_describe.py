@@ -282,6 +282,8 @@ def measure_templater(
         for _, text in common[:signatures]:
             describer._make(text)
             made += 1
+            got = describer.store.get(text.signature)[0]
+            print(f"  signature {made}: {len(got.accepted) if got else 0} accepted", flush=True)
         per_signature = (time.perf_counter() - started) / max(1, made)
         for _, text in common[signatures:]:  # outside the sample: the phrase bank, nothing asked
             describer.store.put(text.signature, TemplateSet([], [], 0.0, "not in the benchmark's sample"))
