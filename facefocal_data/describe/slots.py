@@ -22,7 +22,11 @@ from .facts import Facts, family_of
 from .template import EMOTION_CUES, join
 
 MAX_AU_SLOTS = 3  # more present AUs than this: one `{aus}` slot holds the whole list
-AGE_SLOTS = {"years": "age", "range": ("age_low", "age_high"), "bin": "age_bin"}
+AGE_SLOTS: dict[str, tuple[str, ...]] = {
+    "years": ("age",),
+    "range": ("age_low", "age_high"),
+    "bin": ("age_bin",),
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,7 @@ class Signature:
         if self.cues:
             slots.append("cues")
         for form in self.age:
-            slot = AGE_SLOTS[form]
-            slots += list(slot) if isinstance(slot, tuple) else [slot]
+            slots += AGE_SLOTS[form]
         return slots
 
     def optional(self) -> list[str]:

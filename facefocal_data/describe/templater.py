@@ -186,7 +186,9 @@ class TemplaterDescriber:
 
     def _make(self, text: _Text) -> None:
         """Ask for templates until one passes (at most `rounds` requests); store what came back."""
-        started, accepted, rejected, error = time.perf_counter(), [], [], ""
+        started, error = time.perf_counter(), ""
+        accepted: list[str] = []
+        rejected: list[list[Any]] = []
         values, settings = self._values(text), self.cfg.templates
         for attempt in range(settings.rounds):
             messages = templater_messages(text.signature, settings.candidates)
