@@ -15,7 +15,18 @@ cores). Issue 16 targets: distinct-2 >= 0.08, no sentence > 1 % of all, <= 5 % o
 sentences failing link-grammar, describe <= 10 % of stage time.
 Not a test: machines are noisy; read the ratios, not the absolute numbers.
 
+The templater (describer `llm`, mode `template`): `--templater MODEL` (a `task: llm` name of
+the model manifest, or PATH@SHA256 for a GGUF outside it, hash-checked before it loads; repeat
+to compare) runs a llama.cpp server on 2 threads and asks it for the templates of the
+`--signatures` commonest fact signatures of the N faces: acceptance rate of candidate templates,
+grammar rejections, seconds per signature. Then every text of the N faces is written from those
+templates (signatures outside the sample fall back to the phrase bank without asking) and
+measured like the other describers, over the templater's texts. Cache figures need no LLM: the
+share of texts whose signature an earlier text of the build had (those are written from cached
+templates) after the first 200 faces, and the number of signatures an LLM is asked for.
+
 Run: python benchmarks/bench_describe.py [--faces 1000] [--from synth|build] [--grammar-sample 1000]
+                                         [--templater smollm2_135m --signatures 6]
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ from typing import Any
 from bench_llm import example_records  # the example images through vision and labels
 from PIL import Image, ImageOps
 
-from facefocal_data.config import Recipe
+from facefocal_data.config import DescribeConfig, Recipe
 from facefocal_data.describe.compose import PhraseDescriber
 from facefocal_data.describe.factcheck import check_text
 from facefocal_data.describe.facts import face_facts, region_facts, side_of
@@ -46,6 +57,7 @@ from facefocal_data.describe.quality import (
     variety,
 )
 from facefocal_data.describe.template import TemplateDescriber
+from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
 from facefocal_data.exporters.base import iter_records
 from facefocal_data.labels.age import age_bin
 from facefocal_data.pipeline import build
@@ -194,6 +206,125 @@ def measure(describer: Any, records: list[FaceRecord], sample: int, seed: int) -
     return row | _grammar(region_texts + [r.face_description.text for r in records], sample, seed)
 
 
+def cache_figures(records: list[FaceRecord], warmup: int = 200) -> dict[str, Any]:
+    """How often a text's signature was seen before in the build (its templates are then cached),
+    over all texts and after the first `warmup` faces; also for a finer signature (the AU codes
+    with their intensity words), to show what naming the AUs in the signature would cost."""
+    out: dict[str, Any] = {}
+    for kind in ("signature", "signature + AU codes and intensities"):
+        seen: set[str] = set()
+        hits = after = after_hits = 0
+        for i, record in enumerate(records):
+            for region in [*record.regions, None]:
+                text = _text_of(record, region)
+                key = text.signature.key()
+                if kind != "signature":
+                    key += str([(a.au, a.intensity) for a in text.facts.aus])
+                hit = key in seen
+                seen.add(key)
+                hits += hit
+                if i >= warmup:
+                    after, after_hits = after + 1, after_hits + hit
+        texts = sum(len(r.regions) + 1 for r in records)
+        out[f"{kind}: distinct"] = len(seen)
+        out[f"{kind}: texts from cached templates, all"] = hits / texts
+        out[f"{kind}: ... after the first {warmup} faces"] = after_hits / after if after else 0.0
+    return out
+
+
+def _start_server(model: str) -> tuple[Any, str, str]:
+    """A llama.cpp server child on 2 threads, 1 slot: (process, base_url, model id)."""
+    import subprocess
+    import sys
+
+    from facefocal_data.llm.server import free_port
+    from facefocal_data.models.manifest import model_spec
+    from facefocal_data.models.store import verified_model_path
+
+    if "@" in model:
+        path, sha = model.rsplit("@", 1)
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        if digest != sha:
+            raise SystemExit(f"{path}: sha256 {digest}, expected {sha}")
+        name = f"{Path(path).stem}@sha256:{sha[:12]}"
+    else:
+        path, name = str(verified_model_path(model)), model_spec(model).short_id
+    args = [path, "m", str(free_port()), "2", "1", "4096"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facefocal_data.llm.child", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline().split()[1] + "/v1", name
+
+
+def measure_templater(
+    model: str, records: list[FaceRecord], signatures: int, sample: int, seed: int
+) -> dict[str, Any]:
+    """Templates for the commonest signatures from a real server, then every text written from them."""
+    process, url, name = _start_server(model)
+    llm = {"base_url": url, "model": "m", "concurrency": 1, "timeout": 900, "retries": 0, "cache": False}
+    describer = TemplaterDescriber(
+        DescribeConfig.model_validate({"describer": "llm", "seed": seed, "llm": llm})
+    )
+    try:
+        describer.open()
+        assert describer.store is not None
+        texts = [_text_of(r, g) for r in records for g in [*r.regions, None]]
+        counts: dict[str, list[Any]] = {}
+        for text in texts:
+            counts.setdefault(text.signature.key(), [0, text])[0] += 1
+        common = sorted(counts.values(), key=lambda c: -c[0])
+        made, started = 0, time.perf_counter()
+        for _, text in common[:signatures]:
+            describer._make(text)
+            made += 1
+            got = describer.store.get(text.signature)[0]
+            print(f"  signature {made}: {len(got.accepted) if got else 0} accepted", flush=True)
+        per_signature = (time.perf_counter() - started) / max(1, made)
+        for _, text in common[signatures:]:  # outside the sample: the phrase bank, nothing asked
+            describer.store.put(text.signature, TemplateSet([], [], 0.0, "not in the benchmark's sample"))
+        stats, covered = describer.stats, sum(c for c, _ in common[:signatures])
+        sampled = [describer.store.get(t.signature)[0] for _, t in common[:signatures]]
+        row: dict[str, Any] = {
+            "model": name,
+            "signatures asked / texts they cover": f"{made} / {covered / len(texts):.1%}",
+            "candidate templates": stats.candidates,
+            "acceptance rate": stats.accepted / stats.candidates if stats.candidates else 0.0,
+            "rejected by link-grammar": stats.grammar_rejected,
+            "signatures with a template": sum(1 for t in sampled if t and t.accepted) / max(1, made),
+            "seconds per signature (2 threads)": per_signature,
+            "completion tokens": stats.completion_tokens,
+            "top rejection reasons": dict(stats.rejected_reasons.most_common(5)),
+            "example template": next((t.accepted[0] for t in sampled if t and t.accepted), ""),
+        }
+        started = time.perf_counter()
+        describer.describe_batch(records)
+        row["texts/s, templates in hand"] = len(texts) / (time.perf_counter() - started)
+    finally:
+        describer.close()
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait()
+    written = [(r, g) for r in records for g in [*r.regions, None]]
+    own = [(g.description if g else r.face_description) for r, g in written]
+    templated = [d.text for d in own if d is not None and d.origin != "fallback"]
+    row["texts from templates"] = len(templated) / len(own)
+    row["fact check pass, all texts"] = _gate_pass(records)
+    if templated:
+        stats_ = variety(templated)
+        row |= {
+            "templated: distinct-1 / distinct-2": f"{stats_.distinct_1:.4f} / {stats_.distinct_2:.4f}",
+            "templated: top sentence share": stats_.top_sentence_share,
+            "templated: words per text": stats_.words_per_text,
+        }
+        row |= {f"templated: {k}": v for k, v in _grammar(templated, sample, seed).items()}
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -205,14 +336,28 @@ def main() -> None:
         "--grammar-sample", type=int, default=1000, help="unique sentences to parse (0: none)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--templater", action="append", default=[], help="model name or PATH@SHA256")
+    parser.add_argument("--signatures", type=int, default=6, help="signatures asked of each templater model")
+    parser.add_argument("--skip-phrases", action="store_true", help="only the templater figures")
     args = parser.parse_args()
     if args.source == "build":
         records = built_records(args.images, args.faces)
     else:
         records = synthetic(example_records(args.images, regions_per_face=10**6), args.faces, args.seed)
     print(f"{len(records)} faces ({args.source}), {sum(len(r.regions) for r in records)} region texts")
-    describers = {"template": TemplateDescriber(args.seed)}
-    describers |= {f"phrases/{n}": PhraseDescriber(args.seed, n) for n in ("both", "plain", "code_name")}
+    print("\n== templater cache (no LLM needed)")
+    for key, value in cache_figures(records).items():
+        print(f"  {key:58} {value:.4f}" if isinstance(value, float) else f"  {key:58} {value}")
+    for model in args.templater:
+        row = measure_templater(
+            model, copy.deepcopy(records), args.signatures, args.grammar_sample, args.seed
+        )
+        print(f"\n== templater {model}", flush=True)
+        for key, value in row.items():
+            print(f"  {key:40} {value:.4f}" if isinstance(value, float) else f"  {key:40} {value}")
+    describers = {} if args.skip_phrases else {"template": TemplateDescriber(args.seed)}
+    if not args.skip_phrases:
+        describers |= {f"phrases/{n}": PhraseDescriber(args.seed, n) for n in ("both", "plain", "code_name")}
     for name, describer in describers.items():
         row = measure(describer, records, args.grammar_sample, args.seed)
         print(f"\n== {name}")

@@ -211,6 +211,15 @@ class EmbeddedServerConfig(_Strict):
     context: int = Field(4096, ge=512, description="context tokens shared by the slots")
 
 
+class TemplatesConfig(_Strict):
+    """The templater (`llm.mode: template`): how templates are asked for and checked."""
+
+    candidates: int = Field(4, ge=1, le=12, description="templates asked for in one request")
+    rounds: int = Field(2, ge=1, le=5, description="requests per signature until one template passes")
+    temperature: float = Field(0.8, ge=0.0, le=2.0)
+    grammar: bool = Field(True, description="link-grammar rejects templates that do not parse (if installed)")
+
+
 class LLMConfig(_Strict):
     """Any OpenAI-compatible server; the key is read from the environment, never stored."""
 
@@ -218,7 +227,11 @@ class LLMConfig(_Strict):
     model: str | None = Field(None, description="model name sent to the server; default: the embedded model")
     api_key_env: str = "OPENAI_API_KEY"
     style: Literal["short", "long"] = "short"
-    mode: Literal["region", "face"] = Field("region", description="one call per region, or per face (JSON)")
+    mode: Literal["template", "region", "face"] = Field(
+        "template",
+        description="template: the LLM writes templates per fact signature, code fills them (the default);"
+        " region / face: the LLM rewrites each region's text, one call per region or per face (JSON)",
+    )
     describe_face: bool = True
     temperature: float = Field(0.2, ge=0.0, le=2.0)
     seed: int = 0
@@ -230,6 +243,7 @@ class LLMConfig(_Strict):
     breaker_failures: int = Field(3, ge=1, description="consecutive failed requests that open the breaker")
     breaker_cooldown: float = Field(30.0, ge=0, description="seconds before a tripped breaker tries again")
     cache: bool = True
+    templates: TemplatesConfig = TemplatesConfig()
     server: EmbeddedServerConfig = EmbeddedServerConfig()
 
 

@@ -50,6 +50,7 @@ class Estimate:
 # Estimate fields that older builds do not have: optional in the JSON Schema, None when read back
 ESTIMATE_DETAIL_FIELDS = ("probs", "uncertain", "interval", "spread", "present")
 AGE_LATER_FIELDS = ("range_edge",)  # age fields added later: optional in the JSON Schema
+DESCRIPTION_LATER_FIELDS = ("origin",)  # description fields added later: optional likewise
 
 
 def _probs_row(probs: dict[str, float]) -> list[dict[str, Any]]:
@@ -91,12 +92,14 @@ class Rating:
 @dataclass
 class Description:
     text: str
-    describer: str  # "template" | "phrases" | "llm" | "human"
+    describer: str  # "template" | "phrases" | "llm" | "templater" | "human"
     model: str | None
     prompt_version: str
     checks: list[str] = field(default_factory=list)  # gate failures of earlier attempts
     fallback_used: bool = False
     rating: Rating | None = None
+    # the templater's texts: "cached_template" | "fresh_template" | "fallback" (phrase bank)
+    origin: str | None = None
 
 
 @dataclass
@@ -324,6 +327,7 @@ _DESCRIPTION = pa.struct(
                 [(k, pa.int8()) for k in ("accuracy", "consistency", "overall")] + [("judge", pa.string())]
             ),
         ),
+        ("origin", pa.string()),
     ]
 )
 _REGION = pa.struct(

@@ -18,7 +18,13 @@ from facefocal_data.cli import app
 from facefocal_data.config import Recipe
 from facefocal_data.errors import OutputConflictError
 from facefocal_data.models.manifest import MODELS
-from facefocal_data.record import AGE_LATER_FIELDS, ARROW_SCHEMA, ESTIMATE_DETAIL_FIELDS, json_view
+from facefocal_data.record import (
+    AGE_LATER_FIELDS,
+    ARROW_SCHEMA,
+    DESCRIPTION_LATER_FIELDS,
+    ESTIMATE_DETAIL_FIELDS,
+    json_view,
+)
 from facefocal_data.schema import load_schema
 from facefocal_data.shards import ShardWriter
 from facefocal_data.validate import validate_dir
@@ -122,10 +128,11 @@ def test_arrow_schema_and_json_schema_describe_the_same_record() -> None:
         if pa.types.is_struct(arrow_type):
             names = {arrow_type.field(i).name for i in range(arrow_type.num_fields)}
             assert names == set(js["properties"]), path
-            # an estimate's detail fields and the age's range edge came later: optional, so older
-            # builds still validate
+            # an estimate's detail fields, the age's range edge and a text's origin came later:
+            # optional, so older builds still validate
             optional = set(ESTIMATE_DETAIL_FIELDS) if path.endswith("estimate") else set()
             optional |= set(AGE_LATER_FIELDS) if path == "record.age" else set()
+            optional |= set(DESCRIPTION_LATER_FIELDS) if path.endswith("description") else set()
             assert set(js["required"]) == names - optional, path
             for i in range(arrow_type.num_fields):
                 f = arrow_type.field(i)

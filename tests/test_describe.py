@@ -338,7 +338,13 @@ def test_api_key_comes_from_the_environment_and_never_reaches_the_output(
             "regions": {"named": ["mouth"], "boxes": {"count": 0}},
             "describe": {
                 "describer": "llm",
-                "llm": {"base_url": server.url, "model": "m", "api_key_env": "MY_LLM_KEY", "retries": 0},
+                "llm": {
+                    "base_url": server.url,
+                    "model": "m",
+                    "api_key_env": "MY_LLM_KEY",
+                    "retries": 0,
+                    "mode": "region",
+                },
             },
         }
     )
@@ -408,7 +414,10 @@ def test_injection_text_in_file_names_and_source_fields_never_reaches_the_llm(se
         {
             "source": {"kind": "manifest", "dataset": attack[:30]},
             "regions": {"named": ["mouth"], "boxes": {"count": 0}},
-            "describe": {"describer": "llm", "llm": {"base_url": server.url, "model": "m", "retries": 0}},
+            "describe": {
+                "describer": "llm",
+                "llm": {"base_url": server.url, "model": "m", "retries": 0, "mode": "region"},
+            },
         }
     )
     summary = build(data / "list.csv", tmp_path / "out", recipe=recipe)

@@ -19,6 +19,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from typer.testing import CliRunner
 
 from facefocal_data.cli import app
+from facefocal_data.describe.compose import compose_region
 from facefocal_data.describe.facts import region_facts
 from facefocal_data.evaluate import evaluate
 from facefocal_data.evaluate.metrics import (
@@ -115,6 +116,18 @@ def test_right_emotion_but_a_wrong_au_lowers_precision_and_raises_hallucination(
         "hallucination_rate": None,
         "region_grounding": None,
     }
+
+
+def test_an_au_stated_in_plain_words_is_credited(mouth) -> None:  # type: ignore[no-untyped-def]
+    """`au_naming: plain` names no code: its appearance wording states the AU."""
+    record, region = mouth
+    facts = region_facts(record, region)
+    plain = compose_region(record, region, 0, "plain").text
+    assert "AU" not in plain
+    score = faithfulness(fact_count(plain, facts))
+    assert score["fact_recall"] == 1.0 and score["fact_precision"] == 1.0
+    wrong = faithfulness(fact_count(plain + " The brows are lowered and pulled together.", facts))
+    assert wrong["hallucination_rate"] > 0
 
 
 def _perfect_lines(out: Path) -> list[dict]:

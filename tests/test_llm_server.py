@@ -27,6 +27,8 @@ FEW_REGIONS = {"named": ["mouth", "eye_left", "forehead"], "boxes": {"count": 1}
 
 
 def _recipe(**llm: Any) -> Recipe:
+    """Free rewriting per region (the templater's own tests are in test_templater.py)."""
+    llm = {"mode": "region", **llm}
     return Recipe.model_validate({"regions": FEW_REGIONS, "describe": {"describer": "llm", "llm": llm}})
 
 

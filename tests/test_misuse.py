@@ -84,7 +84,13 @@ def test_a_planted_key_is_nowhere_in_any_output_and_nothing_is_written_outside_t
     }
     server = FakeServer(_replies())
     try:
-        llm = {"base_url": server.url, "model": "m", "api_key_env": "MY_LLM_KEY", "retries": 1}
+        llm = {
+            "base_url": server.url,
+            "model": "m",
+            "api_key_env": "MY_LLM_KEY",
+            "retries": 1,
+            "mode": "region",
+        }
         settings = {
             "regions": {"named": ["mouth", "eye_left"], "boxes": {"count": 1}},
             "describe": {"describer": "llm", "llm": llm},

@@ -144,7 +144,10 @@ def test_stopping_a_build_mid_llm_batch_is_quick_clean_and_resumable(
         "source": {"dedupe": False},
         "regions": {"named": ["mouth", "eye_left", "forehead"], "boxes": {"count": 0}},
         "output": {"shard_rows": 1},
-        "describe": {"describer": "llm", "llm": {"base_url": server.url, "model": "fake", "retries": 0}},
+        "describe": {
+            "describer": "llm",
+            "llm": {"base_url": server.url, "model": "fake", "retries": 0, "mode": "region"},
+        },
     }
     out = tmp_path / "out"
     process = _cli_build(images, out, settings, pipe=True)

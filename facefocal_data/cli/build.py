@@ -49,7 +49,8 @@ OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", "--force", help="Replace a build of another recipe in --out.")
 ]
 DescriberOption = Annotated[
-    str | None, typer.Option(help=f"Override the recipe's describer: {choices(DESCRIBERS, 'none')}.")
+    str | None,
+    typer.Option(help=f"Override the recipe's describer: {choices(DESCRIBERS, 'none')}. llm: the templater."),
 ]
 LLMUrlOption = Annotated[
     str | None,
@@ -168,7 +169,10 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 def with_overrides(
     recipe: Recipe, describer: str | None, url: str | None, model: str | None, source: str | None
 ) -> Recipe:
-    """The recipe with the command line's settings applied (validated like the YAML)."""
+    """The recipe with the command line's settings applied (validated like the YAML). An LLM named
+    on the command line describes (the templater) unless --describer says otherwise."""
+    if url is not None and describer is None and recipe.describe.describer == "phrases":
+        describer = "llm"
     settings = {
         "source.kind": source,
         "describe.describer": describer,

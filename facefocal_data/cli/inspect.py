@@ -97,6 +97,10 @@ def _provenance(description: Description) -> str:
     """Who wrote a text: the LLM (and model), or the template and, after a fallback, why."""
     if description.describer == "llm":
         return f"[green]llm[/] {description.model}"
+    if description.describer == "templater":
+        return f"[green]templater[/] {description.model} ({description.origin})"
+    if description.fallback_used and description.origin == "fallback":
+        return f"[yellow]phrases (templater fallback: {description.checks[0]})[/]"
     if description.fallback_used:
         return f"[yellow]template (fallback: {'; '.join(description.checks[-2:])})[/]"
     return str(description.describer)

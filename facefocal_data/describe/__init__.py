@@ -1,7 +1,7 @@
 """Describers: turn a record's labels into text. Registered by name, chosen in the recipe.
 
 A describer is built from the recipe's `describe` section and offers `describe_batch(records)`
-and `close()`; `llm` also has `stats` and an `on_text` hook for progress.
+and `close()`; `llm` (the templater, or free rewriting) also has `stats` and an `on_text` hook.
 """
 
 from __future__ import annotations
@@ -35,6 +35,11 @@ def _template(config: DescribeConfig) -> Describer:
 
 @DESCRIBERS.register("llm")
 def _llm(config: DescribeConfig) -> Describer:
+    """`llm.mode: template` (default): the templater; `region` / `face`: free rewriting."""
+    if config.llm.mode == "template":
+        from .templater import TemplaterDescriber
+
+        return TemplaterDescriber(config)
     from .llm import LLMDescriber
 
     return LLMDescriber(config)

@@ -312,6 +312,15 @@ def compose_face(
     return Composed(_text(scene, first), frozenset(scene.states), facts)
 
 
+def region_noun(
+    record: FaceRecord, region: Region | None, facts: Facts, rng: random.Random, bank: PhraseBank
+) -> str:
+    """A seeded bank name for the region (the face when None); the templater's `{region}` value."""
+    family = "face" if region is None else "box" if region.kind == "box" else family_of(region.region_id)
+    scene = _Scene(rng, bank, "code_name", facts, record, family, facts.side, False, {})
+    return _region_name(scene, record, region)
+
+
 class PhraseDescriber:
     """Backend `phrases`: composes every region's and the face's text; the fact check gates each."""
 

@@ -133,6 +133,14 @@ def check_aus(text: str, present: Iterable[str], described: set[str] | None = No
     return problems
 
 
+def aus_stated(text: str) -> set[str]:
+    """Every AU a text states: by code ("AU12 (Lip Corner Puller)"), by its canonical name alone,
+    or by a phrase-bank appearance wording alone ("the lip corners are drawn up and back")."""
+    bare = _bare(text).lower()
+    named = {au for name, au in NAME_TO_AU.items() if name in bare and BARE_NAME[au].search(bare)}
+    return {au for au, _ in _au_mentions(text)} | plain_mentions(text) | named
+
+
 def _known_capitalised() -> frozenset[str]:
     """Words a text may capitalise mid-sentence: FACS names and the emotion words."""
     words = {w for name in AU_NAMES.values() for w in name.split()} | {"Action", "Unit", "Units"}

@@ -312,8 +312,11 @@ class LLMDescriber:
             "frequency_penalty": self.cfg.frequency_penalty,
         }
 
-    def _complete(self, messages: Messages, params: dict[str, Any], fmt: dict | None = None) -> str:
-        """The text of one completion, from the cache or the server; only `stop` answers count."""
+    def _complete(
+        self, messages: Messages, params: dict[str, Any], fmt: dict | None = None, whole_lines: bool = False
+    ) -> str:
+        """The text of one completion, from the cache or the server; only `stop` answers count
+        (`whole_lines`: an answer cut off by max_tokens counts without its unfinished last line)."""
         key = cache_key(
             {
                 "v": PROMPT_VERSION,
@@ -331,6 +334,8 @@ class LLMDescriber:
             hit = self._request(messages, params, fmt)
             if self.cache:
                 self.cache.put(key, hit)
+        if whole_lines and hit.get("finish_reason") == "length" and "\n" in (hit.get("text") or ""):
+            hit = {"text": hit["text"].rsplit("\n", 1)[0], "finish_reason": "stop"}
         if hit.get("finish_reason") != "stop":
             raise IncompleteCompletion(
                 f"completion did not finish (finish_reason={hit.get('finish_reason')})"

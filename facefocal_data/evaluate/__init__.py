@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..dataset import Build, as_build
-from ..describe.factcheck import au_mentions
+from ..describe.factcheck import aus_stated
 from ..describe.facts import Facts, face_facts, region_facts
 from ..describe.template import describe_region
 from ..errors import FacefocalError
@@ -87,7 +87,7 @@ def _pred_aus(prediction: Prediction) -> set[str]:
             except ValueError:
                 continue
         return out
-    return {au for au, _ in au_mentions(prediction.text or "")}
+    return aus_stated(prediction.text or "")
 
 
 def _pred_emotion(prediction: Prediction) -> str | None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..describe.factcheck import au_mentions, emotions_stated, parts_stated
+from ..describe.factcheck import aus_stated, emotions_stated, parts_stated
 from ..describe.facts import Facts
 from ..errors import BackendUnavailableError
 
@@ -194,7 +194,7 @@ def fact_count(text: str, facts: Facts) -> FactCount:
     """The facts a text states (AUs, emotion, age), scored against the labels, and its face parts."""
     count = FactCount()
     gold_aus = {a.au for a in facts.aus}
-    stated_aus = {au for au, _ in au_mentions(text)}
+    stated_aus = aus_stated(text)  # by code, by name, or in plain words
     count.stated += len(stated_aus)
     count.correct += len(stated_aus & gold_aus)
     count.contradicted += len(stated_aus - gold_aus)

@@ -1,0 +1,196 @@
+"""The LLM as templater: signatures, template checks, filling, the template cache, provenance.
+
+Records are the astronaut through the real pipeline. The fast tests put templates in the
+on-disk template cache themselves (as an earlier build would have) and point the describer at
+a port where nothing listens, so a signature without templates shows the fallback path; the
+slow test runs the real embedded llama.cpp server with SmolLM2.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facefocal_data.config import DescribeConfig, Recipe
+from facefocal_data.describe.factcheck import check_text
+from facefocal_data.describe.facts import face_facts, region_facts
+from facefocal_data.describe.slots import Signature
+from facefocal_data.describe.template_check import fill, parse_candidates, template_problems
+from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
+from facefocal_data.faces import FaceAnalyzer
+from facefocal_data.record import FaceRecord
+from facefocal_data.sources import SourceItem
+from facefocal_data.stages import RecordBuilder, WorkItem
+
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+
+NOWHERE = "http://127.0.0.1:9/v1"  # the discard port: nothing answers
+
+
+@pytest.fixture(scope="module")
+def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
+    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
+    analyzer = FaceAnalyzer(recipe)
+    work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"), rgb=astronaut_rgb)
+    work.scan = analyzer.scan(astronaut_rgb)
+    RecordBuilder(recipe, analyzer.geometry_source)([work])
+    analyzer.close()
+    return work.records[0]
+
+
+def _generic(signature: Signature) -> str:
+    """A template a person would write for any signature (what an accepted LLM template looks like)."""
+    aus = signature.required()[1 : 1 + max(1, min(signature.aus, 3))] if signature.aus else []
+    first = (
+        f"In {{region}} there is {' and '.join('{' + s + '}' for s in aus)}."
+        if aus
+        else ("{Region} is at rest, with no measured action unit active.")
+    )
+    emotion = "The face is estimated to show {emotion}." if signature.emotion != "none" else ""
+    if signature.emotion == "uncertain":
+        emotion = "The face possibly shows {emotion}, though the estimate is uncertain."
+    cues = " {Cues} would fit that." if signature.cues else ""
+    age = "The person is about {age} years old" if "years" in signature.age else ""
+    age += ", likely between {age_low} and {age_high}" if "range" in signature.age else ""
+    age += ", in the {age_bin} age group" if "bin" in signature.age else ""
+    return " ".join(p for p in (first, emotion + cues, age + "." if age else "") if p)
+
+
+def _config(**templates: object) -> DescribeConfig:
+    llm = {"base_url": NOWHERE, "model": "m", "retries": 0, "timeout": 2, "templates": templates}
+    return DescribeConfig.model_validate({"describer": "llm", "seed": 0, "llm": llm})
+
+
+def test_a_signature_says_what_kinds_of_fact_a_text_states_not_which(astronaut: FaceRecord) -> None:
+    other = copy.deepcopy(astronaut)
+    other.record_id = "other"
+    for region in other.regions:  # other values, same kinds of fact
+        for label in region.aus:
+            label.value = None if label.value is None else min(1.0, label.value * 0.9 + 0.05)
+    assert other.age is not None and other.emotion is not None
+    other.age.years = (other.age.years or 30) + 23
+    other.age.interval = [other.age.years - 5, other.age.years + 9]
+    mouth = next(i for i, r in enumerate(astronaut.regions) if r.region_id == "mouth")
+    a = _text_of(astronaut, astronaut.regions[mouth]).signature
+    b = _text_of(other, other.regions[mouth]).signature
+    assert a == b
+    key = a.key()
+    assert "AU" not in key and "happiness" not in key and str(astronaut.age.years) not in key
+    assert set(a.required()) >= {"region", "emotion", "age"}
+
+
+def test_template_checks_reject_facts_written_into_the_template() -> None:
+    sig = Signature("mouth", False, 1, 1, "uncertain", False, True, ("years",), False)
+    good = "In {region} there is {au_1}; {cues} may suggest {emotion}, an uncertain guess. Age: about {age}."
+    assert template_problems(good, sig) == []
+    cases = {
+        good.replace("{age}", "37"): "writes a number",
+        good.replace("{au_1}", "AU12"): "misses slot {au_1}",
+        good + " The person looks happy.": "writes the emotion word 'happy'",
+        good.replace("{region}", "the left eye"): "writes the side 'left'",
+        good + " {hat}": "unknown slot {hat}",
+        good + " Again {au_1}.": "repeats slot {au_1}",
+        good.replace("may suggest", "shows").replace("an uncertain guess", "clearly"): "uncertain",
+    }
+    for template, reason in cases.items():
+        assert any(reason in p for p in template_problems(template, sig)), (template, reason)
+    assert parse_candidates('1. In {region} x.\n- {Region} y.\nno slot here\n"{region} z."') == [
+        "In {region} x.",
+        "{Region} y.",
+        "{region} z.",
+    ]
+
+
+def test_filled_text_has_agreeing_articles_and_capitals() -> None:
+    text = fill(
+        "{region} shows a {x}. the age is {age}", {"region": "the mouth", "x": "extreme pull", "age": "37"}
+    )
+    assert text == "The mouth shows an extreme pull. The age is 37."
+
+
+def test_cached_templates_fill_every_text_and_a_missing_signature_falls_back(
+    astronaut: FaceRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    record = copy.deepcopy(astronaut)
+    texts = [_text_of(record, r) for r in [*record.regions, None]]
+    missing = texts[0].signature  # no templates for this one: the LLM is asked and is not there
+    warm = TemplaterDescriber(_config())
+    warm.open()
+    assert warm.store is not None
+    for text in texts:
+        if text.signature != missing:
+            warm.store.put(text.signature, TemplateSet([_generic(text.signature)], [], 0.0))
+    warm.close()
+    describer = TemplaterDescriber(_config())  # a new build: templates come from the disk
+    describer.describe_batch([record])
+    describer.close()
+    for region, text in zip([*record.regions, None], texts, strict=True):
+        described = record.face_description if region is None else region.description
+        facts = face_facts(record) if region is None else region_facts(record, region)
+        assert described is not None and check_text(described.text, facts, "long") == []
+        if text.signature == missing:
+            assert described.origin == "fallback" and described.fallback_used
+            assert described.describer == "phrases" and described.checks[0].startswith(
+                "templater: llm unavailable"
+            )
+        else:
+            assert described.origin == "cached_template" and described.describer == "templater"
+            assert described.model == "m" and described.prompt_version == "templater-v1"
+            assert f"about {facts.age_years} years old" in described.text  # numbers come from code
+    stats = describer.stats.to_dict()
+    assert stats["texts"] == len(texts) and stats["disk_hits"] >= 1 and stats["requests"] == 0
+    assert json.loads(json.dumps(stats))  # the build summary stores it
+
+
+@pytest.mark.slow
+def test_real_embedded_model_writes_templates_once_and_a_rebuild_reuses_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from facefocal_data import build
+    from facefocal_data.exporters.base import iter_records
+
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    settings = {
+        "regions": {"named": ["mouth", "forehead"], "boxes": {"count": 0}},
+        "describe": {
+            "describer": "llm",
+            "llm": {"timeout": 900, "retries": 0, "templates": {"candidates": 2, "rounds": 1}},
+        },
+    }
+    recipe = Recipe.model_validate(settings)
+    first = build(ASTRONAUT, tmp_path / "a", recipe=recipe)
+    assert first.describe["texts"] == 3 and first.describe["requests"] >= 1
+    again = build(ASTRONAUT, tmp_path / "b", recipe=recipe)
+    stats = again.describe
+    assert stats["requests"] == 0 and stats["texts_cached"] + stats["fallbacks"] == stats["texts"] == 3
+    assert list((tmp_path / "cache" / "templates").rglob("*.json"))  # stored per signature
+    a, b = (list(iter_records(tmp_path / d, pixels=False)) for d in ("a", "b"))
+    for ra, rb in zip(a, b, strict=True):
+        for ga, gb in zip([*ra.regions, None], [*rb.regions, None], strict=True):
+            da = ra.face_description if ga is None else ga.description
+            db = rb.face_description if gb is None else gb.description
+            assert da is not None and db is not None and da.text == db.text
+            assert da.origin in ("fresh_template", "cached_template", "fallback")
+            assert db.origin in ("cached_template", "fallback")
+            facts = face_facts(ra) if ga is None else region_facts(ra, ga)
+            assert check_text(da.text, facts, "long") == []
+
+
+def test_an_llm_url_alone_selects_the_templater_and_rewriting_stays_an_option() -> None:
+    from facefocal_data.cli.build import with_overrides as _with_overrides
+    from facefocal_data.describe import DESCRIBERS
+    from facefocal_data.describe.llm import LLMDescriber
+
+    recipe = _with_overrides(Recipe(), None, "http://127.0.0.1:9/v1", "m", None)
+    assert recipe.describe.describer == "llm" and recipe.describe.llm.mode == "template"
+    assert isinstance(DESCRIBERS.create("llm", recipe.describe), TemplaterDescriber)
+    kept = _with_overrides(Recipe(), "phrases", "http://127.0.0.1:9/v1", "m", None)
+    assert kept.describe.describer == "phrases"  # an explicit --describer wins
+    assert Recipe().describe.describer == "phrases"  # no LLM: the phrase bank
+    rewrite = DescribeConfig.model_validate({"describer": "llm", "llm": {"mode": "region"}})
+    assert isinstance(DESCRIBERS.create("llm", rewrite), LLMDescriber)
