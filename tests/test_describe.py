@@ -363,7 +363,7 @@ def test_api_key_comes_from_the_environment_and_never_reaches_the_output(
 
 def _hammer(root: str, worker: int) -> int:
     """Write the same keys as the other workers while reading them back; count torn reads."""
-    from facefocal_data.describe.cache import CompletionCache
+    from facefocal_data.llm.cache import CompletionCache
 
     cache, torn = CompletionCache(Path(root)), 0
     value = {"text": "x" * 5000, "finish_reason": "stop"}

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DescribeConfig
+from ..llm.cache import CompletionCache, cache_key
 from ..paths import llm_cache_dir
 from ..record import Description, FaceRecord, Region
 from .bank import load_bank
-from .cache import CompletionCache, cache_key
 from .compose import SIDED_FAMILIES, PhraseDescriber, compose_face, compose_region, region_noun
 from .factcheck import check_text
 from .facts import Facts, face_facts, region_facts, strongest_aus
@@ -158,7 +158,7 @@ class TemplaterDescriber:
     def __init__(self, config: DescribeConfig, client: Any = None) -> None:
         self.cfg, self.seed = config.llm, config.seed
         self.llm = LLMDescriber(config, client)
-        self.stats = self.llm.stats = TemplaterStats()
+        self.stats = self.llm.stats = self.llm.client.stats = TemplaterStats()  # one set of counts
         self.bank = load_bank()
         self.phrases = PhraseDescriber(config.seed, "both")
         self.store: TemplateStore | None = None
@@ -183,7 +183,7 @@ class TemplaterDescriber:
     def describe_batch(self, records: list[FaceRecord]) -> None:
         """Templates for the batch's new signatures (asked concurrently), then every text."""
         self.open()
-        assert self.store is not None and self.llm.pool is not None
+        assert self.store is not None and self.llm.client.pool is not None
         texts = [_text_of(r, g) for r in records for g in [*r.regions, None]]
         new: dict[str, _Text] = {}
         for text in texts:
@@ -191,7 +191,7 @@ class TemplaterDescriber:
             self.stats.disk_hits += from_disk
             if found is None:
                 new.setdefault(self.store.key(text.signature), text)
-        futures = [self.llm.pool.submit(self._make, text) for text in new.values()]
+        futures = [self.llm.client.pool.submit(self._make, text) for text in new.values()]
         for future in futures:
             future.result()
         fresh = {id(text) for text in new.values()}
@@ -224,7 +224,7 @@ class TemplaterDescriber:
                 "max_tokens": TOKENS_PER_TEMPLATE * settings.candidates,
             }
             try:
-                answer = self.llm._complete(messages, params, whole_lines=True)
+                answer = self.llm.client.complete(messages, params, whole_lines=True)
             except LLMUnavailable as exc:
                 error = f"llm unavailable: {exc}"
                 break
