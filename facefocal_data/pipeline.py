@@ -33,7 +33,6 @@ from .registry import unknown_name
 from .shards import ShardWriter
 from .sources import SOURCES, SourceItem
 from .sources.base import read_items
-from .sources.video import close_video
 from .splits import assign_split
 from .stages import WorkItem, describe_items, make_describer, mark_duplicates
 from .staging import TaskResult, drop_seen, workers_write
@@ -189,7 +188,6 @@ class BuildRun:
 
     def close(self, engine: str, workers: int) -> None:
         """Commit what is buffered (even when interrupted) with this run's record; close the describer."""
-        close_video()
         self.summary.seconds = time.perf_counter() - self.started
         self.writer.close(run=_run_record(self.summary, engine, workers))
         if self.describer is not None:

@@ -24,7 +24,7 @@ from .record import FaceRecord, make_record_id
 from .regions.propose import clip_box
 from .regions.proposer import RegionProposer
 from .sources import SourceItem
-from .sources.video import read_frame
+from .sources.video import VideoFrames
 from .vision.geometry import ibug68
 from .vision.image_io import MAX_PIXELS, ImageReadError, decode_rgb, encode, read_bytes
 
@@ -65,21 +65,35 @@ def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
         work.timed(stage, time.perf_counter() - started)
 
 
-def stage_decode(batch: list[WorkItem], max_pixels: int = MAX_PIXELS) -> None:
-    for work in batch:
-        if work.item.error is not None:
-            work.fail("source", work.item.error, code=work.item.code or "")
-            continue
+def stage_decode(
+    batch: list[WorkItem], max_pixels: int = MAX_PIXELS, frames: VideoFrames | None = None
+) -> None:
+    """Read and decode each item. `frames`: the lane's open video, kept across batches (its owner
+    closes it); without it, a video opened for this batch is closed at the batch's end."""
+    own = frames is None
+    frames = VideoFrames() if frames is None else frames
+    try:
+        for work in batch:
+            _decode_one(work, max_pixels, frames)
+    finally:
+        if own:
+            frames.close()
 
-        def run(work: WorkItem = work) -> None:
-            if work.item.frame is not None:
-                work.rgb = read_frame(work.item.path, work.item.frame)
-            else:
-                data = read_bytes(work.item.path)
-                work.digest = hashlib.sha256(data).hexdigest()
-                work.rgb = decode_rgb(data, max_pixels)
 
-        _safely("decode", work, run)
+def _decode_one(work: WorkItem, max_pixels: int, frames: VideoFrames) -> None:
+    if work.item.error is not None:
+        work.fail("source", work.item.error, code=work.item.code or "")
+        return
+
+    def run() -> None:
+        if work.item.frame is not None:
+            work.rgb = frames.read(work.item.path, work.item.frame)
+        else:
+            data = read_bytes(work.item.path)
+            work.digest = hashlib.sha256(data).hexdigest()
+            work.rgb = decode_rgb(data, max_pixels)
+
+    _safely("decode", work, run)
 
 
 def stage_faces(batch: list[WorkItem], analyzer: FaceAnalyzer) -> None:
