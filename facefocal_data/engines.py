@@ -117,9 +117,21 @@ def _prefetch_decoded(
             yield batch
 
 
+def open_analyzer(recipe: Recipe) -> FaceAnalyzer:
+    """The face stage with the recipe's `detector:`, `landmarks:` and `crop:` sections."""
+    return FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
+
+
+def open_builder(recipe: Recipe, geometry_source: str, describe: bool = False) -> RecordBuilder:
+    """The record stage with the recipe's sections; `describe=False`: records only (the engine
+    describes them where the describer lives)."""
+    sections = (recipe.crop, recipe.regions, recipe.labels, recipe.describe if describe else None)
+    return RecordBuilder(recipe.content_hash(), geometry_source, *sections)
+
+
 def run_local(todo: list[SourceItem], recipe: Recipe, hooks: Hooks) -> None:
-    analyzer = FaceAnalyzer(recipe)
-    builder = RecordBuilder(recipe, analyzer.geometry_source, describe=False)
+    analyzer = open_analyzer(recipe)
+    builder = open_builder(recipe, analyzer.geometry_source)
     frames = VideoFrames()
     try:
         hooks.start()
@@ -171,10 +183,10 @@ def _init_worker(recipe: Recipe, out: Path | None = None, parent: int | None = N
         multiprocessing.util.Finalize(None, _close_worker, exitpriority=10)  # as the process exits
     _WORKER["frames"] = VideoFrames()
     try:
-        analyzer = FaceAnalyzer(recipe)
+        analyzer = open_analyzer(recipe)
         _WORKER.update(analyzer=analyzer, max_pixels=recipe.source.max_pixels, recipe=recipe, out=out)
-        _WORKER["builder"] = RecordBuilder(recipe, analyzer.geometry_source, describe=False)
-        _WORKER["describer"] = make_describer(recipe) if out is not None else None
+        _WORKER["builder"] = open_builder(recipe, analyzer.geometry_source)
+        _WORKER["describer"] = make_describer(recipe.describe) if out is not None else None
     except Exception as exc:
         _WORKER["error"] = exc
 

@@ -10,12 +10,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from .config import Recipe, load_recipe
 from .describe import DESCRIBERS, Describer
-from .engines import Hooks, run_local, run_processes, run_ray
+from .engines import Hooks, open_analyzer, run_local, run_processes, run_ray
 from .errors import RecipeError
 from .estimators import (
     AGE_ESTIMATORS,
@@ -152,7 +153,7 @@ class BuildRun:
 
     def start_describer(self) -> None:
         """After the face models loaded (their errors first), before the first image."""
-        self.describer = make_describer(self.recipe)
+        self.describer = make_describer(self.recipe.describe)
         if isinstance(self.describer, LiveDescriber):
             self.describer.on_text = lambda _stats: self.progress()
             self.describer.open()
@@ -266,7 +267,9 @@ def _todo(
     if limit is not None:
         todo = todo[:limit]
     if recipe.labels.au.subject_baseline and todo:  # from every item, so a resumed build agrees
-        todo = with_baselines(todo, subject_baselines(items, recipe))
+        todo = with_baselines(
+            todo, subject_baselines(items, partial(open_analyzer, recipe), recipe.source.max_pixels)
+        )
     return todo
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import Recipe
+from .config import CropConfig, DescribeConfig, LabelsConfig, RegionsConfig
 from .describe import DESCRIBERS
 from .faces import FaceAnalyzer, FaceScan
 from .labels.stage import Labeler, apply_ground_truth
@@ -128,9 +128,9 @@ def boxes_in_crop(boxes: Iterable[Sequence[float]], crop_box: Sequence[float], s
     return mapped
 
 
-def make_describer(recipe: Recipe) -> Any:
-    name = recipe.describe.describer
-    return None if name == "none" else DESCRIBERS.create(name, recipe.describe)
+def make_describer(describe: DescribeConfig) -> Any:
+    """The describer the recipe's `describe:` section picks; None for `describer: none`."""
+    return None if describe.describer == "none" else DESCRIBERS.create(describe.describer, describe)
 
 
 def describe_items(describer: Any, batch: list[WorkItem]) -> None:
@@ -160,15 +160,23 @@ def _describe_all(describer: Any, batch: list[WorkItem]) -> None:
 
 
 class RecordBuilder:
-    """Stage: faces -> regions -> labels -> descriptions -> canonical records."""
+    """Stage: faces -> regions -> labels -> descriptions -> canonical records, per the recipe's
+    `crop:`, `regions:`, `labels:` and `describe:` sections; `recipe_hash` goes into each record id."""
 
-    def __init__(self, recipe: Recipe, geometry_source: str, describe: bool = True) -> None:
-        """``describe=False``: records only; the engine describes them where the describer lives."""
-        self.recipe = recipe
-        self.recipe_hash = recipe.content_hash()
-        self.proposer = RegionProposer(recipe)
-        self.labeler = Labeler(recipe)
-        self.describer = make_describer(recipe) if describe else None
+    def __init__(
+        self,
+        recipe_hash: str,
+        geometry_source: str,
+        crop: CropConfig,
+        regions: RegionsConfig,
+        labels: LabelsConfig,
+        describe: DescribeConfig | None = None,
+    ) -> None:
+        """``describe=None``: records only; the engine describes them where the describer lives."""
+        self.recipe_hash, self.crop, self.age_bins = recipe_hash, crop, labels.age.bins
+        self.proposer = RegionProposer(regions, crop.size, labels.au_vocabulary)
+        self.labeler = Labeler(labels)
+        self.describer = None if describe is None else make_describer(describe)
         self.geometry_source = geometry_source
 
     def __call__(self, batch: list[WorkItem]) -> None:
@@ -184,7 +192,7 @@ class RecordBuilder:
 
     def _records(self, work: WorkItem) -> None:
         assert work.rgb is not None and work.scan is not None
-        item, crop_cfg = work.item, self.recipe.crop
+        item, crop_cfg = work.item, self.crop
         h, w = work.rgb.shape[:2]
         ext = "jpg" if crop_cfg.image_format == "jpeg" else "png"
         subject_face = max(work.scan.faces, key=lambda f: f.landmark_box[2] - f.landmark_box[0])
@@ -222,7 +230,7 @@ class RecordBuilder:
                 age=self.labeler.label_age(work.rgb, face),
             )
             if item.ground_truth:
-                apply_ground_truth(record, item.ground_truth, item.dataset, self.recipe.labels.age.bins)
+                apply_ground_truth(record, item.ground_truth, item.dataset, self.age_bins)
             work.records.append(record)
 
 

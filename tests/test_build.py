@@ -83,16 +83,17 @@ def test_every_written_row_validates(mixed_build) -> None:  # type: ignore[no-un
 
 
 def test_a_broken_row_is_quarantined_with_its_reason(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from facefocal_data.engines import open_builder
     from facefocal_data.faces import FaceAnalyzer
     from facefocal_data.sources import SourceItem
-    from facefocal_data.stages import RecordBuilder, WorkItem, stage_decode, stage_faces
+    from facefocal_data.stages import WorkItem, stage_decode, stage_faces
 
     recipe = TEMPLATE
-    analyzer = FaceAnalyzer(recipe)
+    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
     work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"))
     stage_decode([work])
     stage_faces([work], analyzer)
-    RecordBuilder(recipe, analyzer.geometry_source)([work])
+    open_builder(recipe, analyzer.geometry_source, describe=True)([work])
     analyzer.close()
     good = work.records[0]
     broken = WorkItem(work.item).records
