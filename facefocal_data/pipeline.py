@@ -36,7 +36,7 @@ from .sources import SOURCES, SourceItem
 from .sources.base import read_items
 from .splits import assign_split
 from .stages import WorkItem, describe_items, make_describer, mark_duplicates
-from .staging import TaskResult, drop_seen, workers_write
+from .staging import TaskResult, drop_seen, recipe_stamp, workers_write
 
 
 @dataclass
@@ -235,7 +235,7 @@ def build(
     items, summary.ignored_files = read_items(recipe.source.kind, input, recipe.source)
     if engine == "ray":  # a cluster that cannot be joined leaves no trace in --out either
         ray_connect(ray_address, ray_token_file)
-    writer = ShardWriter(Path(out), recipe, models_for(recipe), overwrite=overwrite)
+    writer = ShardWriter(Path(out), recipe_stamp(recipe), models_for(recipe), overwrite=overwrite)
     todo = _todo(items, writer, recipe, limit, summary)
     run = BuildRun(recipe, writer, summary, len(todo))
     run.on_progress, run.started = on_progress, started

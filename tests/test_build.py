@@ -21,6 +21,7 @@ from facefocal_data.models.manifest import MODELS
 from facefocal_data.record import ARROW_SCHEMA, ESTIMATE_DETAIL_FIELDS, json_view
 from facefocal_data.schema import load_schema
 from facefocal_data.shards import ShardWriter
+from facefocal_data.staging import recipe_stamp
 from facefocal_data.validate import validate_dir
 
 from .conftest import ASTRONAUT, EXPECTED_BAD, TEMPLATE_RECIPE
@@ -99,7 +100,7 @@ def test_a_broken_row_is_quarantined_with_its_reason(mixed_build, tmp_path: Path
     broken = WorkItem(work.item).records
     bad = good.__class__(**{**good.__dict__, "record_id": "b" * 20, "width": 450})
     bad.regions = [good.regions[0].__class__(**{**good.regions[0].__dict__, "observable_aus": ["AU1"]})]
-    writer = ShardWriter(tmp_path / "out", recipe, MODELS)
+    writer = ShardWriter(tmp_path / "out", recipe_stamp(recipe), MODELS)
     rejected = writer.add("astronaut.png", [good, bad], broken)
     writer.close()
     assert [e.record_id for e in rejected] == ["b" * 20]
