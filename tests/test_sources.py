@@ -250,6 +250,31 @@ def test_video_frames_are_sampled_and_decoded(tmp_path: Path) -> None:
     assert summary.faces == 2 and summary.errors == 0
 
 
+def test_a_worker_process_reads_video_frames_with_its_own_open_video(tmp_path: Path) -> None:
+    """Each worker owns its decode lane's video: the frames it reads give the local build's rows."""
+    base = cv2.imread(str(ASTRONAUT))
+    video = tmp_path / "talk.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, base.shape[1::-1])
+    for n in range(12):
+        writer.write(np.roll(base, 6 * n, axis=1))  # frames differ, so a wrong frame shows
+    writer.release()
+    recipe = Recipe.model_validate(
+        {**TEMPLATE_RECIPE, "source": {"kind": "video", "every_nth": 3}, "regions": {"named": ["mouth"]}}
+    )
+    build(video, tmp_path / "local", recipe=recipe)
+    remote = build(video, tmp_path / "workers", recipe=recipe, engine="processes", workers=1)
+    assert remote.faces == 4 and remote.errors == 0
+
+    def rows(out: Path) -> list[dict]:
+        return [r for p in sorted((out / "shards").glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+
+    local, workers = rows(tmp_path / "local"), rows(tmp_path / "workers")
+    assert [r["source_path"] for r in workers] == [f"talk.avi#{n:06d}" for n in (0, 3, 6, 9)]
+    assert [(r["record_id"], r["image"]["bytes"]) for r in local] == [
+        (r["record_id"], r["image"]["bytes"]) for r in workers
+    ]
+
+
 @pytest.mark.unit
 def test_unknown_source_kind_is_a_setup_error(tmp_path: Path) -> None:
     from facefocal_data.errors import RecipeError
