@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from facefocal_data.config import AU_THRESHOLDS, AUConfig, load_recipe
-from facefocal_data.faces import FaceAnalyzer
+from facefocal_data.engines import open_analyzer
 from facefocal_data.labels import au_geometry as geo
 from facefocal_data.labels.au_baseline import choose_baseline
 from facefocal_data.labels.au_blendshapes import BlendshapeAUEstimator
@@ -102,7 +102,7 @@ def read_faces(data: Path, sets: list[str], cache: Path | None) -> list[dict[str
     """One row per image with a face: set, subject, emotion and the face's reading."""
     if cache is not None and cache.exists():
         return pickle.loads(cache.read_bytes())  # type: ignore[no-any-return]
-    analyzer, rows = FaceAnalyzer(load_recipe()), []
+    analyzer, rows = open_analyzer(load_recipe()), []
     for name in sets:
         for row in csv.DictReader((data / name / "labels.csv").open()):
             scan = analyzer.scan(decode_rgb(read_bytes(data / name / row["path"])))
@@ -300,7 +300,7 @@ def report(rows: list[dict[str, Any]]) -> None:
 
 def time_per_face() -> float:
     """Milliseconds for the whole AU estimate of one face (blendshapes + geometry), landmarks given."""
-    analyzer = FaceAnalyzer(load_recipe())
+    analyzer = open_analyzer(load_recipe())
     face = analyzer.scan(decode_rgb(read_bytes(REPO / "examples" / "images" / "astronaut.png"))).faces[0]
     analyzer.close()
     estimator, runs = BlendshapeAUEstimator(), 300

@@ -30,7 +30,6 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from facefocal_data.config import Recipe
 from facefocal_data.face_types import Face
 from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.labels.age import AgeGenderAge
@@ -103,7 +102,7 @@ def top(probs: dict[str, float]) -> str:
 
 class Bench:
     def __init__(self) -> None:
-        self.analyzer = FaceAnalyzer(Recipe())
+        self.analyzer = FaceAnalyzer()
         self.emotion, self.age = FaceApiEmotion(), FaceApiAge()
         self.facex, self.agegender = FacexEmotion(), AgeGenderAge()
 

@@ -113,7 +113,7 @@ def framing(
 ) -> dict[str, dict[str, Any]]:
     """Per set: detector calls per image, images with >1 face, emotion changed by 2x padding; and
     the AU reading of each emotion-labelled face into `readings` (for the leave-one-set-out fit)."""
-    analyzer, labeler = FaceAnalyzer(recipe), Labeler(recipe)
+    analyzer, labeler = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop), Labeler(recipe.labels)
     calls = Counter[str]()
     for model in analyzer.detector.models.values():
         model.infer = _counted(model.infer, calls)  # type: ignore[method-assign]

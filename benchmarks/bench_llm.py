@@ -26,19 +26,20 @@ from facefocal_data.describe.facts import region_facts
 from facefocal_data.describe.llm import LLMDescriber
 from facefocal_data.describe.prompt import region_messages
 from facefocal_data.describe.template import describe_region
+from facefocal_data.engines import open_builder
 from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.llm import EmbeddedServer
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
-from facefocal_data.stages import RecordBuilder, WorkItem, stage_decode, stage_faces
+from facefocal_data.stages import WorkItem, stage_decode, stage_faces
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def example_records(images: Path, regions_per_face: int) -> list[FaceRecord]:
     recipe = Recipe.model_validate({"describe": {"describer": "template"}})
-    analyzer = FaceAnalyzer(recipe)
-    builder = RecordBuilder(recipe, analyzer.geometry_source)
+    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
+    builder = open_builder(recipe, analyzer.geometry_source, describe=True)
     batch = [WorkItem(SourceItem(p.name, p, "examples")) for p in sorted(images.iterdir()) if p.is_file()]
     stage_decode(batch)
     stage_faces(batch, analyzer)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from facefocal_data import build
 from facefocal_data.config import Recipe
+from facefocal_data.engines import open_builder
 from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.sources import SourceItem
 from facefocal_data.stages import RecordBuilder, WorkItem
@@ -97,8 +98,8 @@ def main() -> None:
         paths = stage_images(args.images, args.repeat, folder)
 
         start = time.perf_counter()
-        analyzer = FaceAnalyzer(VISION_RECIPE)
-        builder = RecordBuilder(VISION_RECIPE, analyzer.geometry_source)
+        analyzer = FaceAnalyzer(VISION_RECIPE.detector, VISION_RECIPE.landmarks, VISION_RECIPE.crop)
+        builder = open_builder(VISION_RECIPE, analyzer.geometry_source, describe=True)
         load_s = time.perf_counter() - start
 
         start = time.perf_counter()

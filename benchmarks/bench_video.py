@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facefocal_data.sources.video import close_video, read_frame
+from facefocal_data.sources.video import VideoFrames
 
 
 def write_video(path: Path, frames: int, width: int, height: int) -> None:
@@ -60,8 +60,8 @@ def main() -> None:
         for every_nth in (1, 5, 25):
             picks = list(range(0, args.frames, every_nth))
             old, old_frames = timed(seek_each, video, picks)
-            new, new_frames = timed(read_frame, video, picks)
-            close_video()
+            with VideoFrames() as frames:
+                new, new_frames = timed(frames.read, video, picks)
             same = all(np.array_equal(a, b) for a, b in zip(old_frames, new_frames, strict=True))
             note = "" if same else "  (frames differ: the seek is not frame-exact)"
             print(f"{every_nth:>9} {old:>14.2f} {new:>11.2f} {old / new:>8.1f}x{note}")

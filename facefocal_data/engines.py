@@ -19,6 +19,7 @@ import dataclasses
 import json
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import pickle
 import socket
@@ -38,6 +39,7 @@ from .faces import FaceAnalyzer
 from .models.store import FETCH_HINT
 from .ray_join import connect
 from .sources import SourceItem
+from .sources.video import VideoFrames
 from .stages import (
     BATCH_SIZE,
     RecordBuilder,
@@ -96,21 +98,41 @@ def _deliver(hooks: Hooks, reply: bytes) -> None:
             hooks.finish(result)
 
 
-def _prefetch_decoded(items: list[SourceItem], max_pixels: int) -> Iterator[list[WorkItem]]:
-    """Batches of decoded images; the next batch decodes on a thread during this one's inference."""
+def _prefetch_decoded(
+    items: list[SourceItem], max_pixels: int, frames: VideoFrames
+) -> Iterator[list[WorkItem]]:
+    """Batches of decoded images; the next batch decodes on a thread during this one's inference
+    (one batch at a time, so the decode thread alone reads `frames`)."""
     batches = [[WorkItem(it) for it in chunk] for chunk in chunked(items, BATCH_SIZE)]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-decode") as pool:
-        pending = pool.submit(stage_decode, batches[0], max_pixels) if batches else None
+
+        def decode(i: int) -> Future[None] | None:
+            return pool.submit(stage_decode, batches[i], max_pixels, frames) if i < len(batches) else None
+
+        pending = decode(0)
         for i, batch in enumerate(batches):
             assert pending is not None
             pending.result()
-            pending = pool.submit(stage_decode, batches[i + 1], max_pixels) if i + 1 < len(batches) else None
+            pending = decode(i + 1)
             yield batch
 
 
+def open_analyzer(recipe: Recipe) -> FaceAnalyzer:
+    """The face stage with the recipe's `detector:`, `landmarks:` and `crop:` sections."""
+    return FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
+
+
+def open_builder(recipe: Recipe, geometry_source: str, describe: bool = False) -> RecordBuilder:
+    """The record stage with the recipe's sections; `describe=False`: records only (the engine
+    describes them where the describer lives)."""
+    sections = (recipe.crop, recipe.regions, recipe.labels, recipe.describe if describe else None)
+    return RecordBuilder(recipe.content_hash(), geometry_source, *sections)
+
+
 def run_local(todo: list[SourceItem], recipe: Recipe, hooks: Hooks) -> None:
-    analyzer = FaceAnalyzer(recipe)
-    builder = RecordBuilder(recipe, analyzer.geometry_source, describe=False)
+    analyzer = open_analyzer(recipe)
+    builder = open_builder(recipe, analyzer.geometry_source)
+    frames = VideoFrames()
     try:
         hooks.start()
 
@@ -121,7 +143,7 @@ def run_local(todo: list[SourceItem], recipe: Recipe, hooks: Hooks) -> None:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="facefocal-finish") as finisher:
             finishing: Future[None] | None = None
             try:
-                for batch in _prefetch_decoded(todo, recipe.source.max_pixels):
+                for batch in _prefetch_decoded(todo, recipe.source.max_pixels, frames):
                     stage_faces(batch, analyzer)
                     if finishing is not None:
                         finishing.result()
@@ -132,6 +154,7 @@ def run_local(todo: list[SourceItem], recipe: Recipe, hooks: Hooks) -> None:
                 hooks.abort()  # before the pool waits for the finisher
                 raise
     finally:
+        frames.close()
         analyzer.close()
 
 
@@ -157,13 +180,21 @@ def _init_worker(recipe: Recipe, out: Path | None = None, parent: int | None = N
     os.environ.setdefault("GLOG_minloglevel", "2")
     if parent is not None:
         _exit_with(parent)
+        multiprocessing.util.Finalize(None, _close_worker, exitpriority=10)  # as the process exits
+    _WORKER["frames"] = VideoFrames()
     try:
-        analyzer = FaceAnalyzer(recipe)
+        analyzer = open_analyzer(recipe)
         _WORKER.update(analyzer=analyzer, max_pixels=recipe.source.max_pixels, recipe=recipe, out=out)
-        _WORKER["builder"] = RecordBuilder(recipe, analyzer.geometry_source, describe=False)
-        _WORKER["describer"] = make_describer(recipe) if out is not None else None
+        _WORKER["builder"] = open_builder(recipe, analyzer.geometry_source)
+        _WORKER["describer"] = make_describer(recipe.describe) if out is not None else None
     except Exception as exc:
         _WORKER["error"] = exc
+
+
+def _close_worker() -> None:
+    """What this worker process (or Ray actor) holds open: its video."""
+    if (frames := _WORKER.get("frames")) is not None:
+        frames.close()
 
 
 MAX_TASK_IMAGES = 64  # a task's items; its part holds their faces (fewer, larger parts at scale)
@@ -183,7 +214,7 @@ def _label(items: list[SourceItem]) -> list[WorkItem]:
     done: list[WorkItem] = []
     for chunk in chunked(items, BATCH_SIZE):
         batch = [WorkItem(item) for item in chunk]
-        stage_decode(batch, _WORKER["max_pixels"])
+        stage_decode(batch, _WORKER["max_pixels"], _WORKER["frames"])
         stage_faces(batch, _WORKER["analyzer"])
         _WORKER["builder"](batch)
         for work in batch:  # the pixels stay here
@@ -256,6 +287,9 @@ class RayLabeler:
         _init_worker(Recipe.model_validate_json(recipe_json), None if out is None else Path(out))
         if isinstance(error := _WORKER.get("error"), FacefocalError):
             _WORKER["error"] = on_node(error, ray_node())
+
+    def __del__(self) -> None:  # Ray Data drops the actor's UDF as the actor exits gracefully
+        _close_worker()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         items = [_item_from_json(text) for text in batch["item"]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import Recipe
+from .config import CropConfig, DetectorConfig, LandmarkConfig
 from .estimators import DETECTORS, LANDMARKERS
 from .face_types import Detection, Face, FaceScan
 from .vision.geometry import Box, box_iou, crop_square, head_pose, points_box, square_box, to_crop
@@ -27,21 +27,29 @@ def _inside(point: np.ndarray, box: Box, slack: float) -> bool:
 
 
 class FaceAnalyzer:
-    """Holds the detector and landmarker (loaded once) and scans images."""
+    """Holds the detector and landmarker (loaded once) and scans images; configured by the recipe's
+    `detector:`, `landmarks:` and `crop:` sections (the crop: where each face's stored crop lies)."""
 
-    def __init__(self, recipe: Recipe) -> None:
-        self.recipe = recipe
-        self.detector = DETECTORS.create(recipe.detector.backend, recipe.detector)
-        self.landmarker = LANDMARKERS.create(recipe.landmarks.backend, recipe.landmarks)
+    def __init__(
+        self,
+        detector: DetectorConfig | None = None,
+        landmarks: LandmarkConfig | None = None,
+        crop: CropConfig | None = None,
+    ) -> None:
+        self.detector_cfg = detector or DetectorConfig()
+        self.landmarks_cfg = landmarks or LandmarkConfig()
+        self.crop_cfg = crop or CropConfig()
+        self.detector = DETECTORS.create(self.detector_cfg.backend, self.detector_cfg)
+        self.landmarker = LANDMARKERS.create(self.landmarks_cfg.backend, self.landmarks_cfg)
 
     @property
     def geometry_source(self) -> str:
         return f"{self.detector.source}+{self.landmarker.source}"
 
     def scan(self, rgb: np.ndarray) -> FaceScan:
-        cfg = self.recipe
         detections = sorted(self.detector.detect(rgb), key=lambda d: -d.score)
-        big = [d for d in detections if d.size >= cfg.detector.min_face_px][: cfg.detector.max_faces]
+        found = self.detector_cfg
+        big = [d for d in detections if d.size >= found.min_face_px][: found.max_faces]
         faces: list[Face] = []
         misses = 0
         for det in big:
@@ -49,14 +57,14 @@ class FaceAnalyzer:
             if face is None:
                 misses += 1
                 continue
-            if any(box_iou(face.landmark_box, f.landmark_box) >= cfg.landmarks.dedup_iou for f in faces):
+            if any(box_iou(face.landmark_box, f.landmark_box) >= self.landmarks_cfg.dedup_iou for f in faces):
                 continue  # the same face found twice (overlapping tiles or detections)
             faces.append(face)
         faces.sort(key=lambda f: (f.landmark_box[0] + f.landmark_box[2], f.landmark_box[1]))  # left to right
         return FaceScan(faces, len(detections), len(detections) - len(big), misses)
 
     def _landmark(self, rgb: np.ndarray, det: Detection) -> Face | None:
-        box = square_box(det.box, self.recipe.landmarks.crop_scale)
+        box = square_box(det.box, self.landmarks_cfg.crop_scale)
         side = box[2] - box[0]
         px = int(np.clip(round(side), LANDMARKER_MIN_PX, LANDMARKER_MAX_PX))
         mesh = self.landmarker.detect_centered(crop_square(rgb, box, px))
@@ -68,8 +76,8 @@ class FaceAnalyzer:
         if not _inside(src[:, :2].mean(0), det.box, slack=0.25):
             return None  # the landmarker locked onto a neighbouring face
         lbox = points_box(src)
-        size = self.recipe.crop.size
-        crop_box = square_box(lbox, self.recipe.crop.margin)
+        size = self.crop_cfg.size
+        crop_box = square_box(lbox, self.crop_cfg.margin)
         points = np.zeros((src.shape[0], 3))
         points[:, :2] = to_crop(src, crop_box, size)
         points[:, 2] = src[:, 2] * size / (crop_box[2] - crop_box[0])

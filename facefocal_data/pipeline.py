@@ -10,12 +10,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from .config import Recipe, load_recipe
 from .describe import DESCRIBERS, Describer
-from .engines import Hooks, run_local, run_processes, run_ray
+from .engines import Hooks, open_analyzer, run_local, run_processes, run_ray
 from .errors import RecipeError
 from .estimators import (
     AGE_ESTIMATORS,
@@ -33,10 +34,9 @@ from .registry import unknown_name
 from .shards import ShardWriter
 from .sources import SOURCES, SourceItem
 from .sources.base import read_items
-from .sources.video import close_video
 from .splits import assign_split
 from .stages import WorkItem, describe_items, make_describer, mark_duplicates
-from .staging import TaskResult, drop_seen, tally_item, workers_write
+from .staging import TaskResult, drop_seen, recipe_stamp, tally_item, workers_write
 
 
 @dataclass
@@ -153,7 +153,7 @@ class BuildRun:
 
     def start_describer(self) -> None:
         """After the face models loaded (their errors first), before the first image."""
-        self.describer = make_describer(self.recipe)
+        self.describer = make_describer(self.recipe.describe)
         if isinstance(self.describer, LiveDescriber):
             self.describer.on_text = lambda _stats: self.progress()
             self.describer.open()
@@ -189,7 +189,6 @@ class BuildRun:
 
     def close(self, engine: str, workers: int) -> None:
         """Commit what is buffered (even when interrupted) with this run's record; close the describer."""
-        close_video()
         self.summary.seconds = time.perf_counter() - self.started
         self.writer.close(run=_run_record(self.summary, engine, workers))
         if self.describer is not None:
@@ -236,7 +235,7 @@ def build(
     items, summary.ignored_files = read_items(recipe.source.kind, input, recipe.source)
     if engine == "ray":  # a cluster that cannot be joined leaves no trace in --out either
         ray_connect(ray_address, ray_token_file)
-    writer = ShardWriter(Path(out), recipe, models_for(recipe), overwrite=overwrite)
+    writer = ShardWriter(Path(out), recipe_stamp(recipe), models_for(recipe), overwrite=overwrite)
     todo = _todo(items, writer, recipe, limit, summary)
     run = BuildRun(recipe, writer, summary, len(todo))
     run.on_progress, run.started = on_progress, started
@@ -268,7 +267,9 @@ def _todo(
     if limit is not None:
         todo = todo[:limit]
     if recipe.labels.au.subject_baseline and todo:  # from every item, so a resumed build agrees
-        todo = with_baselines(todo, subject_baselines(items, recipe))
+        todo = with_baselines(
+            todo, subject_baselines(items, partial(open_analyzer, recipe), recipe.source.max_pixels)
+        )
     return todo
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from .config import Recipe, load_recipe
 from .pipeline import check_names
 from .sources.base import read_items
-from .sources.video import close_video
+from .sources.video import VideoFrames
 from .stages import BATCH_SIZE, WorkItem, chunked, mark_duplicates, stage_decode
 
 EXAMPLES_PER_CODE = 3
@@ -56,10 +56,10 @@ def check(
     codes: Counter[str] = Counter()
     seen: dict[str, str] = {}
     done = 0
-    try:
+    with VideoFrames() as frames:
         for batch_items in chunked(items, BATCH_SIZE):
             batch = [WorkItem(item) for item in batch_items]
-            stage_decode(batch, recipe.source.max_pixels)
+            stage_decode(batch, recipe.source.max_pixels, frames)
             if recipe.source.dedupe:
                 mark_duplicates(batch, seen)
             for work in batch:
@@ -74,8 +74,6 @@ def check(
             done += len(batch)
             if on_progress:
                 on_progress(done, len(items))
-    finally:
-        close_video()
     report.codes = dict(codes.most_common())
     report.seconds = round(time.perf_counter() - started, 3)
     return report

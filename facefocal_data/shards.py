@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ._version import __version__
-from .config import Recipe
+from .config import OutputConfig
 from .errors import OutputConflictError, OutputWriteError
 from .layout import (
     ERROR_DIR,
@@ -160,16 +160,28 @@ class PendingPart:
         return self.sources + [key for part in self.staged for key in part.sources]
 
 
+@dataclass(frozen=True)
+class RecipeStamp:
+    """What the files of a build keep of its recipe: name and hash in the manifest, the hash in every
+    shard (how a leftover part is known to be ours), the whole recipe (`settings`) in the manifest;
+    its `output:` section says how parts are cut and encoded."""
+
+    name: str
+    hash: str
+    output: OutputConfig
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
 class ShardWriter:
     """Buffers validated rows and error events; commits a part every `shard_rows` rows."""
 
     def __init__(
-        self, out: Path, recipe: Recipe, models: Iterable[ModelSpec], overwrite: bool = False
+        self, out: Path, recipe: RecipeStamp, models: Iterable[ModelSpec], overwrite: bool = False
     ) -> None:
         self.out = Path(out)
         self._lock = OutputLock(self.out)  # before reading or cleaning anything in the folder
         self.recipe = recipe
-        self.recipe_hash = recipe.content_hash()
+        self.recipe_hash = recipe.hash
         self.pending = PendingPart()
         self.last_flush = time.monotonic()
         self.commit_seconds = 0.0
@@ -203,7 +215,7 @@ class ShardWriter:
             existing = Manifest(
                 recipe_name=self.recipe.name,
                 recipe_hash=self.recipe_hash,
-                recipe=self.recipe.model_dump(mode="json"),
+                recipe=self.recipe.settings,
                 models=[ModelEntry(m.name, m.sha256, m.source, m.licence) for m in models],
                 created=now_iso(),
                 updated=now_iso(),
@@ -313,10 +325,10 @@ def _write_table(path: Path, table: pa.Table, **options: Any) -> tuple[str, int]
     return sha256_file(path), path.stat().st_size
 
 
-def _write_shard(out: Path, rel: str, rows: list[dict[str, Any]], recipe: Recipe) -> ShardEntry:
+def _write_shard(out: Path, rel: str, rows: list[dict[str, Any]], recipe: RecipeStamp) -> ShardEntry:
     """A shard at `rel`, with the recipe hash in its schema metadata (how a leftover is known
     to be ours), in the recipe's compression and row groups."""
-    stamp = {"recipe_hash": recipe.content_hash(), "toolkit_version": __version__}
+    stamp = {"recipe_hash": recipe.hash, "toolkit_version": __version__}
     table = pa.Table.from_pylist(
         rows, schema=arrow_schema_with_metadata({b"facefocal": json.dumps(stamp).encode()})
     )
@@ -335,7 +347,7 @@ def _write_errors(out: Path, rel: str, events: list[ErrorEvent]) -> TableEntry:
     return TableEntry(rel, table.num_rows, sha256)
 
 
-def stage_part(out: Path, recipe: Recipe, pending: PendingPart) -> StagedPart:
+def stage_part(out: Path, recipe: RecipeStamp, pending: PendingPart) -> StagedPart:
     """Write a part under hidden staged names, as a worker does; the driver commits it (or a rerun
     deletes it). Names are unique per call, so a retried task never writes over its first try."""
     nonce = uuid.uuid4().hex
@@ -347,7 +359,9 @@ def stage_part(out: Path, recipe: Recipe, pending: PendingPart) -> StagedPart:
     return StagedPart(pending.sources, pending.digests, shard, errors)
 
 
-def restage_without(out: Path, recipe: Recipe, staged: StagedPart, drop: dict[str, ErrorEvent]) -> StagedPart:
+def restage_without(
+    out: Path, recipe: RecipeStamp, staged: StagedPart, drop: dict[str, ErrorEvent]
+) -> StagedPart:
     """The staged part again without the rows of the source keys in `drop`, each of which gets its
     error event instead (a duplicate found only by the driver, across workers: rare)."""
     rows = [] if staged.shard is None else pq.read_table(out / staged.shard.file).to_pylist()
@@ -368,7 +382,7 @@ class PartStager:
     """A worker's writer: validates each item's rows and writes them as staged parts of at most
     `shard_rows` rows (as the driver's writer would cut them), for the driver to commit."""
 
-    def __init__(self, out: Path, recipe: Recipe) -> None:
+    def __init__(self, out: Path, recipe: RecipeStamp) -> None:
         self.out, self.recipe = out, recipe
         self.pending = PendingPart()
         self.ready: list[PendingPart] = []

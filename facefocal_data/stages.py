@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import Recipe
+from .config import CropConfig, DescribeConfig, LabelsConfig, RegionsConfig
 from .describe import DESCRIBERS
 from .faces import FaceAnalyzer, FaceScan
 from .labels.stage import Labeler, apply_ground_truth
@@ -24,7 +24,7 @@ from .record import FaceRecord, make_record_id
 from .regions.propose import clip_box
 from .regions.proposer import RegionProposer
 from .sources import SourceItem
-from .sources.video import read_frame
+from .sources.video import VideoFrames
 from .vision.geometry import ibug68
 from .vision.image_io import MAX_PIXELS, ImageReadError, decode_rgb, encode, read_bytes
 
@@ -65,21 +65,35 @@ def _safely(stage: str, work: WorkItem, fn: Callable[[], None]) -> None:
         work.timed(stage, time.perf_counter() - started)
 
 
-def stage_decode(batch: list[WorkItem], max_pixels: int = MAX_PIXELS) -> None:
-    for work in batch:
-        if work.item.error is not None:
-            work.fail("source", work.item.error, code=work.item.code or "")
-            continue
+def stage_decode(
+    batch: list[WorkItem], max_pixels: int = MAX_PIXELS, frames: VideoFrames | None = None
+) -> None:
+    """Read and decode each item. `frames`: the lane's open video, kept across batches (its owner
+    closes it); without it, a video opened for this batch is closed at the batch's end."""
+    own = frames is None
+    frames = VideoFrames() if frames is None else frames
+    try:
+        for work in batch:
+            _decode_one(work, max_pixels, frames)
+    finally:
+        if own:
+            frames.close()
 
-        def run(work: WorkItem = work) -> None:
-            if work.item.frame is not None:
-                work.rgb = read_frame(work.item.path, work.item.frame)
-            else:
-                data = read_bytes(work.item.path)
-                work.digest = hashlib.sha256(data).hexdigest()
-                work.rgb = decode_rgb(data, max_pixels)
 
-        _safely("decode", work, run)
+def _decode_one(work: WorkItem, max_pixels: int, frames: VideoFrames) -> None:
+    if work.item.error is not None:
+        work.fail("source", work.item.error, code=work.item.code or "")
+        return
+
+    def run() -> None:
+        if work.item.frame is not None:
+            work.rgb = frames.read(work.item.path, work.item.frame)
+        else:
+            data = read_bytes(work.item.path)
+            work.digest = hashlib.sha256(data).hexdigest()
+            work.rgb = decode_rgb(data, max_pixels)
+
+    _safely("decode", work, run)
 
 
 def stage_faces(batch: list[WorkItem], analyzer: FaceAnalyzer) -> None:
@@ -114,9 +128,9 @@ def boxes_in_crop(boxes: Iterable[Sequence[float]], crop_box: Sequence[float], s
     return mapped
 
 
-def make_describer(recipe: Recipe) -> Any:
-    name = recipe.describe.describer
-    return None if name == "none" else DESCRIBERS.create(name, recipe.describe)
+def make_describer(describe: DescribeConfig) -> Any:
+    """The describer the recipe's `describe:` section picks; None for `describer: none`."""
+    return None if describe.describer == "none" else DESCRIBERS.create(describe.describer, describe)
 
 
 def describe_items(describer: Any, batch: list[WorkItem]) -> None:
@@ -146,15 +160,23 @@ def _describe_all(describer: Any, batch: list[WorkItem]) -> None:
 
 
 class RecordBuilder:
-    """Stage: faces -> regions -> labels -> descriptions -> canonical records."""
+    """Stage: faces -> regions -> labels -> descriptions -> canonical records, per the recipe's
+    `crop:`, `regions:`, `labels:` and `describe:` sections; `recipe_hash` goes into each record id."""
 
-    def __init__(self, recipe: Recipe, geometry_source: str, describe: bool = True) -> None:
-        """``describe=False``: records only; the engine describes them where the describer lives."""
-        self.recipe = recipe
-        self.recipe_hash = recipe.content_hash()
-        self.proposer = RegionProposer(recipe)
-        self.labeler = Labeler(recipe)
-        self.describer = make_describer(recipe) if describe else None
+    def __init__(
+        self,
+        recipe_hash: str,
+        geometry_source: str,
+        crop: CropConfig,
+        regions: RegionsConfig,
+        labels: LabelsConfig,
+        describe: DescribeConfig | None = None,
+    ) -> None:
+        """``describe=None``: records only; the engine describes them where the describer lives."""
+        self.recipe_hash, self.crop, self.age_bins = recipe_hash, crop, labels.age.bins
+        self.proposer = RegionProposer(regions, crop.size, labels.au_vocabulary)
+        self.labeler = Labeler(labels)
+        self.describer = None if describe is None else make_describer(describe)
         self.geometry_source = geometry_source
 
     def __call__(self, batch: list[WorkItem]) -> None:
@@ -170,7 +192,7 @@ class RecordBuilder:
 
     def _records(self, work: WorkItem) -> None:
         assert work.rgb is not None and work.scan is not None
-        item, crop_cfg = work.item, self.recipe.crop
+        item, crop_cfg = work.item, self.crop
         h, w = work.rgb.shape[:2]
         ext = "jpg" if crop_cfg.image_format == "jpeg" else "png"
         subject_face = max(work.scan.faces, key=lambda f: f.landmark_box[2] - f.landmark_box[0])
@@ -208,7 +230,7 @@ class RecordBuilder:
                 age=self.labeler.label_age(work.rgb, face),
             )
             if item.ground_truth:
-                apply_ground_truth(record, item.ground_truth, item.dataset, self.recipe.labels.age.bins)
+                apply_ground_truth(record, item.ground_truth, item.dataset, self.age_bins)
             work.records.append(record)
 
 

@@ -21,8 +21,13 @@ from typing import Any
 from .config import Recipe
 from .errors import OutputWriteError
 from .layout import ErrorEvent, StagedPart
-from .shards import PartStager, restage_without
+from .shards import PartStager, RecipeStamp, restage_without
 from .stages import WorkItem, describe_items, mark_duplicates
+
+
+def recipe_stamp(recipe: Recipe) -> RecipeStamp:
+    """What the build's files keep of `recipe` (the writer's and the workers' view of it)."""
+    return RecipeStamp(recipe.name, recipe.content_hash(), recipe.output, recipe.model_dump(mode="json"))
 
 
 def workers_write(recipe: Recipe) -> bool:
@@ -72,7 +77,7 @@ def write_task(batch: list[WorkItem], out: Path, recipe: Recipe, describer: Any,
     if dedupe:
         mark_duplicates(batch, {})  # within the batch; the driver checks across batches
     describe_items(describer, batch)
-    stager, tallies = PartStager(out, recipe), []
+    stager, tallies = PartStager(out, recipe_stamp(recipe)), []
     for work in batch:
         started = time.perf_counter()
         digest = work.digest if dedupe and not work.failed else None
@@ -109,7 +114,9 @@ def drop_seen(out: Path, recipe: Recipe, result: TaskResult, seen: dict[str, str
             seen[tally.digest] = tally.key
     if drop:
         result.parts = [
-            restage_without(out, recipe, part, {k: e for k, e in drop.items() if k in part.sources})
+            restage_without(
+                out, recipe_stamp(recipe), part, {k: e for k, e in drop.items() if k in part.sources}
+            )
             if drop.keys() & set(part.sources)
             else part
             for part in result.parts

@@ -17,6 +17,21 @@ MAX_FUNCTION_LINES = 60
 MAX_CLASS_LINES = 150
 
 ALLOWED_CYCLES: list[set[str]] = []
+# the modules that hold a whole recipe: loading it, building with it, shipping it to workers,
+# checking it, the CLI over them, and the tools that write recipes; the stages take their sections
+RECIPE_HOLDERS = {
+    "facefocal_data/__init__.py",
+    "facefocal_data/config.py",
+    "facefocal_data/pipeline.py",
+    "facefocal_data/engines.py",
+    "facefocal_data/staging.py",
+    "facefocal_data/preflight.py",
+    "facefocal_data/cli/build.py",
+    "facefocal_data/trainers/smoke.py",
+    "facefocal_data/truth/audit.py",
+    "facefocal_data/truth/calibration.py",
+    "facefocal_data/truth/pairs.py",
+}
 # offenders, each with why it stays (none today: a new one needs a reason here)
 ALLOWED_LONG: dict[str, str] = {}
 
@@ -140,6 +155,38 @@ def test_no_function_over_60_lines_and_no_class_over_150() -> None:
     assert not found, f"too long to read in one go: {found}"
     gone = sorted(ALLOWED_LONG.keys() - long.keys())
     assert not gone, f"short enough now: remove {gone} from ALLOWED_LONG"
+
+
+def recipe_holders() -> set[str]:
+    """Modules that import `Recipe` or take a parameter annotated with it."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            imports = isinstance(node, ast.ImportFrom) and any(a.name == "Recipe" for a in node.names)
+            takes = (
+                isinstance(node, ast.arg)
+                and node.annotation is not None
+                and "Recipe" in _names(node.annotation)
+            )
+            if imports or takes:
+                found.add(path.relative_to(PACKAGE.parent).as_posix())
+    return found
+
+
+def _names(node: ast.AST | None) -> set[str]:
+    """The names an annotation mentions (a quoted one as its text)."""
+    if node is None:
+        return set()
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
+        n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+
+
+def test_only_the_recipe_holders_take_the_whole_recipe() -> None:
+    """A stage takes its own section (the detector its `detector:` block), not the recipe."""
+    holders = recipe_holders()
+    assert sorted(holders - RECIPE_HOLDERS) == [], "pass these modules their recipe sections instead"
+    assert sorted(RECIPE_HOLDERS - holders) == [], "no longer holds the recipe: remove from RECIPE_HOLDERS"
 
 
 def test_cli_help_lists_what_the_registries_hold() -> None:

@@ -27,6 +27,7 @@ from facefocal_data.record import (
 )
 from facefocal_data.schema import load_schema
 from facefocal_data.shards import ShardWriter
+from facefocal_data.staging import recipe_stamp
 from facefocal_data.validate import validate_dir
 
 from .conftest import ASTRONAUT, EXPECTED_BAD, TEMPLATE_RECIPE
@@ -89,22 +90,23 @@ def test_every_written_row_validates(mixed_build) -> None:  # type: ignore[no-un
 
 
 def test_a_broken_row_is_quarantined_with_its_reason(mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from facefocal_data.engines import open_builder
     from facefocal_data.faces import FaceAnalyzer
     from facefocal_data.sources import SourceItem
-    from facefocal_data.stages import RecordBuilder, WorkItem, stage_decode, stage_faces
+    from facefocal_data.stages import WorkItem, stage_decode, stage_faces
 
     recipe = TEMPLATE
-    analyzer = FaceAnalyzer(recipe)
+    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
     work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"))
     stage_decode([work])
     stage_faces([work], analyzer)
-    RecordBuilder(recipe, analyzer.geometry_source)([work])
+    open_builder(recipe, analyzer.geometry_source, describe=True)([work])
     analyzer.close()
     good = work.records[0]
     broken = WorkItem(work.item).records
     bad = good.__class__(**{**good.__dict__, "record_id": "b" * 20, "width": 450})
     bad.regions = [good.regions[0].__class__(**{**good.regions[0].__dict__, "observable_aus": ["AU1"]})]
-    writer = ShardWriter(tmp_path / "out", recipe, MODELS)
+    writer = ShardWriter(tmp_path / "out", recipe_stamp(recipe), MODELS)
     rejected = writer.add("astronaut.png", [good, bad], broken)
     writer.close()
     assert [e.record_id for e in rejected] == ["b" * 20]

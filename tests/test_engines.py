@@ -69,6 +69,7 @@ def test_a_part_a_worker_wrote_but_no_commit_took_is_removed_by_the_rerun(
     mixed_folder: Path, tmp_path: Path
 ) -> None:
     from facefocal_data.shards import PendingPart, stage_part
+    from facefocal_data.staging import recipe_stamp
 
     recipe = Recipe.model_validate(TEMPLATE_RECIPE)
     out = tmp_path / "out"
@@ -76,7 +77,7 @@ def test_a_part_a_worker_wrote_but_no_commit_took_is_removed_by_the_rerun(
     rows = _rows(out)
     assert first.faces == len(rows) == 7
     # what a worker leaves when the driver dies between the worker's write and the commit
-    orphan = stage_part(out, recipe, PendingPart(rows=rows, sources=["a_astronaut.png"]))
+    orphan = stage_part(out, recipe_stamp(recipe), PendingPart(rows=rows, sources=["a_astronaut.png"]))
     assert orphan.shard is not None and (out / orphan.shard.file).is_file()
     assert _rows(out) == rows and validate_dir(out).ok  # never listed: no reader sees it
     again = build(mixed_folder, out, recipe=recipe, engine="processes", workers=1)

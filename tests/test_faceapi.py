@@ -52,7 +52,7 @@ def age() -> FaceApiAge:
 
 @pytest.fixture(scope="module")
 def scanned(astronaut_rgb: np.ndarray, group_photo: Path) -> dict[str, tuple[np.ndarray, list[Face]]]:
-    analyzer = FaceAnalyzer(Recipe())
+    analyzer = FaceAnalyzer()
     group = np.asarray(Image.open(group_photo).convert("RGB"))
     out = {
         name: (rgb, analyzer.scan(rgb).faces)

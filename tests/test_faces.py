@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facefocal_data.config import Recipe
+from facefocal_data.config import DetectorConfig
 from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.regions.named import MOUTH
 from facefocal_data.vision.geometry import IBUG68_FROM_MP478, ibug68
@@ -17,7 +17,7 @@ from facefocal_data.vision.geometry import IBUG68_FROM_MP478, ibug68
 
 @pytest.fixture(scope="module")
 def analyzer():  # type: ignore[no-untyped-def]
-    a = FaceAnalyzer(Recipe())
+    a = FaceAnalyzer()
     yield a
     a.close()
 
@@ -88,7 +88,7 @@ def test_68_point_view_is_mirror_symmetric(analyzer: FaceAnalyzer, astronaut_rgb
 
 
 def test_min_face_px_drops_small_faces(astronaut_rgb: np.ndarray) -> None:
-    big_only = FaceAnalyzer(Recipe.model_validate({"detector": {"min_face_px": 400}}))
+    big_only = FaceAnalyzer(DetectorConfig(min_face_px=400))
     scan = big_only.scan(astronaut_rgb)
     big_only.close()
     assert scan.faces == [] and scan.too_small >= 1
@@ -116,7 +116,7 @@ def _tight_crop(rgb: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("side", [160, 240, 448])
 def test_frame_filling_face_is_found_once(astronaut_rgb: np.ndarray, side: int) -> None:
-    analyzer = FaceAnalyzer(Recipe())
+    analyzer = FaceAnalyzer()
     crop = cv2.resize(_tight_crop(astronaut_rgb), (side, side))
     scan = analyzer.scan(crop)
     assert len(scan.faces) == 1 and scan.detections == 1, "one face, nothing nested inside it"
@@ -129,7 +129,7 @@ def test_short_range_model_decodes_onto_the_face(astronaut_rgb: np.ndarray) -> N
     """Its 896 anchors (two grids) decode to the face box the full-range model finds."""
     from facefocal_data.vision.geometry import box_iou
 
-    analyzer = FaceAnalyzer(Recipe())
+    analyzer = FaceAnalyzer()
     crop = cv2.resize(_tight_crop(astronaut_rgb), (240, 240))
     boxes = {}
     for name, model in analyzer.detector.models.items():
@@ -141,7 +141,7 @@ def test_short_range_model_decodes_onto_the_face(astronaut_rgb: np.ndarray) -> N
 
 
 def test_portrait_up_to_1mp_costs_two_detector_calls(astronaut_rgb: np.ndarray) -> None:
-    analyzer = FaceAnalyzer(Recipe())
+    analyzer = FaceAnalyzer()
     calls = _counting_calls(analyzer)
     for shape in ((1000, 1000), (800, 1250)):
         big = cv2.resize(astronaut_rgb, (shape[1], shape[0]))
@@ -151,7 +151,7 @@ def test_portrait_up_to_1mp_costs_two_detector_calls(astronaut_rgb: np.ndarray) 
 
 
 def test_group_photo_tiles_only_where_faces_are_small(group_photo: Path) -> None:
-    analyzer = FaceAnalyzer(Recipe())
+    analyzer = FaceAnalyzer()
     calls = _counting_calls(analyzer)
     rgb = np.asarray(Image.open(group_photo).convert("RGB"))
     assert len(analyzer.scan(rgb).faces) == 6

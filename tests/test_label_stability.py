@@ -14,7 +14,7 @@ from facefocal_data.labels.stage import Labeler
 @pytest.fixture(scope="module")
 def models() -> tuple[FaceAnalyzer, Labeler]:
     recipe = Recipe()
-    return FaceAnalyzer(recipe), Labeler(recipe)
+    return FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop), Labeler(recipe.labels)
 
 
 def _labels(models: tuple[FaceAnalyzer, Labeler], rgb: np.ndarray) -> tuple[str, float, set[str]]:

@@ -16,6 +16,7 @@ import facefocal_data as ff
 from facefocal_data.config import Recipe, with_settings
 from facefocal_data.describe.factcheck import au_mentions, check_aus, check_region
 from facefocal_data.describe.template import describe_region
+from facefocal_data.engines import open_builder
 from facefocal_data.errors import RecipeError
 from facefocal_data.faces import Face, FaceAnalyzer
 from facefocal_data.facs import AU_NAMES
@@ -28,17 +29,17 @@ from facefocal_data.models.manifest import MODELS
 from facefocal_data.pipeline import check_names
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
-from facefocal_data.stages import RecordBuilder, WorkItem
+from facefocal_data.stages import WorkItem
 
 from .conftest import ASTRONAUT, TEMPLATE_RECIPE
 
 
 def _records(rgb: np.ndarray, recipe: Recipe | None = None) -> list[FaceRecord]:
     recipe = recipe or Recipe.model_validate(TEMPLATE_RECIPE)
-    analyzer = FaceAnalyzer(recipe)
+    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
     work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"), rgb=rgb)
     work.scan = analyzer.scan(rgb)
-    RecordBuilder(recipe, analyzer.geometry_source)([work])
+    open_builder(recipe, analyzer.geometry_source, describe=True)([work])
     analyzer.close()
     assert not work.events, work.events
     return work.records
@@ -219,7 +220,7 @@ def test_age_at_the_models_top_is_flagged_not_clipped(
     from facefocal_data.schema import row_problems
 
     assert astronaut.age is not None and astronaut.age.range_edge is None  # ~30 y: inside the range
-    face = FaceAnalyzer(Recipe()).scan(astronaut_rgb).faces[0]
+    face = FaceAnalyzer().scan(astronaut_rgb).faces[0]
     reading = AgeGenderAge().estimate(astronaut_rgb, face)
     assert reading.range_edge is None and reading.probs[-1] < 0.5
     # the same reading with the mass moved into the last bin ("80 and over"): censored, so flagged
@@ -245,11 +246,11 @@ def test_ground_truth_wins_and_keeps_the_estimate(astronaut_rgb: np.ndarray) -> 
     from facefocal_data.schema import row_problems
 
     recipe = Recipe.model_validate(TEMPLATE_RECIPE)
-    analyzer = FaceAnalyzer(recipe)
+    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
     truth = {"aus": {"AU12": 1, "AU4": 0}, "emotion": "happiness", "age": 44}
     work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "mydata", ground_truth=truth), rgb=astronaut_rgb)
     work.scan = analyzer.scan(astronaut_rgb)
-    RecordBuilder(recipe, analyzer.geometry_source)([work])
+    open_builder(recipe, analyzer.geometry_source, describe=True)([work])
     analyzer.close()
     [record] = work.records
     au12 = next(a for a in _region(record, "mouth").aus if a.au == "AU12")
@@ -305,12 +306,12 @@ def test_recipe_temperature_softens_the_label_and_sets_uncertain(astronaut_rgb: 
     hot = Recipe.model_validate(
         {"labels": {"au": {"backend": "none"}, "age": {"backend": "none"}, "emotion": {"temperature": 50}}}
     )
-    analyzer = FaceAnalyzer(recipe)
+    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
     [face] = analyzer.scan(astronaut_rgb).faces
     analyzer.close()
     plain, soft = (
-        Labeler(recipe).label_emotion(astronaut_rgb, face),
-        Labeler(hot).label_emotion(astronaut_rgb, face),
+        Labeler(recipe.labels).label_emotion(astronaut_rgb, face),
+        Labeler(hot.labels).label_emotion(astronaut_rgb, face),
     )
     assert plain is not None and soft is not None
     assert plain.label == soft.label == "happiness" and not plain.uncertain
@@ -324,7 +325,7 @@ def test_recipe_temperature_softens_the_label_and_sets_uncertain(astronaut_rgb: 
 def example_faces(astronaut_rgb: np.ndarray) -> dict[str, tuple[np.ndarray, Face]]:
     """The smiling astronaut and the cameraman (a neutral face, turned ~55°), largest face each."""
     camera = np.asarray(Image.open(ASTRONAUT.parent / "camera.png").convert("RGB"))
-    analyzer = FaceAnalyzer(Recipe())
+    analyzer = FaceAnalyzer()
     images = {"astronaut": astronaut_rgb, "camera": camera}
     faces = {name: (rgb, largest(analyzer.scan(rgb).faces)) for name, rgb in images.items()}
     analyzer.close()
@@ -370,7 +371,7 @@ def test_rolled_and_smaller_images_keep_the_aus(example_faces: dict[str, Any]) -
     plain = geometric_activations(face.blendshapes, face.points)
     rolled = cv2.warpAffine(rgb, cv2.getRotationMatrix2D((256.0, 256.0), 20, 1.0), (512, 512))
     small = cv2.resize(rgb, (256, 256), interpolation=cv2.INTER_AREA)
-    analyzer = FaceAnalyzer(Recipe())
+    analyzer = FaceAnalyzer()
     for image in (rolled, small):
         other = largest(analyzer.scan(image).faces)
         moved = geometric_activations(other.blendshapes, other.points)

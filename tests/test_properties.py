@@ -27,7 +27,7 @@ def real_points() -> np.ndarray:
 
     from facefocal_data.faces import FaceAnalyzer
 
-    analyzer = FaceAnalyzer(Recipe())
+    analyzer = FaceAnalyzer()
     scan = analyzer.scan(np.asarray(Image.open(ASTRONAUT).convert("RGB")))
     analyzer.close()
     return scan.faces[0].points.copy()
@@ -52,7 +52,7 @@ def _moved(scale: float, dx: float, dy: float, angle: float) -> np.ndarray:
 @settings(max_examples=60, deadline=None)
 @given(moves, st.text(min_size=1, max_size=12))
 def test_region_boxes_always_lie_inside_the_crop(move: tuple[float, float, float, float], key: str) -> None:
-    for region in RegionProposer(Recipe()).propose(_moved(*move), key):
+    for region in RegionProposer().propose(_moved(*move), key):
         x1, y1, x2, y2 = region.bbox_xyxy
         assert 0 <= x1 < x2 <= SIZE and 0 <= y1 < y2 <= SIZE, (region.region_id, region.bbox_xyxy)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facefocal_data.config import Recipe
+from facefocal_data.config import LabelsConfig, Recipe, RegionsConfig
 from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.regions.named import MOUTH, NAMED_REGIONS
 from facefocal_data.regions.propose import BoxSampling, sample_boxes
@@ -14,7 +14,7 @@ from facefocal_data.regions.proposer import RegionProposer
 
 @pytest.fixture(scope="module")
 def points(astronaut_rgb: np.ndarray) -> np.ndarray:
-    analyzer = FaceAnalyzer(Recipe())
+    analyzer = FaceAnalyzer()
     face = analyzer.scan(astronaut_rgb).faces[0]
     analyzer.close()
     return face.points
@@ -25,7 +25,7 @@ def _by_id(regions):  # type: ignore[no-untyped-def]
 
 
 def test_at_least_fourteen_named_regions_inside_the_crop(points: np.ndarray) -> None:
-    regions = RegionProposer(Recipe()).propose(points, "key")
+    regions = RegionProposer().propose(points, "key")
     named = [r for r in regions if r.kind == "named"]
     assert len(named) >= 14
     wanted = {
@@ -56,7 +56,7 @@ def test_at_least_fourteen_named_regions_inside_the_crop(points: np.ndarray) -> 
 
 
 def test_mouth_region_contains_the_mouth_landmarks(points: np.ndarray) -> None:
-    mouth = _by_id(RegionProposer(Recipe()).propose(points, "k"))["mouth"]
+    mouth = _by_id(RegionProposer().propose(points, "k"))["mouth"]
     x1, y1, x2, y2 = mouth.bbox_xyxy
     lips = points[list(MOUTH), :2]
     assert (lips[:, 0] >= x1).all() and (lips[:, 0] <= x2).all()
@@ -64,7 +64,7 @@ def test_mouth_region_contains_the_mouth_landmarks(points: np.ndarray) -> None:
 
 
 def test_left_is_the_subjects_left(points: np.ndarray) -> None:
-    regions = _by_id(RegionProposer(Recipe()).propose(points, "k"))
+    regions = _by_id(RegionProposer().propose(points, "k"))
     centre = lambda r: (r.bbox_xyxy[0] + r.bbox_xyxy[2]) / 2  # noqa: E731
     face_mid = centre(regions["full_face"])
     for side in ("eye", "brow", "cheek_upper", "cheek_lower", "nasolabial"):
@@ -72,14 +72,14 @@ def test_left_is_the_subjects_left(points: np.ndarray) -> None:
 
 
 def test_anatomical_order_top_to_bottom(points: np.ndarray) -> None:
-    r = _by_id(RegionProposer(Recipe()).propose(points, "k"))
+    r = _by_id(RegionProposer().propose(points, "k"))
     mid_y = lambda name: (r[name].bbox_xyxy[1] + r[name].bbox_xyxy[3]) / 2  # noqa: E731
     assert mid_y("forehead") < mid_y("brow_left") < mid_y("eye_left") < mid_y("nose")
     assert mid_y("nose") < mid_y("mouth") < mid_y("chin")
 
 
 def test_regions_list_the_aus_their_area_can_show(points: np.ndarray) -> None:
-    r = _by_id(RegionProposer(Recipe()).propose(points, "k"))
+    r = _by_id(RegionProposer().propose(points, "k"))
     assert {"AU12", "AU25", "AU26"} <= set(r["mouth"].observable_aus)
     assert {"AU07", "AU43"} <= set(r["eye_left"].observable_aus)
     assert {"AU07", "AU43"} <= set(r["eye_right"].observable_aus)
@@ -92,9 +92,11 @@ def test_regions_list_the_aus_their_area_can_show(points: np.ndarray) -> None:
 
 
 def test_threshold_and_vocabulary_come_from_the_recipe(points: np.ndarray) -> None:
-    loose = RegionProposer(Recipe.model_validate({"regions": {"au_overlap": 0.01}}))
-    strict = RegionProposer(Recipe.model_validate({"regions": {"au_overlap": 0.95}}))
-    few = RegionProposer(Recipe.model_validate({"labels": {"au_vocabulary": [12, "au25"]}}))
+    loose = RegionProposer(RegionsConfig(au_overlap=0.01))
+    strict = RegionProposer(RegionsConfig(au_overlap=0.95))
+    few = RegionProposer(
+        au_vocabulary=LabelsConfig.model_validate({"au_vocabulary": [12, "au25"]}).au_vocabulary
+    )
     n_loose = sum(len(x.observable_aus) for x in loose.propose(points, "k"))
     n_strict = sum(len(x.observable_aus) for x in strict.propose(points, "k"))
     assert n_loose > n_strict
@@ -125,7 +127,7 @@ def test_user_boxes_custom_regions_and_selection(points: np.ndarray) -> None:
             }
         }
     )
-    regions = RegionProposer(recipe).propose(points, "k")
+    regions = RegionProposer(recipe.regions).propose(points, "k")
     ids = [r.region_id for r in regions]
     assert ids == ["mouth", "eye_left", "nose_tip", "box_user_00", "box_00", "box_01"]
     user = _by_id(regions)["box_user_00"]

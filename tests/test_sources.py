@@ -250,6 +250,31 @@ def test_video_frames_are_sampled_and_decoded(tmp_path: Path) -> None:
     assert summary.faces == 2 and summary.errors == 0
 
 
+def test_a_worker_process_reads_video_frames_with_its_own_open_video(tmp_path: Path) -> None:
+    """Each worker owns its decode lane's video: the frames it reads give the local build's rows."""
+    base = cv2.imread(str(ASTRONAUT))
+    video = tmp_path / "talk.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, base.shape[1::-1])
+    for n in range(12):
+        writer.write(np.roll(base, 6 * n, axis=1))  # frames differ, so a wrong frame shows
+    writer.release()
+    recipe = Recipe.model_validate(
+        {**TEMPLATE_RECIPE, "source": {"kind": "video", "every_nth": 3}, "regions": {"named": ["mouth"]}}
+    )
+    build(video, tmp_path / "local", recipe=recipe)
+    remote = build(video, tmp_path / "workers", recipe=recipe, engine="processes", workers=1)
+    assert remote.faces == 4 and remote.errors == 0
+
+    def rows(out: Path) -> list[dict]:
+        return [r for p in sorted((out / "shards").glob("*.parquet")) for r in pq.read_table(p).to_pylist()]
+
+    local, workers = rows(tmp_path / "local"), rows(tmp_path / "workers")
+    assert [r["source_path"] for r in workers] == [f"talk.avi#{n:06d}" for n in (0, 3, 6, 9)]
+    assert [(r["record_id"], r["image"]["bytes"]) for r in local] == [
+        (r["record_id"], r["image"]["bytes"]) for r in workers
+    ]
+
+
 @pytest.mark.unit
 def test_unknown_source_kind_is_a_setup_error(tmp_path: Path) -> None:
     from facefocal_data.errors import RecipeError
@@ -371,7 +396,7 @@ def test_every_code_is_raised_somewhere_and_every_raised_code_is_in_the_table() 
 @pytest.mark.unit
 def test_video_frames_read_in_order_or_out_of_order_equal_a_plain_sequential_decode(tmp_path: Path) -> None:
     """The forward cursor (grab instead of seek) returns exactly the frames a full decode gives."""
-    from facefocal_data.sources.video import close_video, read_frame
+    from facefocal_data.sources.video import VideoFrames
 
     base = cv2.imread(str(ASTRONAUT))
     video = tmp_path / "count.avi"
@@ -386,9 +411,31 @@ def test_video_frames_read_in_order_or_out_of_order_equal_a_plain_sequential_dec
         truth.append(cv2.cvtColor(got[1], cv2.COLOR_BGR2RGB))
     capture.release()
     assert len(truth) == 40
-    for wanted in [0, 1, 2, 5, 17, 39, 3, 30, 31, 8]:  # forward steps, a jump back, forward again
-        assert np.array_equal(read_frame(video, wanted), truth[wanted]), wanted
-    with pytest.raises(ImageReadError, match=r"frame 40 of count\.avi could not be read") as raised:
-        read_frame(video, 40)
-    assert raised.value.code == "E_BAD_VIDEO"
-    close_video()
+    with VideoFrames() as frames:
+        for wanted in [0, 1, 2, 5, 17, 39, 3, 30, 31, 8]:  # forward steps, a jump back, forward again
+            assert np.array_equal(frames.read(video, wanted), truth[wanted]), wanted
+        with pytest.raises(ImageReadError, match=r"frame 40 of count\.avi could not be read") as raised:
+            frames.read(video, 40)
+        assert raised.value.code == "E_BAD_VIDEO"
+        assert frames._cursor is not None and frames._cursor.path == video  # one capture, kept open
+    assert frames._cursor is None  # the owner's `with` released it
+
+
+@pytest.mark.unit
+def test_a_check_and_a_lone_decode_read_video_frames_and_leave_no_video_open(tmp_path: Path) -> None:
+    """The pre-flight check owns its open video; a decode given no `frames` closes what it opened."""
+    from facefocal_data import check
+    from facefocal_data.stages import WorkItem, stage_decode
+
+    base = cv2.imread(str(ASTRONAUT))
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, base.shape[1::-1])
+    for _ in range(6):
+        writer.write(base)
+    writer.release()
+    report = check(video, Recipe.model_validate({"source": {"kind": "video", "every_nth": 2}}))
+    assert (report.inputs, report.readable, report.problems) == (3, 3, 0)
+    batch = [WorkItem(SourceItem(f"clip.avi#{n:06d}", video, "d", frame=n)) for n in (0, 5, 6)]
+    stage_decode(batch)
+    assert [w.rgb.shape if w.rgb is not None else None for w in batch[:2]] == [base.shape, base.shape]
+    assert batch[2].events[0].code == "E_BAD_VIDEO" and "frame 6 of clip.avi" in batch[2].events[0].reason

@@ -21,10 +21,10 @@ from facefocal_data.describe.facts import face_facts, region_facts
 from facefocal_data.describe.slots import Signature
 from facefocal_data.describe.template_check import fill, parse_candidates, template_problems
 from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
-from facefocal_data.faces import FaceAnalyzer
+from facefocal_data.engines import open_analyzer, open_builder
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
-from facefocal_data.stages import RecordBuilder, WorkItem
+from facefocal_data.stages import WorkItem
 
 from .conftest import ASTRONAUT, TEMPLATE_RECIPE
 
@@ -34,10 +34,10 @@ NOWHERE = "http://127.0.0.1:9/v1"  # the discard port: nothing answers
 @pytest.fixture(scope="module")
 def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
     recipe = Recipe.model_validate(TEMPLATE_RECIPE)
-    analyzer = FaceAnalyzer(recipe)
+    analyzer = open_analyzer(recipe)
     work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"), rgb=astronaut_rgb)
     work.scan = analyzer.scan(astronaut_rgb)
-    RecordBuilder(recipe, analyzer.geometry_source)([work])
+    open_builder(recipe, analyzer.geometry_source)([work])
     analyzer.close()
     return work.records[0]
 

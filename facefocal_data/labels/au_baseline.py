@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 
-from ..config import Recipe
 from ..faces import Face, FaceAnalyzer
 from ..sources import SourceItem
 from ..vision.image_io import ImageReadError, decode_rgb, read_bytes
@@ -53,8 +53,11 @@ def _read(analyzer: FaceAnalyzer, item: SourceItem, max_pixels: int) -> Reading 
     return read_face(face.blendshapes, face.points)
 
 
-def subject_baselines(items: list[SourceItem], recipe: Recipe) -> dict[tuple[str, str], Reading]:
-    """(dataset, subject) → baseline reading, for every subject with at least two readable faces."""
+def subject_baselines(
+    items: list[SourceItem], open_analyzer: Callable[[], FaceAnalyzer], max_pixels: int
+) -> dict[tuple[str, str], Reading]:
+    """(dataset, subject) → baseline reading, for every subject with at least two readable faces;
+    `open_analyzer` loads the build's face models, only when some subject has two images."""
     groups: dict[tuple[str, str], list[SourceItem]] = defaultdict(list)
     for item in items:
         if item.subject_id is not None:
@@ -62,13 +65,13 @@ def subject_baselines(items: list[SourceItem], recipe: Recipe) -> dict[tuple[str
     groups = {key: group for key, group in groups.items() if len(group) >= 2}
     if not groups:
         return {}
-    analyzer = FaceAnalyzer(recipe)
+    analyzer = open_analyzer()
     baselines = {}
     try:
         for key, group in groups.items():
             readings = []
             for item in group:
-                reading = _read(analyzer, item, recipe.source.max_pixels)
+                reading = _read(analyzer, item, max_pixels)
                 if reading is not None:
                     readings.append((reading, item.ground_truth.get("emotion") == "neutral"))
             if len(readings) >= 2:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Recipe
+from ..config import LabelsConfig
 from ..estimators import AGE_ESTIMATORS, AU_ESTIMATORS, EMOTION_ESTIMATORS
 from ..face_types import Face
 from ..facs import AU_NAMES, normalise_au
@@ -74,10 +74,10 @@ def region_side(box: Sequence[int], midline_x: float) -> str:
 
 
 class Labeler:
-    """Holds the configured estimators (loaded once) and labels faces."""
+    """Holds the estimators the recipe's `labels:` section picks (loaded once) and labels faces."""
 
-    def __init__(self, recipe: Recipe) -> None:
-        cfg = recipe.labels
+    def __init__(self, labels: LabelsConfig | None = None) -> None:
+        cfg = labels or LabelsConfig()
         self.cfg = cfg
         self.au = AU_ESTIMATORS.create(cfg.au.backend) if cfg.au.backend != "none" else None
         self.emotion = (

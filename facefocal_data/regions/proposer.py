@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
-from ..config import Recipe
+from ..config import CropConfig, RegionsConfig
+from ..facs import DEFAULT_AU_VOCABULARY
 from ..record import Region
 from .named import NAMED_REGIONS, RegionDef
 from .propose import ActionAreas, BoxSampling, region_box, sample_boxes
 
 
 class RegionProposer:
-    """Stage: landmarks (crop px) -> regions, per the recipe's `regions` section."""
+    """Stage: landmarks (crop px) -> regions, per the recipe's `regions:` section, in crops of
+    `crop_size` px; each region lists the AUs of `au_vocabulary` (`labels.au_vocabulary`) it can show."""
 
-    def __init__(self, recipe: Recipe) -> None:
-        cfg = recipe.regions
+    def __init__(
+        self,
+        regions: RegionsConfig | None = None,
+        crop_size: int = CropConfig().size,
+        au_vocabulary: Iterable[str] = DEFAULT_AU_VOCABULARY,
+    ) -> None:
+        cfg = regions or RegionsConfig()
         by_name = {r.name: r for r in NAMED_REGIONS}
         names = list(by_name) if cfg.named == "all" else cfg.named
         self.defs: list[RegionDef] = [by_name[n] for n in names]
@@ -25,9 +34,9 @@ class RegionProposer:
         b = cfg.boxes
         self.sampling = BoxSampling(b.count, b.min_side, b.max_side, b.max_aspect, b.seed)
         self.fixed = [list(box) for box in b.fixed]
-        self.size = recipe.crop.size
+        self.size = crop_size
         self.threshold = cfg.au_overlap
-        self.vocabulary = list(recipe.labels.au_vocabulary)
+        self.vocabulary = list(au_vocabulary)
 
     def propose(
         self, points: np.ndarray, key: str, source_boxes: list[list[int]] | None = None

@@ -6,7 +6,6 @@ row; each sampled frame is an item keyed ``<video>#<frame>``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,33 +101,37 @@ class FrameCursor:
         self.capture.release()
 
 
-_cursor: FrameCursor | None = None
-_cursor_lock = threading.Lock()
+class VideoFrames:
+    """The open video of one decode lane (the local engine's decode thread, one worker process,
+    one Ray actor, one pre-flight check): frames of one video asked for in order, as the build
+    asks for them, are read forward from one capture. Its owner closes it (or uses `with`); one
+    thread reads from it at a time."""
 
+    def __init__(self) -> None:
+        self._cursor: FrameCursor | None = None
 
-def read_frame(path: Path, frame: int) -> np.ndarray:
-    """One frame as RGB; a frame that cannot be read raises with the reason. Frames of one video
-    asked for in order (as the build does) are read sequentially from one open capture."""
-    global _cursor
-    if frame < 0:
-        raise ImageReadError(
-            "E_BAD_VIDEO", f"frame {frame} of {path.name} could not be read (frames count from 0)"
-        )
-    with _cursor_lock:
-        if _cursor is None or _cursor.path != path:
-            if _cursor is not None:
-                _cursor.close()
-            _cursor = FrameCursor(path)
-        bgr = _cursor.read(frame)
-    if bgr is None:
-        raise ImageReadError("E_BAD_VIDEO", f"frame {frame} of {path.name} could not be read")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    def read(self, path: Path, frame: int) -> np.ndarray:
+        """One frame as RGB; a frame that cannot be read raises with the reason."""
+        if frame < 0:
+            raise ImageReadError(
+                "E_BAD_VIDEO", f"frame {frame} of {path.name} could not be read (frames count from 0)"
+            )
+        if self._cursor is None or self._cursor.path != path:
+            self.close()
+            self._cursor = FrameCursor(path)
+        bgr = self._cursor.read(frame)
+        if bgr is None:
+            raise ImageReadError("E_BAD_VIDEO", f"frame {frame} of {path.name} could not be read")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
+    def close(self) -> None:
+        """Release the open video; a later `read` opens it again."""
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
 
-def close_video() -> None:
-    """Release the open video (the build calls it at the end)."""
-    global _cursor
-    with _cursor_lock:
-        if _cursor is not None:
-            _cursor.close()
-            _cursor = None
+    def __enter__(self) -> VideoFrames:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Recipe
+from ..config import AUConfig, LabelsConfig, Recipe
 from ..dataset import Build, as_build
 from ..errors import NotABuildError
 from ..record import AULabel, FaceRecord
@@ -86,11 +86,13 @@ def read_truth(data: Build | str | Path) -> BuildTruth:
     for record in build.records(include_rejected=True, pixels=False):
         keys[record.source_dataset].add(record.source_path)
         if record.record_id not in build.rejected:
-            faces.append(face_truth(record, recipe))
+            faces.append(face_truth(record, recipe.labels))
     return BuildTruth(build, recipe, faces, dict(keys))
 
 
-def face_truth(record: FaceRecord, recipe: Recipe) -> FaceTruth:
+def face_truth(record: FaceRecord, labels: LabelsConfig) -> FaceTruth:
+    """The record's ground-truth pairs; `labels` (the build's `labels:` section) decides for an older
+    build that did not store its own verdicts."""
     face = FaceTruth(record.source_dataset)
     emotion = record.emotion
     if emotion is not None and emotion.source.startswith("gt:") and emotion.estimate is not None:
@@ -98,18 +100,18 @@ def face_truth(record: FaceRecord, recipe: Recipe) -> FaceTruth:
         if est.label is not None and est.value is not None:
             uncertain = est.uncertain
             if uncertain is None:  # an older build: its own threshold decided
-                uncertain = est.value < recipe.labels.emotion.uncertain_below
+                uncertain = est.value < labels.emotion.uncertain_below
             face.emotion = EmotionPair(emotion.label, est.label, float(est.value), uncertain, est.probs)
     age = record.age
     if age is not None and age.source.startswith("gt:") and age.estimate is not None:
         est = age.estimate
         if age.years is not None and est.value is not None:
             face.age = AgePair(float(age.years), float(est.value), est.interval)
-    _face_aus(face, [a for region in record.regions for a in region.aus], recipe)
+    _face_aus(face, [a for region in record.regions for a in region.aus], labels.au)
     return face
 
 
-def _face_aus(face: FaceTruth, labels: list[AULabel], recipe: Recipe) -> None:
+def _face_aus(face: FaceTruth, labels: list[AULabel], au_config: AUConfig) -> None:
     """Face-level AU truth and estimate over the regions' labels where ground truth won."""
     for label in labels:
         if not label.source.startswith("gt:") or label.estimate is None or label.estimate.value is None:
@@ -117,7 +119,7 @@ def _face_aus(face: FaceTruth, labels: list[AULabel], recipe: Recipe) -> None:
         value = float(label.estimate.value)
         present = label.estimate.present
         if present is None:
-            present = value >= recipe.labels.au.threshold_for(label.au)
+            present = value >= au_config.threshold_for(label.au)
         au = label.au
         face.au_gold[au] = face.au_gold.get(au, False) or bool(label.present)
         face.au_pred[au] = face.au_pred.get(au, False) or present
