@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,12 +26,16 @@ class _Strict(BaseModel):
 
 
 class SourceConfig(_Strict):
-    kind: str = "image_folder"  # image_folder | manifest | rafdb | utkface | affectnet | disfa | bp4d | video
+    kind: str = Field(
+        "image_folder",
+        description="input format: image_folder, manifest, rafdb, utkface, affectnet, disfa, bp4d, video",
+    )
     dataset: str | None = Field(None, description="name stored as source_dataset; default: folder name")
     # .heic/.heif/.avif are listed so such files get an error row saying so, not silence
-    extensions: list[str] = [
-        ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".heic", ".heif", ".avif"
-    ]  # fmt: skip
+    extensions: list[str] = Field(
+        [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".heic", ".heif", ".avif"],
+        description="file endings an image folder reads",
+    )
     max_pixels: int = Field(50_000_000, ge=64, description="larger images are refused before decoding")
     dedupe: bool = Field(True, description="an image with the same bytes as an earlier one is written once")
     root: str | None = Field(None, description="where listed paths resolve (default: the list's folder)")
@@ -40,27 +45,33 @@ class SourceConfig(_Strict):
 
 
 class DetectorConfig(_Strict):
-    backend: str = "blazeface"
-    min_score: float = Field(0.5, ge=0.0, le=1.0)
+    backend: str = Field("blazeface", description="face detector (registry `detectors`)")
+    min_score: float = Field(0.5, ge=0.0, le=1.0, description="detections scored below this are dropped")
     min_face_px: int = Field(32, ge=1, description="shorter side of the detector box, source px")
-    nms_iou: float = Field(0.3, gt=0.0, le=1.0)
+    nms_iou: float = Field(0.3, gt=0.0, le=1.0, description="overlap above which two detections are one face")
     tile: bool = Field(True, description="tiles where a min_face_px face is too small for the whole image")
     close_range: bool = Field(True, description="also run the short-range model: faces that fill the frame")
-    max_faces: int = Field(64, ge=1)
+    max_faces: int = Field(64, ge=1, description="at most this many faces per image (largest first)")
 
 
 class LandmarkConfig(_Strict):
-    backend: str = "mediapipe"
-    min_confidence: float = Field(0.3, ge=0.0, le=1.0)
+    backend: str = Field("mediapipe", description="landmarker (registry `landmarkers`)")
+    min_confidence: float = Field(
+        0.3, ge=0.0, le=1.0, description="faces the landmarker is less sure of are dropped"
+    )
     crop_scale: float = Field(2.0, ge=1.2, le=4.0, description="landmarker input: × detector box")
-    dedup_iou: float = Field(0.5, gt=0.0, le=1.0)
+    dedup_iou: float = Field(
+        0.5, gt=0.0, le=1.0, description="two landmarked faces overlapping more than this are one"
+    )
 
 
 class CropConfig(_Strict):
-    size: int = Field(448, ge=28, le=2016)
+    size: int = Field(
+        448, ge=28, le=2016, description="stored crop side in px (a multiple of 28 for Qwen's patches)"
+    )
     margin: float = Field(1.4, ge=1.0, le=3.0, description="stored crop side: × landmark box side")
-    image_format: Literal["jpeg", "png"] = "jpeg"
-    jpeg_quality: int = Field(95, ge=50, le=100)
+    image_format: Literal["jpeg", "png"] = Field("jpeg", description="how crops are encoded in the shards")
+    jpeg_quality: int = Field(95, ge=50, le=100, description="JPEG quality of the stored crops")
 
     @field_validator("size")
     @classmethod
@@ -74,9 +85,9 @@ class CropConfig(_Strict):
 
 
 class CustomRegion(_Strict):
-    landmarks: list[int] = Field(min_length=1)
-    pad_x: float = 0.05
-    pad_y: float = 0.05
+    landmarks: list[int] = Field(min_length=1, description="MediaPipe mesh indices the region's box covers")
+    pad_x: float = Field(0.05, description="horizontal padding, share of the box")
+    pad_y: float = Field(0.05, description="vertical padding, share of the box")
     description: str = ""
 
     @field_validator("landmarks")
@@ -89,11 +100,11 @@ class CustomRegion(_Strict):
 
 
 class BoxConfig(_Strict):
-    count: int = Field(4, ge=0, le=100)
-    min_side: float = Field(0.15, gt=0.0, le=1.0)
-    max_side: float = Field(0.6, gt=0.0, le=1.0)
-    max_aspect: float = Field(2.5, ge=1.0)
-    seed: int = 0
+    count: int = Field(4, ge=0, le=100, description="arbitrary boxes proposed per face")
+    min_side: float = Field(0.15, gt=0.0, le=1.0, description="a box's shorter side, share of the crop")
+    max_side: float = Field(0.6, gt=0.0, le=1.0, description="a box's longer side, share of the crop")
+    max_aspect: float = Field(2.5, ge=1.0, description="longest / shortest side of a box")
+    seed: int = Field(0, description="seed of the box draw (same seed, same boxes)")
     fixed: list[list[int]] = Field(default_factory=list, description="user boxes, crop px xyxy")
 
     @field_validator("fixed")
@@ -106,8 +117,12 @@ class BoxConfig(_Strict):
 
 
 class RegionsConfig(_Strict):
-    named: list[str] | Literal["all"] = "all"
-    custom: dict[str, CustomRegion] = Field(default_factory=dict)
+    named: list[str] | Literal["all"] = Field(
+        "all", description="named regions to propose: all, or a list (see docs/REGIONS.md)"
+    )
+    custom: dict[str, CustomRegion] = Field(
+        default_factory=dict, description="your own regions: name -> landmark indices, padding, description"
+    )
     boxes: BoxConfig = BoxConfig()
     au_overlap: float = Field(0.3, gt=0.0, le=1.0, description="τ: share of an AU's area inside")
 
@@ -124,7 +139,7 @@ class RegionsConfig(_Strict):
 
 
 class AUConfig(_Strict):
-    backend: str = "mediapipe"
+    backend: str = Field("mediapipe", description="AU estimator (registry `au_estimators`), or none")
     threshold: float = Field(0.5, ge=0.0, le=1.0, description="default `present` threshold")
     thresholds: dict[str, float] = Field(
         default_factory=lambda: dict(AU_THRESHOLDS),
@@ -163,7 +178,7 @@ AU_THRESHOLDS: dict[str, float] = {
 
 
 class EmotionConfig(_Strict):
-    backend: str = "faceapi"  # faceapi | facex | fer | none
+    backend: str = Field("faceapi", description="emotion estimator: faceapi, facex, fer or none")
     # fitted on the labelled dev sets for faceapi: ECE 0.19 -> 0.04; labels not uncertain 0.84 right
     uncertain_below: float = Field(0.6, ge=0.0, le=1.0, description="top probability under this is uncertain")
     temperature: float = Field(
@@ -172,8 +187,11 @@ class EmotionConfig(_Strict):
 
 
 class AgeConfig(_Strict):
-    backend: str = "faceapi"  # faceapi | agegender | none
-    bins: list[int] = Field(default_factory=lambda: [0, 3, 10, 20, 30, 40, 50, 60, 70])
+    backend: str = Field("faceapi", description="age estimator: faceapi, agegender or none")
+    bins: list[int] = Field(
+        default_factory=lambda: [0, 3, 10, 20, 30, 40, 50, 60, 70],
+        description="lower edges of the age bins (years)",
+    )
     interval_log_halfwidth: float = Field(
         0.22, gt=0.0, le=3.0, description="point-estimate backends: the interval is years ×/÷ e^this"
     )
@@ -191,7 +209,9 @@ class AgeConfig(_Strict):
 
 
 class LabelsConfig(_Strict):
-    au_vocabulary: list[str] = list(DEFAULT_AU_VOCABULARY)
+    au_vocabulary: list[str] = Field(
+        list(DEFAULT_AU_VOCABULARY), description="the AUs labelled and described"
+    )
     au: AUConfig = AUConfig()
     emotion: EmotionConfig = EmotionConfig()
     age: AgeConfig = AgeConfig()
@@ -205,7 +225,7 @@ class LabelsConfig(_Strict):
 class EmbeddedServerConfig(_Strict):
     """The local llama.cpp server started when `llm.base_url` is empty."""
 
-    model: str = "smollm2_135m"  # a `task: llm` entry of `facefocal models list`
+    model: str = Field("smollm2_135m", description="a `task: llm` entry of `facefocal models list`")
     threads: int | None = Field(None, ge=1, description="CPU threads; default: all cores")
     parallel: int = Field(2, ge=1, description="server slots (requests decoded together)")
     context: int = Field(4096, ge=512, description="context tokens shared by the slots")
@@ -216,7 +236,7 @@ class TemplatesConfig(_Strict):
 
     candidates: int = Field(4, ge=1, le=12, description="templates asked for in one request")
     rounds: int = Field(2, ge=1, le=5, description="requests per signature until one template passes")
-    temperature: float = Field(0.8, ge=0.0, le=2.0)
+    temperature: float = Field(0.8, ge=0.0, le=2.0, description="sampling temperature of template requests")
     grammar: bool = Field(True, description="link-grammar rejects templates that do not parse (if installed)")
 
 
@@ -225,24 +245,26 @@ class LLMConfig(_Strict):
 
     base_url: str | None = Field(None, description="e.g. http://localhost:11434/v1; empty: embedded server")
     model: str | None = Field(None, description="model name sent to the server; default: the embedded model")
-    api_key_env: str = "OPENAI_API_KEY"
-    style: Literal["short", "long"] = "short"
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="environment variable holding the API key (never stored)"
+    )
+    style: Literal["short", "long"] = Field("short", description="short or long texts (mode region / face)")
     mode: Literal["template", "region", "face"] = Field(
         "template",
         description="template: the LLM writes templates per fact signature, code fills them (the default);"
         " region / face: the LLM rewrites each region's text, one call per region or per face (JSON)",
     )
-    describe_face: bool = True
-    temperature: float = Field(0.2, ge=0.0, le=2.0)
-    seed: int = 0
-    max_tokens: int = Field(200, ge=16)
-    frequency_penalty: float = Field(0.5, ge=-2.0, le=2.0)
+    describe_face: bool = Field(True, description="also ask for the face-level summary")
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="sampling temperature of rewriting requests")
+    seed: int = Field(0, description="request seed (reproducible where the server honours it)")
+    max_tokens: int = Field(200, ge=16, description="token budget per text")
+    frequency_penalty: float = Field(0.5, ge=-2.0, le=2.0, description="discourages repeated words")
     timeout: float = Field(60.0, gt=0, description="seconds per request")
     retries: int = Field(2, ge=0, description="retries with backoff on 429/5xx/connection errors")
     concurrency: int = Field(2, ge=1, description="requests in flight (match the server's slots)")
     breaker_failures: int = Field(3, ge=1, description="consecutive failed requests that open the breaker")
     breaker_cooldown: float = Field(30.0, ge=0, description="seconds before a tripped breaker tries again")
-    cache: bool = True
+    cache: bool = Field(True, description="cache completions and templates on disk ($FACEFOCAL_LLM_CACHE)")
     templates: TemplatesConfig = TemplatesConfig()
     server: EmbeddedServerConfig = EmbeddedServerConfig()
 
@@ -250,13 +272,13 @@ class LLMConfig(_Strict):
 class RatingConfig(_Strict):
     """Optional LLM judge (FaceInstruct-1M style): 1-10 scores stored with each LLM text."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="ask the LLM to rate each text (accuracy, consistency, overall)")
     min_overall: int | None = Field(None, ge=1, le=10, description="below this, the template text is kept")
 
 
 class DescribeConfig(_Strict):
-    describer: str = "phrases"  # phrases | llm | template | none
-    seed: int = 0
+    describer: str = Field("phrases", description="phrases, llm (the templater), template or none")
+    seed: int = Field(0, description="seed of every wording choice (same seed, same texts)")
     au_naming: Literal["both", "plain", "code_name"] = Field(
         "both",
         description="phrases: an AU as its appearance change + (code, name), the change only, or code (name)",
@@ -268,8 +290,11 @@ class DescribeConfig(_Strict):
 class SplitConfig(_Strict):
     """train/val/test by subject (never one subject in two splits), else by a hash of the image."""
 
-    ratios: dict[str, float] = Field(default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1})
-    seed: int = 0
+    ratios: dict[str, float] = Field(
+        default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1},
+        description="split name -> share of subjects (or images)",
+    )
+    seed: int = Field(0, description="seed of the split assignment")
     keep_source_split: bool = Field(True, description="a split the source gives (e.g. RAF-DB) wins")
 
     @field_validator("ratios")
@@ -281,9 +306,9 @@ class SplitConfig(_Strict):
 
 
 class OutputConfig(_Strict):
-    shard_rows: int = Field(500, ge=1)
-    row_group_rows: int = Field(256, ge=1)
-    compression: Literal["snappy", "zstd", "none"] = "snappy"
+    shard_rows: int = Field(500, ge=1, description="rows per Parquet part")
+    row_group_rows: int = Field(256, ge=1, description="rows per Parquet row group")
+    compression: Literal["snappy", "zstd", "none"] = Field("snappy", description="Parquet compression codec")
     flush_seconds: float = Field(60.0, gt=0, description="commit a part at least this often")
 
 
@@ -303,7 +328,7 @@ _RUNTIME_ONLY: dict[str, Any] = {
 
 
 class Recipe(_Strict):
-    name: str = "default"
+    name: str = Field("default", description="the recipe's name, stored in the manifest")
     source: SourceConfig = SourceConfig()
     detector: DetectorConfig = DetectorConfig()
     landmarks: LandmarkConfig = LandmarkConfig()
@@ -363,3 +388,15 @@ def load_recipe(path: str | Path | None = None) -> Recipe:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise RecipeError(f"recipe {path}: {problems}") from None
+
+
+def recipe_keys(model: BaseModel | None = None, prefix: str = "") -> Iterator[tuple[str, Any, str]]:
+    """(dotted key, default, description) of every setting a recipe has: the reference table of
+    docs/RECIPES.md is made from this, so it cannot drift from the code."""
+    model = Recipe() if model is None else model
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            yield from recipe_keys(value, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", value, info.description or ""

@@ -3,11 +3,13 @@ that resolve, and a README that stays a front door."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from facefocal_data.config import recipe_keys
 from facefocal_data.error_codes import CODES
 from facefocal_data.models.manifest import MODELS
 
@@ -28,6 +30,34 @@ def test_the_error_code_table_is_the_one_in_code() -> None:
     assert error_code_table() in (REPO / "docs" / "OUTPUT.md").read_text(), (
         "docs/OUTPUT.md's code table drifted from error_codes.CODES; paste tests.test_docs.error_code_table()"
     )
+
+
+def _default(value: object) -> str:
+    text = "(none)" if value is None else json.dumps(value)
+    return f"`{text}`" if len(text) <= 40 else "see `pipelines/default.yaml`"
+
+
+def recipe_key_table() -> str:
+    """The recipe reference of docs/RECIPES.md, generated from the recipe model."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{key}` | {_default(value)} | {meaning} |" for key, value, meaning in recipe_keys()]
+    return "\n".join(rows)
+
+
+def test_the_recipe_key_table_is_the_recipe_model() -> None:
+    assert recipe_key_table() in (REPO / "docs" / "RECIPES.md").read_text(), (
+        "docs/RECIPES.md's key table drifted from config.Recipe; paste tests.test_docs.recipe_key_table()"
+    )
+
+
+def test_every_record_field_is_in_the_record_table() -> None:
+    from facefocal_data.record import ARROW_SCHEMA
+
+    text = (REPO / "docs" / "RECORD.md").read_text()
+    documented = set(re.findall(r"^\| (.+?) \|", text, flags=re.M))
+    named = {name for cell in documented for name in re.findall(r"`(\w+)`", cell)}
+    missing = [f.name for f in ARROW_SCHEMA if f.name not in named]
+    assert not missing, f"docs/RECORD.md does not describe record fields {missing}"
 
 
 def test_every_model_is_in_the_models_table() -> None:
