@@ -88,6 +88,15 @@ def emit_json(obj: Any) -> None:
     _state().reported = True
 
 
+def say_done(obj: Any, *lines: str) -> None:
+    """What a command did: `obj` as its one JSON object under `--json`, else `lines` as text."""
+    if _state().json:
+        emit_json(obj)
+        return
+    for line in lines:
+        out_console.print(line, highlight=False)
+
+
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
     """The one way a command fails: one line on stderr and `code`; under `--json`, when nothing
     was printed yet, also `{"error": …, "exit_code": …}` on stdout so a script reads one object."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .common import ExitCode, JsonOption, emit_json, fail, out_console, setup_errors, use_json
+from .common import ExitCode, JsonOption, emit_json, fail, out_console, say_done, setup_errors, use_json
 
 if TYPE_CHECKING:
     from ..record import Description, FaceRecord
@@ -184,7 +184,4 @@ def card(
     use_json(json_out)
     with setup_errors():
         path = write_card(data, out)
-    if json_out:
-        emit_json({"wrote": str(path)})
-    else:
-        out_console.print(f"wrote {path}", highlight=False)
+    say_done({"wrote": str(path)}, f"wrote {path}")

@@ -21,6 +21,7 @@ from .common import (
     fail,
     out_console,
     quiet_native_logs,
+    say_done,
     setup_errors,
     use_json,
 )
@@ -192,16 +193,12 @@ def review_apply(
     use_json(json_out)
     with setup_errors(ValueError):
         summary = apply_decisions(data, decisions, out)
-    if json_out:
-        emit_json({**asdict(summary), "out": str(out)})
-        return
-    out_console.print(
+    say_done(
+        {**asdict(summary), "out": str(out)},
         f"{summary.decisions} decisions: {summary.accepted} accepted, {summary.rejected} rejected,"
         f" {summary.edited} texts edited → {out}",
-        highlight=False,
+        *(f"  not applied, unknown id: {unknown}" for unknown in summary.unknown),
     )
-    for unknown in summary.unknown:
-        out_console.print(f"  not applied, unknown id: {unknown}", highlight=False)
 
 
 def import_labelstudio(
@@ -222,11 +219,8 @@ def import_labelstudio(
         records, summary = run_import(export_file, build.records())
         note = f"Label Studio import of {export_file.name}: {summary.edited} texts edited"
         build.rewrite(out, records, note)
-    if json_out:
-        emit_json({**asdict(summary), "out": str(out)})
-        return
-    out_console.print(
+    say_done(
+        {**asdict(summary), "out": str(out)},
         f"{summary.tasks} tasks, {summary.annotated} faces annotated, {summary.edited} region texts edited,"
         f" {summary.unknown} unknown ids → {out}",
-        highlight=False,
     )
