@@ -60,6 +60,16 @@ def test_every_record_field_is_in_the_record_table() -> None:
     assert not missing, f"docs/RECORD.md does not describe record fields {missing}"
 
 
+def test_every_module_is_in_the_design_map() -> None:
+    """A newcomer finds any stage from docs/DESIGN.md's map: every module and package is listed."""
+    text = (REPO / "docs" / "DESIGN.md").read_text()
+    package = REPO / "facefocal_data"
+    names = [p.name + ("/" if p.is_dir() else "") for p in package.iterdir()]
+    names = [n for n in names if (n.endswith(".py") and n != "__init__.py") or n.endswith("/")]
+    missing = [n for n in names if n != "__pycache__/" and f"`{n}`" not in text]
+    assert not missing, f"docs/DESIGN.md's map does not list {missing}"
+
+
 def test_every_model_is_in_the_models_table() -> None:
     text = (REPO / "docs" / "MODELS.md").read_text()
     missing = [m.name for m in MODELS if f"`{m.name}`" not in text]
