@@ -143,7 +143,8 @@ def test_cached_templates_fill_every_text_and_a_missing_signature_falls_back(
             assert described.model == "m" and described.prompt_version == "templater-v1"
             assert f"about {facts.age_years} years old" in described.text  # numbers come from code
     stats = describer.stats.to_dict()
-    assert stats["texts"] == len(texts) and stats["disk_hits"] >= 1 and stats["requests"] == 0
+    assert stats["texts"] == len(texts) and stats["disk_hits"] >= 1
+    assert stats["requests"] == stats["failed_requests"]  # only the missing signature asked, at nowhere
     assert json.loads(json.dumps(stats))  # the build summary stores it
 
 

@@ -35,7 +35,8 @@ class IncompleteCompletion(Exception):
 class UsageStats:
     """What the endpoint was asked: requests, cache hits, tokens, seconds waiting."""
 
-    requests: int = 0
+    requests: int = 0  # sent to the server, answered or not
+    failed_requests: int = 0  # ... of which no answer came back (timeout, 5xx after retries, gone)
     cache_hits: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -175,6 +176,9 @@ class LLMClient:
         except Exception as exc:  # connection, timeout, 4xx/5xx after retries, or a malformed body
             reason = self.redact(f"{type(exc).__name__}: {exc}")[:300]
             self.breaker.failure(reason)
+            with self.lock:  # asked, but nothing came back
+                self.stats.requests += 1
+                self.stats.failed_requests += 1
             raise LLMUnavailable(reason) from None
         self.breaker.success()
         usage = getattr(response, "usage", None)
