@@ -20,6 +20,12 @@ from facefocal_data.describe.factcheck import check_text
 from facefocal_data.describe.facts import face_facts, region_facts
 from facefocal_data.describe.slots import Signature
 from facefocal_data.describe.template_check import fill, parse_candidates, template_problems
+from facefocal_data.describe.template_prompt import (
+    TEMPLATER_PROMPT_VERSION,
+    base_sentences,
+    base_template,
+    sentence_messages,
+)
 from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
 from facefocal_data.engines import open_analyzer, open_builder
 from facefocal_data.record import FaceRecord
@@ -105,6 +111,22 @@ def test_template_checks_reject_facts_written_into_the_template() -> None:
     ]
 
 
+def test_the_code_template_of_every_signature_passes_every_check(astronaut: FaceRecord) -> None:
+    """What the model is asked to reword is itself a correct template: slots once, facts right."""
+    describer = TemplaterDescriber(_config())
+    record = copy.deepcopy(astronaut)
+    for region in [*record.regions, None]:
+        text = _text_of(record, region)
+        template = base_template(text.signature)
+        assert template_problems(template, text.signature) == [], template
+        filled = fill(template, describer._values(text))
+        assert check_text(filled, text.facts, "long") == [], filled
+        assert "{" not in filled and filled.count(".") >= len(base_sentences(text.signature))
+        for sentence in base_sentences(text.signature):  # each sentence is asked for on its own
+            asked = sentence_messages(sentence, 3)[-1]["content"]
+            assert sentence in asked and "3 different ways" in asked
+
+
 def test_filled_text_has_agreeing_articles_and_capitals() -> None:
     text = fill(
         "{region} shows a {x}. the age is {age}", {"region": "the mouth", "x": "extreme pull", "age": "37"}
@@ -140,7 +162,7 @@ def test_cached_templates_fill_every_text_and_a_missing_signature_falls_back(
             )
         else:
             assert described.origin == "cached_template" and described.describer == "templater"
-            assert described.model == "m" and described.prompt_version == "templater-v1"
+            assert described.model == "m" and described.prompt_version == TEMPLATER_PROMPT_VERSION
             assert f"about {facts.age_years} years old" in described.text  # numbers come from code
     stats = describer.stats.to_dict()
     assert stats["texts"] == len(texts) and stats["disk_hits"] >= 1 and stats["requests"] == 0
