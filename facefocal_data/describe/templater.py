@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import DescribeConfig
+from ..config import DescribeConfig, LLMConfig
 from ..llm.cache import CompletionCache, cache_key
 from ..paths import llm_cache_dir
 from ..record import Description, FaceRecord, Region
@@ -158,6 +158,49 @@ def checked(
     return [t for t, f in passed.items() if f not in bad], rejected, len(bad)
 
 
+class Reworder:
+    """Asks the LLM to reword the code's template of a signature, sentence by sentence."""
+
+    def __init__(self, cfg: LLMConfig, client: Any, stats: TemplaterStats, lock: threading.Lock) -> None:
+        self.cfg, self.client, self.stats, self.lock = cfg, client, stats, lock
+
+    def rewordings(self, sentence: str, attempt: int, rejected: list[list[Any]]) -> list[str]:
+        """The model's rewordings of one sentence of the code's template that keep its slots."""
+        settings = self.cfg.templates
+        params = {
+            "temperature": settings.temperature,
+            "seed": self.cfg.seed + attempt,
+            "max_tokens": TOKENS_PER_SENTENCE * settings.candidates,
+        }
+        try:
+            answer = self.client.complete(sentence_messages(sentence, settings.candidates), params, True)
+        except IncompleteCompletion as exc:
+            rejected.append(["", [str(exc)]])
+            return []
+        want = sorted(s.lower() for s in SLOT.findall(sentence))
+        kept = []
+        for line in parse_candidates(answer):
+            if sorted(s.lower() for s in SLOT.findall(line)) == want:
+                kept.append(line)
+            else:
+                rejected.append([line, ["changes the slots of its sentence"]])
+        with self.lock:
+            self.stats.sentences_asked += 1
+            self.stats.sentences_reworded += bool(kept)
+        return kept
+
+    def candidates(self, signature: Signature, attempt: int, rejected: list[list[Any]]) -> list[str]:
+        """Templates made of the model's rewordings, sentence by sentence (the code's sentence
+        where the model kept no slot right): the i-th rewording of each sentence, together."""
+        options = [self.rewordings(s, attempt, rejected) or [s] for s in base_sentences(signature)]
+        out: list[str] = []
+        for i in range(max(len(o) for o in options)):
+            candidate = " ".join(o[i % len(o)] for o in options)
+            if candidate not in out:
+                out.append(candidate)
+        return out
+
+
 class TemplaterDescriber:
     """Backend `llm`, mode `template`. `describe_batch(records)`; `close()` stops the server."""
 
@@ -170,6 +213,7 @@ class TemplaterDescriber:
         self.store: TemplateStore | None = None
         self.lock = threading.Lock()
         self.on_text: Any = None
+        self.reworder = Reworder(self.cfg, self.llm.client, self.stats, self.lock)
 
     def open(self) -> None:
         self.llm.open()
@@ -225,7 +269,7 @@ class TemplaterDescriber:
         for attempt in range(self.cfg.templates.rounds):
             asked: list[list[Any]] = []  # rewordings that broke their sentence's slots
             try:
-                candidates = self._candidates(text.signature, attempt, asked)
+                candidates = self.reworder.candidates(text.signature, attempt, asked)
             except LLMUnavailable as exc:
                 error = f"llm unavailable: {exc}"
                 break
@@ -245,42 +289,6 @@ class TemplaterDescriber:
         with self.lock:
             self.stats.signatures_made += not error
             self.stats.make_seconds += seconds
-
-    def _rewordings(self, sentence: str, attempt: int, rejected: list[list[Any]]) -> list[str]:
-        """The model's rewordings of one sentence of the code's template that keep its slots."""
-        settings = self.cfg.templates
-        params = {
-            "temperature": settings.temperature,
-            "seed": self.cfg.seed + attempt,
-            "max_tokens": TOKENS_PER_SENTENCE * settings.candidates,
-        }
-        try:
-            answer = self.llm.client.complete(sentence_messages(sentence, settings.candidates), params, True)
-        except IncompleteCompletion as exc:
-            rejected.append(["", [str(exc)]])
-            return []
-        want = sorted(s.lower() for s in SLOT.findall(sentence))
-        kept = []
-        for line in parse_candidates(answer):
-            if sorted(s.lower() for s in SLOT.findall(line)) == want:
-                kept.append(line)
-            else:
-                rejected.append([line, ["changes the slots of its sentence"]])
-        with self.lock:
-            self.stats.sentences_asked += 1
-            self.stats.sentences_reworded += bool(kept)
-        return kept
-
-    def _candidates(self, signature: Signature, attempt: int, rejected: list[list[Any]]) -> list[str]:
-        """Templates made of the model's rewordings, sentence by sentence (the code's sentence
-        where the model kept no slot right): the i-th rewording of each sentence, together."""
-        options = [self._rewordings(s, attempt, rejected) or [s] for s in base_sentences(signature)]
-        out: list[str] = []
-        for i in range(max(len(o) for o in options)):
-            candidate = " ".join(o[i % len(o)] for o in options)
-            if candidate not in out:
-                out.append(candidate)
-        return out
 
     def _describe(self, text: _Text, fresh: bool) -> Description:
         """A seeded choice among the accepted templates that pass the fact check with this text's
