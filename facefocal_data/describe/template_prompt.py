@@ -1,13 +1,14 @@
-"""The templater's prompt: rephrase a code-made template of the signature, keeping its slots.
+"""The templater's prompt: reword a code-made template of the signature, keeping its slots.
 
 Small models cannot write a template from a list of slots (SmolLM2-135M wrote no line with a
 slot; Qwen2.5-Coder-0.5B dropped slots and copied the example's emotion word: 0 accepted). So
 code writes the signature's template itself, plain and correct, every number and name a slot
-(`base_template`), and the model is asked only to reword it, keeping every `{slot}` once, after
-two worked examples of slot-keeping rewordings. The checks downstream decide as before; a
-candidate identical to the code's template is rejected (it adds no variety: the phrase bank
-already writes that kind of text). Change TEMPLATER_PROMPT_VERSION whenever the wording or the
-code template changes: it keys the template cache.
+(`base_template`), one or two slots a sentence, and the model is asked only to reword it, one
+sentence per request, keeping every `{slot}` once, after three worked examples of slot-keeping
+rewordings (asked to reword the whole template, SmolLM2 dropped or repeated slots in every
+line). The checks downstream decide as before; a candidate identical to the code's template is
+rejected (it adds no variety: the phrase bank already writes that kind of text). Change
+TEMPLATER_PROMPT_VERSION whenever the wording or the code template changes: it keys the cache.
 """
 
 from __future__ import annotations
