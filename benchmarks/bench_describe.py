@@ -295,6 +295,8 @@ def measure_templater(
             "candidate templates": stats.candidates,
             "acceptance rate": stats.accepted / stats.candidates if stats.candidates else 0.0,
             "rejected by link-grammar": stats.grammar_rejected,
+            "rejected as the code's own template": stats.same_as_code,
+            "sentences reworded / asked": f"{stats.sentences_reworded} / {stats.sentences_asked}",
             "signatures with a template": sum(1 for t in sampled if t and t.accepted) / max(1, made),
             "seconds per signature (2 threads)": per_signature,
             "completion tokens": stats.completion_tokens,

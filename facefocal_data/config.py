@@ -234,9 +234,9 @@ class EmbeddedServerConfig(_Strict):
 class TemplatesConfig(_Strict):
     """The templater (`llm.mode: template`): how templates are asked for and checked."""
 
-    candidates: int = Field(4, ge=1, le=12, description="templates asked for in one request")
-    rounds: int = Field(2, ge=1, le=5, description="requests per signature until one template passes")
-    temperature: float = Field(0.8, ge=0.0, le=2.0, description="sampling temperature of template requests")
+    candidates: int = Field(3, ge=1, le=12, description="rewordings asked for in one request (per sentence)")
+    rounds: int = Field(2, ge=1, le=5, description="request rounds per signature until one template passes")
+    temperature: float = Field(0.5, ge=0.0, le=2.0, description="sampling temperature of template requests")
     grammar: bool = Field(True, description="link-grammar rejects templates that do not parse (if installed)")
 
 

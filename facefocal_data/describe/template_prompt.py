@@ -1,106 +1,102 @@
-"""The templater's prompt: a signature's slots with example values, and one worked example.
+"""The templater's prompt: reword a code-made template of the signature, keeping its slots.
 
-The model writes wording only: every number and name is a slot, filled later by code, so the
-example values are those of an invented face (a template that copies one of them instead of
-writing its slot names a fact this face does not have, and the fact check rejects it).
-Change TEMPLATER_PROMPT_VERSION whenever the wording changes: it keys the template cache.
+Small models cannot write a template from a list of slots (SmolLM2-135M wrote no line with a
+slot; Qwen2.5-Coder-0.5B dropped slots and copied the example's emotion word: 0 accepted). So
+code writes the signature's template itself, plain and correct, every number and name a slot
+(`base_template`), one or two slots a sentence, and the model is asked only to reword it, one
+sentence per request, keeping every `{slot}` once, after three worked examples of slot-keeping
+rewordings (asked to reword the whole template, SmolLM2 dropped or repeated slots in every
+line). The checks downstream decide as before; a candidate identical to the code's template is
+rejected (it adds no variety: the phrase bank already writes that kind of text). Change
+TEMPLATER_PROMPT_VERSION whenever the wording or the code template changes: it keys the cache.
 """
 
 from __future__ import annotations
 
-from .slots import Signature
+from .slots import MAX_AU_SLOTS, Signature
 
-TEMPLATER_PROMPT_VERSION = "templater-v1"
+TEMPLATER_PROMPT_VERSION = "templater-v2"
 
 SYSTEM = (
-    "You write sentence templates for a dataset of face descriptions. A template is one short "
-    "paragraph of plain, natural English with slots in curly braces such as {region}. A program "
-    "fills each slot later, so never write a number, an action unit code, an emotion word, or the "
-    "words left or right: write the slot instead. Use every slot you are given exactly once and no "
-    "other slot. Write {Region} for a slot at the start of a sentence. Say nothing else about the "
-    "person: no clothing, hair, gender, identity or background. Answer with the templates only, "
-    "one per line."
+    "You reword one sentence of a template. Words in curly braces, such as {region}, are slots: "
+    "copy every slot exactly as written, each one exactly once, and add no other slot, number or "
+    "name. Change the other words. Answer with the reworded sentences only, one per line."
 )
-# slot -> (what it is, the example value shown to the model)
-SLOT_HELP: dict[str, tuple[str, str]] = {
-    "region": ("the part of the face", "the mouth area"),
-    "aus": (
-        "a list of action units with their intensity",
-        "a strong AU17 (Chin Raiser) and a slight AU23 (Lip Tightener)",
+# (sentence, two slot-keeping rewordings): one per kind of sentence the code writes
+EXAMPLES: tuple[tuple[str, tuple[str, str]], ...] = (
+    (
+        "{Region} shows {au_1}.",
+        ("In {region} there is {au_1}.", "One can see {au_1} in {region}."),
     ),
-    "emotion": ("the face's emotion, a noun", "sadness"),
-    "cues": ("the action units here that fit that emotion", "AU15 (Lip Corner Depressor)"),
-    "p": ("the probability of that emotion", "0.81"),
-    "age": ("the age in years", "52"),
-    "age_low": ("the low end of the likely age range", "44"),
-    "age_high": ("the high end of the likely age range", "61"),
-    "age_bin": ("the age group", "50-59"),
-}
-AU_EXAMPLES = (
-    "a strong AU15 (Lip Corner Depressor)",
-    "a slight AU17 (Chin Raiser)",
-    "a moderate AU23 (Lip Tightener)",
+    (
+        "The face is estimated to show {emotion}.",
+        ("The expression of the face is most likely {emotion}.", "The face seems to express {emotion}."),
+    ),
+    (
+        "The person is about {age} years old.",
+        ("The person looks around {age} years old.", "The age is estimated at {age} years."),
+    ),
 )
-EXAMPLE = Signature("mouth", False, 2, 1, "estimate", False, True, ("years", "range", "bin"), False)
-EXAMPLE_ANSWER = [
-    "Around {region} there is {au_1}, together with {au_2}. {Cues} is a typical sign of {emotion},"
-    " the emotion the face shows. The person is about {age} years old, most likely between {age_low}"
-    " and {age_high}, in the {age_bin} age group.",
-    "{Region} shows {au_1} and {au_2}; the whole face is estimated to express {emotion}, and {cues}"
-    " often goes with it. The person looks {age}, probably {age_low} to {age_high} years old, so in"
-    " the {age_bin} bracket.",
-    "Looking at {region}, one sees {au_1} as well as {au_2}. The face as a whole expresses {emotion},"
-    " and {cues} here agrees with that. An estimated age of {age} years, with a likely range of"
-    " {age_low} to {age_high}, places the person in the {age_bin} group.",
-]
 
 
-def _slot_lines(signature: Signature) -> list[str]:
-    lines = []
-    for slot in [*signature.required(), *signature.optional()]:
-        if slot.startswith("au_"):
-            example = AU_EXAMPLES[(int(slot[3:]) - 1) % len(AU_EXAMPLES)]
-            lines.append(f'{{{slot}}}: an action unit with its intensity, e.g. "{example}"')
-        else:
-            what, example = SLOT_HELP[slot]
-            optional = " (optional)" if slot in signature.optional() else ""
-            lines.append(f'{{{slot}}}: {what}{optional}, e.g. "{example}"')
-    return lines
-
-
-def _notes(signature: Signature) -> list[str]:
-    notes = []
+def _aus_sentences(signature: Signature) -> list[str]:
     if signature.aus == 0:
-        notes.append("No action unit is active in this region: say that it is at rest.")
-    if signature.cues == 1:
-        notes.append("{cues} is one action unit: use a singular verb with it.")
-    elif signature.cues == 2:
-        notes.append("{cues} is two or more action units: use a plural verb with it.")
-    if signature.emotion == "uncertain":
-        notes.append("The emotion estimate is uncertain: say that it is uncertain or a best guess.")
-    elif signature.emotion == "gt":
-        notes.append("The emotion was annotated by a person: say that it is annotated.")
-    if signature.age_gt:
-        notes.append("The age was annotated by a person: say that it is annotated.")
-    if signature.family == "face":
-        notes.append("The text describes the whole face.")
-    return notes
+        return ["{Region} is at rest, with no action unit active."]
+    if signature.aus > MAX_AU_SLOTS:
+        return ["{Region} shows {aus}."]
+    more = [f"It also shows {{au_{i}}}." for i in range(2, signature.aus + 1)]
+    return ["{Region} shows {au_1}.", *more]
 
 
-def _request(signature: Signature, count: int) -> str:
-    lines = ["Slots:", *_slot_lines(signature)]
-    notes = _notes(signature)
-    if notes:
-        lines += ["Notes:", *notes]
-    lines.append(f"Write {count} different templates, one per line.")
-    return "\n".join(lines)
+EMOTION_VERBS = {
+    "estimate": "The face is estimated to show {emotion}.",
+    "uncertain": "The face possibly shows {emotion}, though the estimate is uncertain.",
+    "gt": "The face is annotated as showing {emotion}.",
+}
 
 
-def templater_messages(signature: Signature, count: int) -> list[dict[str, str]]:
-    """System rules, the worked example (request + answer), then this signature's request."""
-    return [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": _request(EXAMPLE, len(EXAMPLE_ANSWER))},
-        {"role": "assistant", "content": "\n".join(EXAMPLE_ANSWER)},
-        {"role": "user", "content": _request(signature, count)},
-    ]
+def _emotion_sentences(signature: Signature) -> list[str]:
+    if signature.emotion == "none":
+        return []
+    cues = {0: [], 1: ["{Cues} is typical of it."], 2: ["{Cues} are typical of it."]}[signature.cues]
+    return [EMOTION_VERBS[signature.emotion], *cues]
+
+
+def _age_sentences(signature: Signature) -> list[str]:
+    if not signature.age:
+        return []
+    first = (
+        "The annotated age is {age} years." if signature.age_gt else "The person is about {age} years old."
+    )
+    out = [first]
+    if "range" in signature.age:
+        out.append("The likely age range is {age_low} to {age_high}.")
+    if "bin" in signature.age:
+        out.append("That is the {age_bin} age group.")
+    return out
+
+
+def base_sentences(signature: Signature) -> list[str]:
+    """The signature's plain template, written by code, as sentences: what moves, the emotion,
+    the age; one or two slots a sentence, since a small model keeps only a few slots right.
+    Together they hold every slot once and pass every check."""
+    return [*_aus_sentences(signature), *_emotion_sentences(signature), *_age_sentences(signature)]
+
+
+def base_template(signature: Signature) -> str:
+    return " ".join(base_sentences(signature))
+
+
+def _request(sentence: str, count: int) -> str:
+    ways = "one way" if count == 1 else f"{count} different ways"
+    return f"Sentence: {sentence}\nReword it in {ways}, keeping every slot."
+
+
+def sentence_messages(sentence: str, count: int) -> list[dict[str, str]]:
+    """System rules, three worked examples (request + answer), then the sentence to reword."""
+    messages = [{"role": "system", "content": SYSTEM}]
+    for example, answers in EXAMPLES:
+        messages.append({"role": "user", "content": _request(example, len(answers))})
+        messages.append({"role": "assistant", "content": "\n".join(answers)})
+    messages.append({"role": "user", "content": _request(sentence, count)})
+    return messages

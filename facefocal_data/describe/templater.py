@@ -1,11 +1,13 @@
 """Describer `llm`, mode `template` (the default with an LLM): the LLM writes templates, code fills them.
 
 Per text: its fact signature (describe/slots.py) → the signature's accepted templates (memory,
-then the on-disk template cache, else the LLM writes `candidates` templates, each filled with
-this text's values and checked: slots, the fact check, link-grammar; up to `rounds` requests)
-→ a seeded choice among them, filled with this text's values and fact-checked again → else the
-phrase-bank text, with the reason. Numbers and names are never written by the model. The LLM is
-asked once per signature and model, ever: its cost grows with the kinds of fact, not the faces.
+then the on-disk template cache, else they are made: code writes the signature's plain template,
+one or two slots a sentence; the LLM rewords each sentence `candidates` ways; rewordings that keep
+their sentence's slots are put together into candidate templates, each filled with this text's
+values and checked: slots, the fact check, link-grammar; up to `rounds` rounds) → a seeded choice
+among them, filled with this text's values and fact-checked again → else the phrase-bank text,
+with the reason. Numbers and names are never written by the model. The LLM is asked once per
+signature and model, ever: its cost grows with the kinds of fact, not the faces.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import DescribeConfig
+from ..config import DescribeConfig, LLMConfig
 from ..llm.cache import CompletionCache, cache_key
 from ..paths import llm_cache_dir
 from ..record import Description, FaceRecord, Region
@@ -28,10 +30,11 @@ from .facts import Facts, face_facts, region_facts, strongest_aus
 from .llm import IncompleteCompletion, LLMDescriber, LLMStats, LLMUnavailable, reason_kind
 from .slots import Signature, region_family, signature_of, slot_values
 from .template import describe_face, describe_region, seeded_rng
-from .template_check import fill, grammar_failures, parse_candidates, template_problems
-from .template_prompt import TEMPLATER_PROMPT_VERSION, templater_messages
+from .template_check import SLOT, fill, grammar_failures, parse_candidates, template_problems
+from .template_prompt import TEMPLATER_PROMPT_VERSION, base_sentences, base_template, sentence_messages
 
-TOKENS_PER_TEMPLATE = 120
+TOKENS_PER_SENTENCE = 60
+SAME_AS_CODE = "the code's own template: adds no variety"
 
 
 @dataclass
@@ -48,6 +51,9 @@ class TemplaterStats(LLMStats):
     texts_cached: int = 0
     texts_fresh: int = 0
     make_seconds: float = 0.0
+    same_as_code: int = 0  # candidates identical to the code's template (rejected)
+    sentences_asked: int = 0  # sentences of code templates the model was asked to reword
+    sentences_reworded: int = 0  # ... and gave at least one slot-keeping rewording of
     rejected_reasons: Counter[str] = field(default_factory=Counter)
 
     def count_checked(self, candidates: int, accepted: int, bad: int, rejected: list[list[Any]]) -> None:
@@ -152,6 +158,49 @@ def checked(
     return [t for t, f in passed.items() if f not in bad], rejected, len(bad)
 
 
+class Reworder:
+    """Asks the LLM to reword the code's template of a signature, sentence by sentence."""
+
+    def __init__(self, cfg: LLMConfig, client: Any, stats: TemplaterStats, lock: threading.Lock) -> None:
+        self.cfg, self.client, self.stats, self.lock = cfg, client, stats, lock
+
+    def rewordings(self, sentence: str, attempt: int, rejected: list[list[Any]]) -> list[str]:
+        """The model's rewordings of one sentence of the code's template that keep its slots."""
+        settings = self.cfg.templates
+        params = {
+            "temperature": settings.temperature,
+            "seed": self.cfg.seed + attempt,
+            "max_tokens": TOKENS_PER_SENTENCE * settings.candidates,
+        }
+        try:
+            answer = self.client.complete(sentence_messages(sentence, settings.candidates), params, True)
+        except IncompleteCompletion as exc:
+            rejected.append(["", [str(exc)]])
+            return []
+        want = sorted(s.lower() for s in SLOT.findall(sentence))
+        kept = []
+        for line in parse_candidates(answer):
+            if sorted(s.lower() for s in SLOT.findall(line)) == want:
+                kept.append(line)
+            else:
+                rejected.append([line, ["changes the slots of its sentence"]])
+        with self.lock:
+            self.stats.sentences_asked += 1
+            self.stats.sentences_reworded += bool(kept)
+        return kept
+
+    def candidates(self, signature: Signature, attempt: int, rejected: list[list[Any]]) -> list[str]:
+        """Templates made of the model's rewordings, sentence by sentence (the code's sentence
+        where the model kept no slot right): the i-th rewording of each sentence, together."""
+        options = [self.rewordings(s, attempt, rejected) or [s] for s in base_sentences(signature)]
+        out: list[str] = []
+        for i in range(max(len(o) for o in options)):
+            candidate = " ".join(o[i % len(o)] for o in options)
+            if candidate not in out:
+                out.append(candidate)
+        return out
+
+
 class TemplaterDescriber:
     """Backend `llm`, mode `template`. `describe_batch(records)`; `close()` stops the server."""
 
@@ -164,6 +213,7 @@ class TemplaterDescriber:
         self.store: TemplateStore | None = None
         self.lock = threading.Lock()
         self.on_text: Any = None
+        self.reworder = Reworder(self.cfg, self.llm.client, self.stats, self.lock)
 
     def open(self) -> None:
         self.llm.open()
@@ -211,31 +261,26 @@ class TemplaterDescriber:
         return slot_values(text.facts, _labels(text), self.bank, rng, name)
 
     def _make(self, text: _Text) -> None:
-        """Ask for templates until one passes (at most `rounds` requests); store what came back."""
+        """Ask for templates until one passes (at most `rounds` rounds); store what came back."""
         started, error = time.perf_counter(), ""
         accepted: list[str] = []
         rejected: list[list[Any]] = []
-        values, settings = self._values(text), self.cfg.templates
-        for attempt in range(settings.rounds):
-            messages = templater_messages(text.signature, settings.candidates)
-            params = {
-                "temperature": settings.temperature,
-                "seed": self.cfg.seed + attempt,
-                "max_tokens": TOKENS_PER_TEMPLATE * settings.candidates,
-            }
+        values = self._values(text)
+        for attempt in range(self.cfg.templates.rounds):
+            asked: list[list[Any]] = []  # rewordings that broke their sentence's slots
             try:
-                answer = self.llm.client.complete(messages, params, whole_lines=True)
+                candidates = self.reworder.candidates(text.signature, attempt, asked)
             except LLMUnavailable as exc:
                 error = f"llm unavailable: {exc}"
                 break
-            except IncompleteCompletion as exc:
-                rejected.append(["", [str(exc)]])
-                continue
-            candidates = parse_candidates(answer)
-            accepted, more, bad = checked(candidates, text, values, settings.grammar)
+            same = [c for c in candidates if c == base_template(text.signature)]
+            candidates = [c for c in candidates if c not in same]
+            accepted, more, bad = checked(candidates, text, values, self.cfg.templates.grammar)
+            more = asked + [[c, [SAME_AS_CODE]] for c in same] + more
             rejected += more
             with self.lock:
-                self.stats.count_checked(len(candidates), len(accepted), bad, more)
+                self.stats.same_as_code += len(same)
+                self.stats.count_checked(len(candidates) + len(same), len(accepted), bad, more)
             if accepted:
                 break
         seconds = time.perf_counter() - started
