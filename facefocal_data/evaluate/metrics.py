@@ -161,8 +161,16 @@ AGE_STATED = re.compile(
 )
 
 
+# an age said without "years": "looks about 29", "an age of 40", "estimated at 35"
+AGE_STATED_BARE = re.compile(
+    r"\b(?:about|around|roughly|approximately|aged?|age of|age is|estimated at|at least)"
+    r"\s+(\d{1,3})(?![\d.])",
+    re.IGNORECASE,
+)
+
+
 def age_stated(text: str) -> float | None:
-    match = AGE_STATED.search(text)
+    match = AGE_STATED.search(text) or AGE_STATED_BARE.search(text)
     return float(match.group(1)) if match else None
 
 
