@@ -78,9 +78,10 @@ def reason_kind(reason: str) -> str:
 class LLMDescriber:
     """Backend `llm`. Call `describe_batch(records)`; `close()` stops the embedded server."""
 
-    def __init__(self, config: DescribeConfig, client: Any = None) -> None:
+    def __init__(self, config: DescribeConfig, client: Any = None, stats: LLMStats | None = None) -> None:
+        """`stats`: the counts to keep (a subclass's, e.g. the templater's), shared with the client."""
         self.cfg, self.seed, self.rating = config.llm, config.seed, config.rating
-        self.stats = LLMStats()
+        self.stats = LLMStats() if stats is None else stats
         self.client = LLMClient(self.cfg, self.stats, PROMPT_VERSION, client)
         self.lock = threading.Lock()
         self.on_text: Callable[[LLMStats], None] | None = None

@@ -206,8 +206,8 @@ class TemplaterDescriber:
 
     def __init__(self, config: DescribeConfig, client: Any = None) -> None:
         self.cfg, self.seed = config.llm, config.seed
-        self.llm = LLMDescriber(config, client)
-        self.stats = self.llm.stats = self.llm.client.stats = TemplaterStats()  # one set of counts
+        self.stats = TemplaterStats()
+        self.llm = LLMDescriber(config, client, self.stats)
         self.bank = load_bank()
         self.phrases = PhraseDescriber(config.seed, "both")
         self.store: TemplateStore | None = None
@@ -325,9 +325,7 @@ class TemplaterDescriber:
             region = text.region
             written = self.phrases._gated(composed, lambda: describe_region(text.record, region, self.seed))
         with self.lock:
-            self.stats.texts += 1
-            self.stats.fallbacks += 1
-            self.stats.fallback_reasons[reason_kind(why)] += 1
+            self.stats.count_text(None, [why])
         written.checks, written.fallback_used, written.origin = (
             [f"templater: {why}", *written.checks],
             True,
