@@ -134,12 +134,20 @@ class BuildRun:
     """One run of a build: the engine's hooks (start, finish, commit, abort) and the close, over one
     writer, one describer and one summary (state the hooks share lives here, not in closures)."""
 
-    def __init__(self, recipe: Recipe, writer: ShardWriter, summary: BuildSummary, total: int) -> None:
+    def __init__(
+        self,
+        recipe: Recipe,
+        writer: ShardWriter,
+        summary: BuildSummary,
+        total: int,
+        on_progress: Progress | None,
+        started: float,
+    ) -> None:
+        """`started`: when the build began (perf_counter), so the seconds include reading the source."""
         self.recipe, self.writer, self.summary, self.total = recipe, writer, summary, total
-        self.on_progress: Progress | None = None
+        self.on_progress, self.started = on_progress, started
         self.describer: Describer | None = None
         self.seen = writer.digests()  # content digest -> first source key, this run and those before
-        self.started = time.perf_counter()
 
     def hooks(self, workers_write_to: Path | None) -> Hooks:
         """The engine's hooks; with `workers_write_to` the workers describe, so nothing opens here."""
@@ -237,8 +245,7 @@ def build(
         ray_connect(ray_address, ray_token_file)
     writer = ShardWriter(Path(out), recipe_stamp(recipe), models_for(recipe), overwrite=overwrite)
     todo = _todo(items, writer, recipe, limit, summary)
-    run = BuildRun(recipe, writer, summary, len(todo))
-    run.on_progress, run.started = on_progress, started
+    run = BuildRun(recipe, writer, summary, len(todo), on_progress, started)
     remote = engine in ("ray", "processes") or workers > 1
     hooks = run.hooks(writer.out.resolve() if remote and workers_write(recipe) else None)
     try:
