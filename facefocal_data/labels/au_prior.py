@@ -11,8 +11,9 @@ for the AUs measured from geometry, the activation gets
 (clipped to 0-1) before the `present` threshold: a face the model reads as angry needs less brow
 lowering to show AU04, one it reads as neutral needs more brow raise to show AU01. The labels say
 so in their `source` (`+expression-prior`); `labels.au.emotion_prior: 0` and `neutral_prior: 0`
-turn it off. Measured in docs/LABELS.md (`benchmarks/bench_aus.py`, in-sample and leaving each
-set out).
+turn it off. A face measured against its own subject's neutral image (`subject_baseline`) is read
+from the geometry alone: that reference is the person's, so it needs no help. Measured in
+docs/LABELS.md (`benchmarks/bench_aus.py`, in-sample and leaving each set out).
 """
 
 from __future__ import annotations

@@ -97,7 +97,8 @@ class Labeler:
         """Fill each region's `aus` with the AUs it can show that the estimator measures;
         `baseline` (subject-baseline mode): the subject's neutral reading, named in each source;
         `emotion`: the face's estimated emotion, whose probabilities shift the geometric AUs
-        (`labels/au_prior.py`)."""
+        (`labels/au_prior.py`) when they are read against other people's neutral faces; against
+        the subject's own neutral face the geometry is trusted alone."""
         if self.au is None:
             return
         if baseline is not None:  # the recipe check allows this mode with the mediapipe backend only
@@ -106,7 +107,7 @@ class Labeler:
             source = f"{self.au.source}+subject-baseline"
         else:
             values, source = self.au.estimate_face(rgb, face), self.au.source
-        values, sources = self._with_expression(values, source, emotion)
+        values, sources = self._with_expression(values, source, emotion if baseline is None else None)
         blocked = {side: self._blocked(values, side) for side in ("both", "left", "right")}
         midline = float(face.points[168, 0])  # nasion: the face's vertical midline
         for region in regions:
