@@ -12,6 +12,11 @@ blendshape measures of the largest face (`labels/au_geometry.py`). Then it print
 * leave-one-set-out: reference and thresholds fitted on the other sets, rates on the set left out;
 * with `--select`: for AU01, AU02, AU04, AU15 and AU20, every subset of candidate measures
   (`SELECT`) scored in-sample and left out, the best three printed (how `AU_MEASURES` was chosen);
+* with the expression prior (`labels.au.emotion_prior`, `neutral_prior`; labels/au_prior.py): the
+  same checks in-sample and left out with the shipped weights and a small grid around them, each
+  AU's rate per expression, and how many of the AUs called present on expressive faces the
+  geometry alone would have missed (the emotion model's probabilities come from the default
+  recipe, temperature included);
 * the time of the whole AU estimate of one face once the landmarks are there;
 * the subject-baseline mode (`labels.au.subject_baseline`): on sets with several images per
   subject, each face measured against that person's neutral images (as a build does when the
@@ -43,6 +48,8 @@ from facefocal_data.engines import open_analyzer
 from facefocal_data.labels import au_geometry as geo
 from facefocal_data.labels.au_baseline import choose_baseline
 from facefocal_data.labels.au_blendshapes import BlendshapeAUEstimator
+from facefocal_data.labels.au_prior import shift
+from facefocal_data.labels.stage import Labeler
 from facefocal_data.vision.image_io import decode_rgb, read_bytes
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,16 +109,21 @@ def read_faces(data: Path, sets: list[str], cache: Path | None) -> list[dict[str
     """One row per image with a face: set, subject, emotion and the face's reading."""
     if cache is not None and cache.exists():
         return pickle.loads(cache.read_bytes())  # type: ignore[no-any-return]
-    analyzer, rows = open_analyzer(load_recipe()), []
+    recipe = load_recipe()
+    analyzer, labeler, rows = open_analyzer(recipe), Labeler(recipe.labels), []
     for name in sets:
         for row in csv.DictReader((data / name / "labels.csv").open()):
-            scan = analyzer.scan(decode_rgb(read_bytes(data / name / row["path"])))
+            rgb = decode_rgb(read_bytes(data / name / row["path"]))
+            scan = analyzer.scan(rgb)
             if not scan.faces or not row.get("emotion"):
                 continue
             face = max(scan.faces, key=lambda f: f.landmark_box[2] - f.landmark_box[0])
             reading = geo.read_face(face.blendshapes, face.points)
-            subject = row.get("subject_id") or None
-            rows.append({"set": name, "subject": subject, "emotion": row["emotion"], "reading": reading})
+            emotion = labeler.label_emotion(rgb, face)
+            probs = {} if emotion is None else emotion.probs
+            subject, truth = row.get("subject_id") or None, row["emotion"]
+            rows.append({"set": name, "subject": subject, "emotion": truth, "reading": reading})
+            rows[-1]["probs"] = probs
     analyzer.close()
     if cache is not None:
         cache.write_bytes(pickle.dumps(rows))
@@ -298,6 +310,54 @@ def report(rows: list[dict[str, Any]]) -> None:
     print_checks("the same faces without a baseline:", kept, hits_of(plain, [shipped] * len(kept)))
 
 
+def with_prior(
+    rows: list[dict[str, Any]], acts: list[Activation], emotion_prior: float, neutral_prior: float
+) -> list[Activation]:
+    """The activations after the expression prior, as the label stage applies it."""
+    out = []
+    for row, act in zip(rows, acts, strict=True):
+        moved = {}
+        for au, pair in act.items():
+            delta = shift(row["probs"], au, emotion_prior, neutral_prior)
+            moved[au] = (min(1.0, max(0.0, pair[0] + delta)), min(1.0, max(0.0, pair[1] + delta)))
+        out.append(moved)
+    return out
+
+
+def report_prior(rows: list[dict[str, Any]]) -> None:
+    """The checks with the expression prior: shipped weights and a grid, in-sample and left out."""
+    shipped = {au: AU_THRESHOLDS[au] for au in geo.AU_MEASURES}
+    cfg = AUConfig()
+    acts = [geo.activations(r["reading"]) for r in rows]
+    loso, loso_thresholds = loso_activations(rows)
+    ours = (cfg.emotion_prior, cfg.neutral_prior)
+    for weights in sorted({ours, (0.5, 1.0), (0.8, 1.0), (1.0, 1.5), (0.8, 0.5)}):
+        tag = f"expression prior {weights}" + (" (shipped)" if weights == ours else "")
+        inside = hits_of(with_prior(rows, acts, *weights), [shipped] * len(rows))
+        print_checks(f"{tag}, in-sample:", rows, inside)
+        print_checks(
+            f"{tag}, leave-one-set-out:",
+            rows,
+            hits_of(with_prior(rows, loso, *weights), loso_thresholds),
+        )
+    fused = with_prior(rows, acts, cfg.emotion_prior, cfg.neutral_prior)
+    print("\neach AU's rate per expression (shipped constants and prior, pooled):")
+    rate_table(rows, fused, shipped)
+    called = [
+        (max(a[au]) >= shipped[au], max(f[au]) >= shipped[au])
+        for r, a, f in zip(rows, acts, fused, strict=True)
+        if r["emotion"] != "neutral"
+        for au in geo.AU_MEASURES
+    ]
+    with_geometry = sum(g and f for g, f in called)
+    prior_only = sum(f and not g for g, f in called)
+    dropped = sum(g and not f for g, f in called)
+    print(
+        f"AUs present on expressive faces with the prior: {with_geometry + prior_only}; the geometry alone"
+        f" also calls {with_geometry}, the prior adds {prior_only}, and removes {dropped}"
+    )
+
+
 def time_per_face() -> float:
     """Milliseconds for the whole AU estimate of one face (blendshapes + geometry), landmarks given."""
     analyzer = open_analyzer(load_recipe())
@@ -328,6 +388,7 @@ def main() -> None:
     print(f"{len(rows)} faces with an emotion label in {', '.join(sets)}")
     print(f"AU estimate per face, landmarks given (astronaut): {time_per_face():.2f} ms")
     report(rows)
+    report_prior(rows)
     if args.select:
         select_measures(rows)
 

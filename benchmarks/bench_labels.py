@@ -11,7 +11,8 @@ descriptions), audits the estimates against the labels, and then, per set, print
 * age: MAE, 80 % interval coverage, mean width, zero-width intervals;
 * AUs on the expressions that define them (AU04 on anger, AU15 on sadness, AU09 or AU10 on
   disgust, AU20 on fear, AU01+AU02 on surprise, AU12 on happiness; AU01, AU02 on neutral), and
-  the same with the AU reference and thresholds fitted with each set left out (bench_aus.py).
+  the same with the AU reference and thresholds fitted with each set left out (bench_aus.py),
+  with the recipe's expression prior and with the geometry alone.
 
 The images are read where they are: nothing is copied. Usage:
     python benchmarks/bench_labels.py [--data ../shared/labelled-dev] [--sets jaffe muxspace]
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
-from bench_aus import leave_one_set_out, print_checks  # benchmarks/: the script's own folder
+from bench_aus import hits_of, loso_activations, print_checks, with_prior  # benchmarks/: the script's folder
 
 import facefocal_data as ff
 from facefocal_data.config import load_recipe, with_settings
@@ -130,7 +131,9 @@ def framing(
             if plain.faces and row.get("emotion"):
                 face = _largest(plain)
                 reading = read_face(face.blendshapes, face.points)
+                estimate = labeler.label_emotion(rgb, face)
                 readings.append({"set": name, "subject": None, "emotion": row["emotion"], "reading": reading})
+                readings[-1]["probs"] = {} if estimate is None else estimate.probs
             canvas = _pad2(rgb)
             padded = analyzer.scan(canvas)
             if plain.faces and padded.faces and labeler.emotion is not None:
@@ -246,8 +249,12 @@ def main() -> None:
     aus = au_rates(rows)
     print_report(report.results, frames, aus)
     if readings:
-        title = "AUs, leave one set out (neutral reference and thresholds fitted on the other sets):"
-        print_checks(title, readings, leave_one_set_out(readings))
+        title = "AUs, leave one set out (neutral reference and thresholds fitted on the other sets"
+        au_cfg = recipe.labels.au
+        acts, thresholds = loso_activations(readings)
+        prior = with_prior(readings, acts, au_cfg.emotion_prior, au_cfg.neutral_prior)
+        print_checks(title + ", the recipe's expression prior):", readings, hits_of(prior, thresholds))
+        print_checks(title + ", geometry alone):", readings, hits_of(acts, thresholds))
     if args.json:
         args.json.write_text(json.dumps({"audit": report.results, "framing": frames, "aus": aus}, indent=1))
 

@@ -154,6 +154,19 @@ class AUConfig(_Strict):
         le=1.0,
         description="subject_baseline: the neutral faces' SD × this (one person varies less)",
     )
+    emotion_prior: float = Field(
+        0.8,
+        ge=0.0,
+        le=2.0,
+        description="geometric AUs: + this × P(emotions whose prototype has the AU) before the"
+        " threshold (0: off; labels/au_prior.py)",
+    )
+    neutral_prior: float = Field(
+        1.5,
+        ge=0.0,
+        le=5.0,
+        description="geometric AUs: − this × P(neutral) before the threshold (0: off)",
+    )
 
     @field_validator("thresholds", mode="before")
     @classmethod

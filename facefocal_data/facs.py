@@ -41,6 +41,23 @@ AU_NAMES: dict[str, str] = {
     "AU46": "Wink",
 }
 
+# Each basic emotion's prototype AUs (EMFACS): the AUs a posed face of that emotion is expected to
+# show. Descriptions call these "cues" of the emotion; the AU stage reads the expression model's
+# probabilities through them (labels/au_prior.py). Neutral has none.
+EMOTION_PROTOTYPES: dict[str, frozenset[str]] = {
+    "happiness": frozenset({"AU06", "AU12"}),
+    "sadness": frozenset({"AU01", "AU04", "AU15"}),
+    "surprise": frozenset({"AU01", "AU02", "AU05", "AU26"}),
+    "fear": frozenset({"AU01", "AU02", "AU04", "AU05", "AU07", "AU20", "AU26"}),
+    "anger": frozenset({"AU04", "AU05", "AU07", "AU23"}),
+    "disgust": frozenset({"AU09", "AU10", "AU15", "AU16"}),
+    "neutral": frozenset(),
+}
+
+# AUs that cannot show together: when the first (measured more reliably) is present, the others are
+# not (lips apart or jaw dropped cannot be pressed together; closed eyes cannot be widened).
+EXCLUDES: dict[str, tuple[str, ...]] = {"AU25": ("AU24",), "AU26": ("AU24",), "AU43": ("AU05",)}
+
 # Where the appearance change shows, in words a description can use.
 AU_AREAS_TEXT: dict[str, str] = {
     "AU01": "inner brows and central forehead",

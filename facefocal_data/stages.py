@@ -203,7 +203,8 @@ class RecordBuilder:
                 points, record_id, boxes_in_crop(item.boxes, face.crop_box, crop_cfg.size)
             )
             baseline = item.au_baseline if face is subject_face else None  # the subject: largest face
-            self.labeler.label_regions(work.rgb, face, regions, baseline)
+            emotion = self.labeler.label_emotion(work.rgb, face)  # first: it informs the AUs
+            self.labeler.label_regions(work.rgb, face, regions, baseline, emotion)
             record = FaceRecord(
                 record_id=record_id,
                 source_dataset=item.dataset,
@@ -226,7 +227,7 @@ class RecordBuilder:
                 head_pose={k: round(v, 2) for k, v in face.pose.items()},
                 regions=regions,
                 geometry_source=self.geometry_source,
-                emotion=self.labeler.label_emotion(work.rgb, face),
+                emotion=emotion,
                 age=self.labeler.label_age(work.rgb, face),
             )
             if item.ground_truth:

@@ -24,10 +24,12 @@ from facefocal_data.labels.age import AgeGenderAge, age_bin, summarise
 from facefocal_data.labels.au_baseline import choose_baseline, largest
 from facefocal_data.labels.au_blendshapes import SUPPORTED, BlendshapeAUEstimator
 from facefocal_data.labels.au_geometry import geometric_activations, measures, read_face
+from facefocal_data.labels.au_prior import PRIOR_AUS, PRIOR_TAG, excluded, shift
 from facefocal_data.labels.stage import PROB_FLOOR, Labeler, apply_temperature, scale_interval
 from facefocal_data.models.manifest import MODELS
 from facefocal_data.pipeline import check_names
 from facefocal_data.record import FaceRecord
+from facefocal_data.regions.proposer import RegionProposer
 from facefocal_data.sources import SourceItem
 from facefocal_data.stages import WorkItem
 
@@ -426,3 +428,44 @@ def test_subject_baseline_needs_the_mediapipe_backend() -> None:
     recipe = Recipe.model_validate({"labels": {"au": {"backend": "pyfeat", "subject_baseline": True}}})
     with pytest.raises(RecipeError, match="subject_baseline"):
         check_names(recipe)
+
+
+def _mouth_aus(labeler: Labeler, rgb: np.ndarray) -> tuple[dict[str, Any], Any]:
+    """The astronaut's mouth region labelled by `labeler` with the face's real emotion, and that emotion."""
+    analyzer = FaceAnalyzer()
+    [face] = analyzer.scan(rgb).faces
+    analyzer.close()
+    regions = RegionProposer().propose(face.points, "r")
+    emotion = labeler.label_emotion(rgb, face)
+    labeler.label_regions(rgb, face, regions, emotion=emotion)
+    mouth = next(r for r in regions if r.region_id.endswith("mouth"))
+    return {a.au: a for a in mouth.aus}, emotion
+
+
+def test_the_expression_prior_moves_only_the_geometric_aus(astronaut_rgb: np.ndarray) -> None:
+    """The smiling astronaut (happiness ~0.95): each geometric AU moves by exactly the prior's
+    shift and says so in its source; the blendshape-only AUs are untouched."""
+    on = Labeler(Recipe().labels)
+    no_prior = {"labels.au.emotion_prior": 0, "labels.au.neutral_prior": 0}
+    off = Labeler(with_settings(Recipe(), no_prior).labels)
+    (with_prior, probs), (without, _) = _mouth_aus(on, astronaut_rgb), _mouth_aus(off, astronaut_rgb)
+    assert probs is not None and probs.label == "happiness"
+    assert set(with_prior) == set(without)
+    for au, label in with_prior.items():
+        if au in PRIOR_AUS:
+            expected = min(1.0, max(0.0, without[au].value + shift(probs.probs, au, 0.8, 1.5)))
+            assert label.value == pytest.approx(expected, abs=2e-4), au
+            assert label.source.endswith(PRIOR_TAG)
+        else:
+            assert (label.value, label.source) == (without[au].value, without[au].source)
+    assert with_prior["AU12"].present and not with_prior["AU15"].present  # a smile lends no frown
+
+
+def test_lips_apart_are_never_also_pressed_together(astronaut_rgb: np.ndarray) -> None:
+    """The astronaut's lips are apart (AU25) while the lip-press channel reads 0.13, above AU24's
+    threshold: AU24 keeps its value but is not present, so no text says both."""
+    mouth, _ = _mouth_aus(Labeler(Recipe().labels), astronaut_rgb)
+    assert mouth["AU25"].present
+    assert mouth["AU24"].value >= Recipe().labels.au.threshold_for("AU24")
+    assert not mouth["AU24"].present
+    assert excluded({"AU25", "AU12"}) == {"AU24"} and excluded({"AU43"}) == {"AU05"}

@@ -11,21 +11,13 @@ from __future__ import annotations
 import hashlib
 import random
 
-from ..facs import AU_NAMES, intensity_word
+from ..facs import AU_NAMES, EMOTION_PROTOTYPES, intensity_word
 from ..record import AgeLabel, AULabel, Description, EmotionLabel, FaceRecord, Region
 
 PROMPT_VERSION = "template-v1"
 
 # EMFACS prototypes: which AUs are cues of which emotion
-EMOTION_CUES: dict[str, frozenset[str]] = {
-    "happiness": frozenset({"AU06", "AU12"}),
-    "sadness": frozenset({"AU01", "AU04", "AU15"}),
-    "surprise": frozenset({"AU01", "AU02", "AU05", "AU26"}),
-    "fear": frozenset({"AU01", "AU02", "AU04", "AU05", "AU07", "AU20", "AU26"}),
-    "anger": frozenset({"AU04", "AU05", "AU07", "AU23"}),
-    "disgust": frozenset({"AU09", "AU15", "AU16"}),
-    "neutral": frozenset(),
-}
+EMOTION_CUES = EMOTION_PROTOTYPES  # an emotion's cues are its prototype AUs
 REGION_PHRASES = {
     "forehead": "the forehead",
     "glabella": "the glabella, between the brows",

@@ -20,6 +20,7 @@ from ..record import AgeLabel, AULabel, EmotionLabel, Estimate, FaceRecord, Regi
 from .age import age_bin
 from .au_blendshapes import BlendshapeAUEstimator, SidedValue, confidence
 from .au_geometry import Reading
+from .au_prior import PRIOR_AUS, PRIOR_TAG, excluded, with_expression
 
 SIDE_SHARE = 0.8  # a region with ≥80 % of its width on one side of the midline is one-sided
 PROB_FLOOR = 1e-6  # log(0) guard when tempering: probabilities are stored to 1e-5, so a 0 was < 5e-6
@@ -86,10 +87,18 @@ class Labeler:
         self.age = AGE_ESTIMATORS.create(cfg.age.backend) if cfg.age.backend != "none" else None
 
     def label_regions(
-        self, rgb: np.ndarray, face: Face, regions: list[Region], baseline: Reading | None = None
+        self,
+        rgb: np.ndarray,
+        face: Face,
+        regions: list[Region],
+        baseline: Reading | None = None,
+        emotion: EmotionLabel | None = None,
     ) -> None:
         """Fill each region's `aus` with the AUs it can show that the estimator measures;
-        `baseline` (subject-baseline mode): the subject's neutral reading, named in each source."""
+        `baseline` (subject-baseline mode): the subject's neutral reading, named in each source;
+        `emotion`: the face's estimated emotion, whose probabilities shift the geometric AUs
+        (`labels/au_prior.py`) when they are read against other people's neutral faces; against
+        the subject's own neutral face the geometry is trusted alone."""
         if self.au is None:
             return
         if baseline is not None:  # the recipe check allows this mode with the mediapipe backend only
@@ -98,14 +107,32 @@ class Labeler:
             source = f"{self.au.source}+subject-baseline"
         else:
             values, source = self.au.estimate_face(rgb, face), self.au.source
+        values, sources = self._with_expression(values, source, emotion if baseline is None else None)
+        blocked = {side: self._blocked(values, side) for side in ("both", "left", "right")}
         midline = float(face.points[168, 0])  # nasion: the face's vertical midline
         for region in regions:
             side = region_side(region.bbox_xyxy, midline)
             region.aus = [
-                self._au(au, values[au], side, source) for au in region.observable_aus if au in values
+                self._au(au, values[au], side, sources.get(au, source), au in blocked[side])
+                for au in region.observable_aus
+                if au in values
             ]
 
-    def _au(self, au: str, value: SidedValue, side: str, source: str) -> AULabel:
+    def _with_expression(
+        self, values: dict[str, SidedValue], source: str, emotion: EmotionLabel | None
+    ) -> tuple[dict[str, SidedValue], dict[str, str]]:
+        """The values after the expression prior, and the source of each AU it moved."""
+        cfg = self.cfg.au
+        if emotion is None or not emotion.probs or not (cfg.emotion_prior or cfg.neutral_prior):
+            return values, {}
+        shifted = with_expression(values, emotion.probs, cfg.emotion_prior, cfg.neutral_prior)
+        return shifted, {au: source + PRIOR_TAG for au in PRIOR_AUS if au in values}
+
+    def _blocked(self, values: dict[str, SidedValue], side: str) -> set[str]:
+        present = {au for au, v in values.items() if getattr(v, side) >= self.cfg.au.threshold_for(au)}
+        return excluded(present)
+
+    def _au(self, au: str, value: SidedValue, side: str, source: str, blocked: bool = False) -> AULabel:
         v = getattr(value, side)
         threshold = self.cfg.au.threshold_for(au)
         assert self.au is not None
@@ -114,7 +141,7 @@ class Labeler:
             name=AU_NAMES[au],
             value=round(v, 4),
             value_type=self.au.value_type,
-            present=v >= threshold,
+            present=v >= threshold and not blocked,
             confidence=confidence(au, v, threshold),
             source=source,
         )
