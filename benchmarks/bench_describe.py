@@ -57,6 +57,7 @@ from facefocal_data.describe.quality import (
     variety,
 )
 from facefocal_data.describe.template import TemplateDescriber
+from facefocal_data.describe.template_prompt import base_sentences
 from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
 from facefocal_data.exporters.base import iter_records
 from facefocal_data.labels.age import age_bin
@@ -232,6 +233,21 @@ def cache_figures(records: list[FaceRecord], warmup: int = 200) -> dict[str, Any
     return out
 
 
+def sentence_figures(records: list[FaceRecord], naming: str, rounds: int = 2) -> dict[str, Any]:
+    """What a cold cache asks: rewordings are cached per code sentence, shared by the signatures
+    (describe/template_sentences.py), so a cold build asks once per distinct sentence and round;
+    cached per signature, it asked every sentence of every signature."""
+    signatures = {_text_of(r, g, naming).signature for r in records for g in [*r.regions, None]}
+    sentences = {s for signature in signatures for s in base_sentences(signature)}
+    per_signature = sum(len(base_sentences(s)) for s in signatures)
+    return {
+        "distinct signatures": len(signatures),
+        "distinct code sentences": len(sentences),
+        f"sentence requests cold, 1 / {rounds} rounds": f"{len(sentences)} / {len(sentences) * rounds}",
+        "... cached per signature instead (1 round)": per_signature,
+    }
+
+
 def _start_server(model: str) -> tuple[Any, str, str]:
     """A llama.cpp server child on 2 threads, 1 slot: (process, base_url, model id)."""
     import subprocess
@@ -350,6 +366,11 @@ def main() -> None:
     print("\n== templater cache (no LLM needed)")
     for key, value in cache_figures(records).items():
         print(f"  {key:58} {value:.4f}" if isinstance(value, float) else f"  {key:58} {value}")
+    for naming in ("both", "code_name"):
+        for faces in sorted({min(250, len(records)), len(records)}):
+            print(f"\n== templater requests, cold cache: {faces} faces, au_naming {naming} (no LLM needed)")
+            for key, value in sentence_figures(records[:faces], naming).items():
+                print(f"  {key:58} {value}")
     for model in args.templater:
         row = measure_templater(
             model, copy.deepcopy(records), args.signatures, args.grammar_sample, args.seed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 from facefocal_data.config import DescribeConfig, Recipe
-from facefocal_data.describe.factcheck import check_text
+from facefocal_data.describe.factcheck import aus_stated, check_text, plain_mentions
 from facefocal_data.describe.facts import face_facts, region_facts
 from facefocal_data.describe.slots import Signature
 from facefocal_data.describe.template_check import fill, parse_candidates, template_problems
@@ -52,8 +53,9 @@ def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
 def _generic(signature: Signature) -> str:
     """A template a person would write for any signature (what an accepted LLM template looks like)."""
     aus = signature.required()[1 : 1 + max(1, min(signature.aus, 3))] if signature.aus else []
+    said = " and ".join("{" + s + "}" for s in aus)
     first = (
-        f"In {{region}} there is {' and '.join('{' + s + '}' for s in aus)}."
+        (f"In {{region}}, {said}." if signature.clauses else f"In {{region}} there is {said}.")
         if aus
         else ("{Region} is at rest, with no measured action unit active.")
     )
@@ -71,9 +73,9 @@ def _descriptions(record: FaceRecord) -> list[Any]:
     return [record.face_description, *(g.description for g in record.regions)]
 
 
-def _config(**templates: object) -> DescribeConfig:
+def _config(naming: str = "both", **templates: object) -> DescribeConfig:
     llm = {"base_url": NOWHERE, "model": "m", "retries": 0, "timeout": 2, "templates": templates}
-    return DescribeConfig.model_validate({"describer": "llm", "seed": 0, "llm": llm})
+    return DescribeConfig.model_validate({"describer": "llm", "seed": 0, "au_naming": naming, "llm": llm})
 
 
 def test_a_signature_says_what_kinds_of_fact_a_text_states_not_which(astronaut: FaceRecord) -> None:
@@ -116,16 +118,22 @@ def test_template_checks_reject_facts_written_into_the_template() -> None:
     ]
 
 
-def test_the_code_template_of_every_signature_passes_every_check(astronaut: FaceRecord) -> None:
-    """What the model is asked to reword is itself a correct template: slots once, facts right."""
-    describer = TemplaterDescriber(_config())
+@pytest.mark.parametrize("naming", ["both", "plain", "code_name"])
+def test_the_code_template_of_every_signature_passes_every_check(astronaut: FaceRecord, naming: str) -> None:
+    """What the model is asked to reword is itself a correct template: slots once, facts right,
+    whichever way `au_naming` names the AUs (plain wordings state their AU: factcheck.plain_mentions)."""
+    describer = TemplaterDescriber(_config(naming))
     record = copy.deepcopy(astronaut)
     for region in [*record.regions, None]:
-        text = _text_of(record, region)
+        text = _text_of(record, region, naming)
         template = base_template(text.signature)
         assert template_problems(template, text.signature) == [], template
-        filled = fill(template, describer._values(text))
+        filled = fill(template, describer.values(text))
         assert check_text(filled, text.facts, "long") == [], filled
+        if naming == "plain" and text.facts.aus:
+            assert not re.search(r"AU\d", filled) and aus_stated(filled) >= {a.au for a in text.facts.aus}
+        if naming == "both" and text.facts.aus:
+            assert all(a.au in filled for a in text.facts.aus) and plain_mentions(filled)
         assert "{" not in filled and filled.count(".") >= len(base_sentences(text.signature))
         for sentence in base_sentences(text.signature):  # each sentence is asked for on its own
             asked = sentence_messages(sentence, 3)[-1]["content"]
