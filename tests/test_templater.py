@@ -28,6 +28,7 @@ from facefocal_data.describe.template_prompt import (
     base_template,
     sentence_messages,
 )
+from facefocal_data.describe.template_sentences import BUDGET_SPENT, Rewordings
 from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
 from facefocal_data.engines import open_analyzer, open_builder
 from facefocal_data.record import FaceRecord
@@ -183,6 +184,66 @@ def test_cached_templates_fill_every_text_and_a_missing_signature_falls_back(
     assert json.loads(json.dumps(stats))  # the build summary stores it
 
 
+def _reworded(sentence: str) -> str:
+    """A slot-keeping rewording of a code sentence, as the model gives them."""
+    sentence = sentence.replace("{Region}", "{region}")
+    return "Here, " + sentence[0].lower() + sentence[1:]
+
+
+def test_rewordings_are_cached_per_sentence_and_shared_by_signatures(
+    astronaut: FaceRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier build's rewordings of the code sentences make every signature's templates with
+    no request: each distinct sentence is asked once ever, the checks still run per signature."""
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    record = copy.deepcopy(astronaut)
+    texts = [_text_of(record, r) for r in [*record.regions, None]]
+    sentences = {s for t in texts for s in base_sentences(t.signature)}
+    per_signature = sum(len(base_sentences(sig)) for sig in {t.signature for t in texts})
+    assert len(sentences) < per_signature  # signatures share sentences
+    earlier = TemplaterDescriber(_config(rounds=1))
+    earlier.open()
+    assert earlier.maker is not None
+    reworder = earlier.maker.reworder
+    for sentence in sentences:
+        reworder.store.put(sentence, reworder.params(0), Rewordings([_reworded(sentence)], [], 0.0))
+    earlier.close()
+    describer = TemplaterDescriber(_config(rounds=1))  # a new build at a port where nothing answers
+    describer.describe_batch([record])
+    describer.close()
+    stats = describer.stats.to_dict()
+    assert stats["requests"] == 0 and stats["sentences_asked"] == 0
+    assert stats["sentence_disk_hits"] == len(sentences) and stats["sentences_needed"] >= per_signature
+    assert stats["candidates"] >= len({t.signature for t in texts})  # checked per signature
+    written = _descriptions(record)
+    assert sum(d.origin == "fresh_template" for d in written) >= len(written) // 2
+    for described, text in zip(
+        [record.face_description, *(g.description for g in record.regions)],
+        [texts[-1], *texts[:-1]],
+        strict=True,
+    ):
+        assert described is not None and check_text(described.text, text.facts, "long") == []
+        if described.origin == "fresh_template":
+            assert described.text.startswith("Here,")
+
+
+def test_a_spent_budget_writes_the_phrase_bank_and_stores_nothing(
+    astronaut: FaceRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    record = copy.deepcopy(astronaut)
+    describer = TemplaterDescriber(_config(budget_seconds=0))
+    describer.describe_batch([record])
+    describer.close()
+    stats = describer.stats.to_dict()
+    assert stats["requests"] == 0 and stats["sentences_unasked"] >= 1
+    assert stats["budget_fallbacks"] == stats["fallbacks"] == stats["texts"] == len(record.regions) + 1
+    assert stats["fallback_reasons"] == {BUDGET_SPENT: stats["texts"]}
+    for described in _descriptions(record):
+        assert described.origin == "fallback" and described.checks[0] == f"templater: {BUDGET_SPENT}"
+    assert not list((tmp_path / "cache").rglob("*.json"))  # not stored as failed: the next build asks
+
+
 @pytest.mark.slow
 def test_real_embedded_model_writes_templates_once_and_a_rebuild_reuses_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -236,3 +297,32 @@ def test_an_llm_url_alone_selects_the_templater_and_rewriting_stays_an_option() 
     assert Recipe().describe.describer == "phrases"  # no LLM: the phrase bank
     rewrite = DescribeConfig.model_validate({"describer": "llm", "llm": {"mode": "region"}})
     assert isinstance(DESCRIBERS.create("llm", rewrite), LLMDescriber)
+
+
+@pytest.mark.slow
+def test_real_embedded_model_within_a_tiny_budget_falls_back_and_the_next_build_asks_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that spends its templater budget still finishes: what it could not ask is written
+    by the phrase bank and not stored, so the next build asks for more sentences."""
+    from facefocal_data import build
+    from facefocal_data.exporters.base import iter_records
+
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    templates = {"candidates": 2, "rounds": 1, "budget_seconds": 1}
+    settings = {
+        "regions": {"named": ["mouth", "forehead"], "boxes": {"count": 0}},
+        "describe": {"describer": "llm", "llm": {"timeout": 900, "retries": 0, "templates": templates}},
+    }
+    recipe = Recipe.model_validate(settings)
+    first = build(ASTRONAUT, tmp_path / "a", recipe=recipe).describe
+    assert first["texts"] == 3 and first["sentences_asked"] >= 1 and first["sentences_unasked"] >= 1
+    assert first["budget_fallbacks"] >= 1 and first["fallback_reasons"].get(BUDGET_SPENT, 0) >= 1
+    stored = list((tmp_path / "cache" / "sentences").rglob("*.json"))
+    assert len(stored) == first["sentences_asked"]  # only what was asked
+    checks = [d.checks for r in iter_records(tmp_path / "a", pixels=False) for d in _descriptions(r)]
+    assert [f"templater: {BUDGET_SPENT}"] in [c[:1] for c in checks]
+    second = build(ASTRONAUT, tmp_path / "b", recipe=recipe).describe
+    assert second["sentence_disk_hits"] == first["sentences_asked"]  # nothing asked twice
+    assert second["sentences_asked"] >= 1  # the next build asks for more
+    assert len(list((tmp_path / "cache" / "sentences").rglob("*.json"))) > len(stored)
