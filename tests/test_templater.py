@@ -326,3 +326,14 @@ def test_real_embedded_model_within_a_tiny_budget_falls_back_and_the_next_build_
     assert second["sentence_disk_hits"] == first["sentences_asked"]  # nothing asked twice
     assert second["sentences_asked"] >= 1  # the next build asks for more
     assert len(list((tmp_path / "cache" / "sentences").rglob("*.json"))) > len(stored)
+
+
+def test_au_naming_shapes_the_templaters_rows_and_the_budget_does_not() -> None:
+    def hashed(**describe: object) -> str:
+        return Recipe.model_validate({"describe": {"describer": "llm", **describe}}).content_hash()
+
+    assert hashed(au_naming="both") != hashed(au_naming="plain") != hashed(au_naming="code_name")
+    assert hashed() == hashed(llm={"templates": {"budget_seconds": 5}})  # how long, not what
+    region = {"describer": "llm", "llm": {"mode": "region"}}
+    plain = Recipe.model_validate({"describe": {**region, "au_naming": "plain"}}).content_hash()
+    assert plain == Recipe.model_validate({"describe": region}).content_hash()  # rewriting ignores it
