@@ -307,7 +307,9 @@ def _make_the_rest(describer: TemplaterDescriber, texts: list[Any], ask: bool) -
         return {}
     stats = describer.stats
     asked, needed, started = stats.sentences_asked, stats.sentences_needed, time.perf_counter()
+    waited = stats.request_seconds
     describer.maker.make(texts)
+    seconds, waited = time.perf_counter() - started, stats.request_seconds - waited
     made = [describer.store.get(t.signature)[0] for t in texts]
     return {
         "rest: signatures made / with a template": (
@@ -317,7 +319,10 @@ def _make_the_rest(describer: TemplaterDescriber, texts: list[Any], ask: bool) -
             f"{stats.sentences_asked - asked} / {stats.sentences_needed - needed}"
         ),
         "rest: sentences not asked (budget)": stats.sentences_unasked,
-        "rest: seconds (asking + checking)": time.perf_counter() - started,
+        "rest: seconds, all / waiting for the LLM / the rest (checks)": (
+            f"{seconds:.1f} / {waited:.1f} / {seconds - waited:.1f}"
+        ),
+        "rest: accepted / candidates": f"{stats.accepted} / {stats.candidates} (sample included)",
     }
 
 
