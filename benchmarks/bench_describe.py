@@ -20,8 +20,11 @@ the model manifest, or PATH@SHA256 for a GGUF outside it, hash-checked before it
 to compare) runs a llama.cpp server on 2 threads and asks it for the templates of the
 `--signatures` commonest fact signatures of the N faces: acceptance rate of candidate templates,
 grammar rejections, seconds per signature. Then every text of the N faces is written from those
-templates (signatures outside the sample fall back to the phrase bank without asking) and
-measured like the other describers, over the templater's texts. Cache figures need no LLM: the
+templates (signatures outside the sample fall back to the phrase bank without asking; with
+`--all-signatures` they are made together first, as a cold build would, within the default
+budget) and measured like the other describers, over the templater's texts. Rewordings are
+cached per code sentence, so the sample's signatures print how many of their sentences each
+asked (the rest were cached by an earlier signature). Cache figures need no LLM: the
 share of texts whose signature an earlier text of the build had (those are written from cached
 templates) after the first 200 faces, and the number of signatures an LLM is asked for.
 
@@ -57,6 +60,7 @@ from facefocal_data.describe.quality import (
     variety,
 )
 from facefocal_data.describe.template import TemplateDescriber
+from facefocal_data.describe.template_prompt import base_sentences
 from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
 from facefocal_data.exporters.base import iter_records
 from facefocal_data.labels.age import age_bin
@@ -232,6 +236,21 @@ def cache_figures(records: list[FaceRecord], warmup: int = 200) -> dict[str, Any
     return out
 
 
+def sentence_figures(records: list[FaceRecord], naming: str, rounds: int = 2) -> dict[str, Any]:
+    """What a cold cache asks: rewordings are cached per code sentence, shared by the signatures
+    (describe/template_sentences.py), so a cold build asks once per distinct sentence and round;
+    cached per signature, it asked every sentence of every signature."""
+    signatures = {_text_of(r, g, naming).signature for r in records for g in [*r.regions, None]}
+    sentences = {s for signature in signatures for s in base_sentences(signature)}
+    per_signature = sum(len(base_sentences(s)) for s in signatures)
+    return {
+        "distinct signatures": len(signatures),
+        "distinct code sentences": len(sentences),
+        f"sentence requests cold, 1 / {rounds} rounds": f"{len(sentences)} / {len(sentences) * rounds}",
+        "... cached per signature instead (1 round)": per_signature,
+    }
+
+
 def _start_server(model: str) -> tuple[Any, str, str]:
     """A llama.cpp server child on 2 threads, 1 slot: (process, base_url, model id)."""
     import subprocess
@@ -261,10 +280,57 @@ def _start_server(model: str) -> tuple[Any, str, str]:
     return process, process.stdout.readline().split()[1] + "/v1", name
 
 
+def _make_one_by_one(describer: TemplaterDescriber, texts: list[Any]) -> list[TemplateSet | None]:
+    """The sample's signatures made one after another: how many of its sentences each asks."""
+    assert describer.maker is not None and describer.store is not None
+    stats, out = describer.stats, []
+    for k, text in enumerate(texts, 1):
+        asked, needed, started = stats.sentences_asked, stats.sentences_needed, time.perf_counter()
+        describer.maker.make([text])
+        got = describer.store.get(text.signature)[0]
+        out.append(got)
+        print(
+            f"  signature {k}: {len(got.accepted) if got else 0} accepted; sentences asked"
+            f" {stats.sentences_asked - asked} of {stats.sentences_needed - needed} needed (all rounds),"
+            f" {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+    return out
+
+
+def _make_the_rest(describer: TemplaterDescriber, texts: list[Any], ask: bool) -> dict[str, Any]:
+    """The other signatures: made together as a build would (`ask`), or left to the phrase bank."""
+    assert describer.maker is not None and describer.store is not None
+    if not ask:
+        for text in texts:
+            describer.store.put(text.signature, TemplateSet([], [], 0.0, "not in the benchmark's sample"))
+        return {}
+    stats = describer.stats
+    asked, needed, started = stats.sentences_asked, stats.sentences_needed, time.perf_counter()
+    waited = stats.request_seconds
+    describer.maker.make(texts)
+    seconds, waited = time.perf_counter() - started, stats.request_seconds - waited
+    made = [describer.store.get(t.signature)[0] for t in texts]
+    return {
+        "rest: signatures made / with a template": (
+            f"{len(texts)} / {sum(1 for t in made if t and t.accepted)}"
+        ),
+        "rest: sentences asked / needed": (
+            f"{stats.sentences_asked - asked} / {stats.sentences_needed - needed}"
+        ),
+        "rest: sentences not asked (budget)": stats.sentences_unasked,
+        "rest: seconds, all / waiting for the LLM / the rest (checks)": (
+            f"{seconds:.1f} / {waited:.1f} / {seconds - waited:.1f}"
+        ),
+        "rest: accepted / candidates": f"{stats.accepted} / {stats.candidates} (sample included)",
+    }
+
+
 def measure_templater(
-    model: str, records: list[FaceRecord], signatures: int, sample: int, seed: int
+    model: str, records: list[FaceRecord], signatures: int, sample: int, seed: int, rest: bool
 ) -> dict[str, Any]:
-    """Templates for the commonest signatures from a real server, then every text written from them."""
+    """Templates for the commonest signatures from a real server, one by one (and, with `rest`,
+    the other signatures of the faces together), then every text written from them."""
     process, url, name = _start_server(model)
     llm = {"base_url": url, "model": "m", "concurrency": 1, "timeout": 900, "retries": 0, "cache": False}
     describer = TemplaterDescriber(
@@ -272,37 +338,33 @@ def measure_templater(
     )
     try:
         describer.open()
-        assert describer.store is not None
         texts = [_text_of(r, g) for r in records for g in [*r.regions, None]]
         counts: dict[str, list[Any]] = {}
         for text in texts:
             counts.setdefault(text.signature.key(), [0, text])[0] += 1
         common = sorted(counts.values(), key=lambda c: -c[0])
-        made, started = 0, time.perf_counter()
-        for _, text in common[:signatures]:
-            describer._make(text)
-            made += 1
-            got = describer.store.get(text.signature)[0]
-            print(f"  signature {made}: {len(got.accepted) if got else 0} accepted", flush=True)
-        per_signature = (time.perf_counter() - started) / max(1, made)
-        for _, text in common[signatures:]:  # outside the sample: the phrase bank, nothing asked
-            describer.store.put(text.signature, TemplateSet([], [], 0.0, "not in the benchmark's sample"))
+        started = time.perf_counter()
+        sampled = _make_one_by_one(describer, [t for _, t in common[:signatures]])
+        per_signature = (time.perf_counter() - started) / max(1, len(sampled))
         stats, covered = describer.stats, sum(c for c, _ in common[:signatures])
-        sampled = [describer.store.get(t.signature)[0] for _, t in common[:signatures]]
         row: dict[str, Any] = {
             "model": name,
-            "signatures asked / texts they cover": f"{made} / {covered / len(texts):.1%}",
+            "signatures asked / texts they cover": f"{len(sampled)} / {covered / len(texts):.1%}",
             "candidate templates": stats.candidates,
             "acceptance rate": stats.accepted / stats.candidates if stats.candidates else 0.0,
             "rejected by link-grammar": stats.grammar_rejected,
             "rejected as the code's own template": stats.same_as_code,
-            "sentences reworded / asked": f"{stats.sentences_reworded} / {stats.sentences_asked}",
-            "signatures with a template": sum(1 for t in sampled if t and t.accepted) / max(1, made),
+            "sentences reworded / asked / needed": (
+                f"{stats.sentences_reworded} / {stats.sentences_asked} / {stats.sentences_needed}"
+            ),
+            "seconds per sentence request (1 slot)": stats.request_seconds / max(1, stats.requests),
+            "signatures with a template": sum(1 for t in sampled if t and t.accepted) / max(1, len(sampled)),
             "seconds per signature (2 threads)": per_signature,
             "completion tokens": stats.completion_tokens,
             "top rejection reasons": dict(stats.rejected_reasons.most_common(5)),
             "example template": next((t.accepted[0] for t in sampled if t and t.accepted), ""),
         }
+        row |= _make_the_rest(describer, [t for _, t in common[signatures:]], rest)
         started = time.perf_counter()
         describer.describe_batch(records)
         row["texts/s, templates in hand"] = len(texts) / (time.perf_counter() - started)
@@ -341,6 +403,12 @@ def main() -> None:
     parser.add_argument("--templater", action="append", default=[], help="model name or PATH@SHA256")
     parser.add_argument("--signatures", type=int, default=6, help="signatures asked of each templater model")
     parser.add_argument("--skip-phrases", action="store_true", help="only the templater figures")
+    parser.add_argument(
+        "--all-signatures",
+        action="store_true",
+        help="after the sample, make every other signature of the faces together, as a cold build"
+        " would (within the default templates.budget_seconds)",
+    )
     args = parser.parse_args()
     if args.source == "build":
         records = built_records(args.images, args.faces)
@@ -350,9 +418,19 @@ def main() -> None:
     print("\n== templater cache (no LLM needed)")
     for key, value in cache_figures(records).items():
         print(f"  {key:58} {value:.4f}" if isinstance(value, float) else f"  {key:58} {value}")
+    for naming in ("both", "code_name"):
+        for faces in sorted({min(250, len(records)), len(records)}):
+            print(f"\n== templater requests, cold cache: {faces} faces, au_naming {naming} (no LLM needed)")
+            for key, value in sentence_figures(records[:faces], naming).items():
+                print(f"  {key:58} {value}")
     for model in args.templater:
         row = measure_templater(
-            model, copy.deepcopy(records), args.signatures, args.grammar_sample, args.seed
+            model,
+            copy.deepcopy(records),
+            args.signatures,
+            args.grammar_sample,
+            args.seed,
+            args.all_signatures,
         )
         print(f"\n== templater {model}", flush=True)
         for key, value in row.items():

@@ -251,6 +251,13 @@ class TemplatesConfig(_Strict):
     rounds: int = Field(2, ge=1, le=5, description="request rounds per signature until one template passes")
     temperature: float = Field(0.5, ge=0.0, le=2.0, description="sampling temperature of template requests")
     grammar: bool = Field(True, description="link-grammar rejects templates that do not parse (if installed)")
+    budget_seconds: float | None = Field(
+        600.0,
+        ge=0,
+        description="wall-clock seconds a build may spend asking the LLM for rewordings; after that,"
+        " texts whose templates are not cached are written by the phrase bank and the next build asks"
+        " for the rest (null: no limit)",
+    )
 
 
 class LLMConfig(_Strict):
@@ -294,7 +301,8 @@ class DescribeConfig(_Strict):
     seed: int = Field(0, description="seed of every wording choice (same seed, same texts)")
     au_naming: Literal["both", "plain", "code_name"] = Field(
         "both",
-        description="phrases: an AU as its appearance change + (code, name), the change only, or code (name)",
+        description="phrases and the templater: an AU as its appearance change + (code, name),"
+        " the change only, or code (name)",
     )
     llm: LLMConfig = LLMConfig()
     rating: RatingConfig = RatingConfig()
@@ -336,7 +344,11 @@ _RUNTIME_KEYS = (
     "cache",
 )
 _RUNTIME_ONLY: dict[str, Any] = {
-    "llm": {**dict.fromkeys(_RUNTIME_KEYS, True), "server": {"threads": True, "parallel": True}}
+    "llm": {
+        **dict.fromkeys(_RUNTIME_KEYS, True),
+        "server": {"threads": True, "parallel": True},
+        "templates": {"budget_seconds": True},  # how long a build asks; the next build asks the rest
+    }
 }
 
 
@@ -355,7 +367,9 @@ class Recipe(_Strict):
     def content_hash(self) -> str:
         """Hash of everything that shapes the rows (output layout excluded)."""
         describe: dict[str, Any] = dict(_RUNTIME_ONLY)
-        if self.describe.describer != "phrases":  # only that describer reads it: other builds keep their ids
+        describe_ = self.describe
+        templater = describe_.describer == "llm" and describe_.llm.mode == "template"
+        if describe_.describer != "phrases" and not templater:  # only these read it: others keep their ids
             describe["au_naming"] = True
         payload = self.model_dump(mode="json", exclude={"output": True, "name": True, "describe": describe})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 from facefocal_data.config import DescribeConfig, Recipe
-from facefocal_data.describe.factcheck import check_text
+from facefocal_data.describe.factcheck import aus_stated, check_text, plain_mentions
 from facefocal_data.describe.facts import face_facts, region_facts
 from facefocal_data.describe.slots import Signature
 from facefocal_data.describe.template_check import fill, parse_candidates, template_problems
@@ -27,6 +28,7 @@ from facefocal_data.describe.template_prompt import (
     base_template,
     sentence_messages,
 )
+from facefocal_data.describe.template_sentences import BUDGET_SPENT, Rewordings
 from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
 from facefocal_data.engines import open_analyzer, open_builder
 from facefocal_data.record import FaceRecord
@@ -52,8 +54,9 @@ def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
 def _generic(signature: Signature) -> str:
     """A template a person would write for any signature (what an accepted LLM template looks like)."""
     aus = signature.required()[1 : 1 + max(1, min(signature.aus, 3))] if signature.aus else []
+    said = " and ".join("{" + s + "}" for s in aus)
     first = (
-        f"In {{region}} there is {' and '.join('{' + s + '}' for s in aus)}."
+        (f"In {{region}}, {said}." if signature.clauses else f"In {{region}} there is {said}.")
         if aus
         else ("{Region} is at rest, with no measured action unit active.")
     )
@@ -71,9 +74,9 @@ def _descriptions(record: FaceRecord) -> list[Any]:
     return [record.face_description, *(g.description for g in record.regions)]
 
 
-def _config(**templates: object) -> DescribeConfig:
+def _config(naming: str = "both", **templates: object) -> DescribeConfig:
     llm = {"base_url": NOWHERE, "model": "m", "retries": 0, "timeout": 2, "templates": templates}
-    return DescribeConfig.model_validate({"describer": "llm", "seed": 0, "llm": llm})
+    return DescribeConfig.model_validate({"describer": "llm", "seed": 0, "au_naming": naming, "llm": llm})
 
 
 def test_a_signature_says_what_kinds_of_fact_a_text_states_not_which(astronaut: FaceRecord) -> None:
@@ -116,16 +119,22 @@ def test_template_checks_reject_facts_written_into_the_template() -> None:
     ]
 
 
-def test_the_code_template_of_every_signature_passes_every_check(astronaut: FaceRecord) -> None:
-    """What the model is asked to reword is itself a correct template: slots once, facts right."""
-    describer = TemplaterDescriber(_config())
+@pytest.mark.parametrize("naming", ["both", "plain", "code_name"])
+def test_the_code_template_of_every_signature_passes_every_check(astronaut: FaceRecord, naming: str) -> None:
+    """What the model is asked to reword is itself a correct template: slots once, facts right,
+    whichever way `au_naming` names the AUs (plain wordings state their AU: factcheck.plain_mentions)."""
+    describer = TemplaterDescriber(_config(naming))
     record = copy.deepcopy(astronaut)
     for region in [*record.regions, None]:
-        text = _text_of(record, region)
+        text = _text_of(record, region, naming)
         template = base_template(text.signature)
         assert template_problems(template, text.signature) == [], template
-        filled = fill(template, describer._values(text))
+        filled = fill(template, describer.values(text))
         assert check_text(filled, text.facts, "long") == [], filled
+        if naming == "plain" and text.facts.aus:
+            assert not re.search(r"AU\d", filled) and aus_stated(filled) >= {a.au for a in text.facts.aus}
+        if naming == "both" and text.facts.aus:
+            assert all(a.au in filled for a in text.facts.aus) and plain_mentions(filled)
         assert "{" not in filled and filled.count(".") >= len(base_sentences(text.signature))
         for sentence in base_sentences(text.signature):  # each sentence is asked for on its own
             asked = sentence_messages(sentence, 3)[-1]["content"]
@@ -173,6 +182,66 @@ def test_cached_templates_fill_every_text_and_a_missing_signature_falls_back(
     assert stats["texts"] == len(texts) and stats["disk_hits"] >= 1
     assert stats["requests"] == stats["failed_requests"]  # only the missing signature asked, at nowhere
     assert json.loads(json.dumps(stats))  # the build summary stores it
+
+
+def _reworded(sentence: str) -> str:
+    """A slot-keeping rewording of a code sentence, as the model gives them."""
+    sentence = sentence.replace("{Region}", "{region}")
+    return "Here, " + sentence[0].lower() + sentence[1:]
+
+
+def test_rewordings_are_cached_per_sentence_and_shared_by_signatures(
+    astronaut: FaceRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier build's rewordings of the code sentences make every signature's templates with
+    no request: each distinct sentence is asked once ever, the checks still run per signature."""
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    record = copy.deepcopy(astronaut)
+    texts = [_text_of(record, r) for r in [*record.regions, None]]
+    sentences = {s for t in texts for s in base_sentences(t.signature)}
+    per_signature = sum(len(base_sentences(sig)) for sig in {t.signature for t in texts})
+    assert len(sentences) < per_signature  # signatures share sentences
+    earlier = TemplaterDescriber(_config(rounds=1))
+    earlier.open()
+    assert earlier.maker is not None
+    reworder = earlier.maker.reworder
+    for sentence in sentences:
+        reworder.store.put(sentence, reworder.params(0), Rewordings([_reworded(sentence)], [], 0.0))
+    earlier.close()
+    describer = TemplaterDescriber(_config(rounds=1))  # a new build at a port where nothing answers
+    describer.describe_batch([record])
+    describer.close()
+    stats = describer.stats.to_dict()
+    assert stats["requests"] == 0 and stats["sentences_asked"] == 0
+    assert stats["sentence_disk_hits"] == len(sentences) and stats["sentences_needed"] >= per_signature
+    assert stats["candidates"] >= len({t.signature for t in texts})  # checked per signature
+    written = _descriptions(record)
+    assert sum(d.origin == "fresh_template" for d in written) >= len(written) // 2
+    for described, text in zip(
+        [record.face_description, *(g.description for g in record.regions)],
+        [texts[-1], *texts[:-1]],
+        strict=True,
+    ):
+        assert described is not None and check_text(described.text, text.facts, "long") == []
+        if described.origin == "fresh_template":
+            assert described.text.startswith("Here,")
+
+
+def test_a_spent_budget_writes_the_phrase_bank_and_stores_nothing(
+    astronaut: FaceRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    record = copy.deepcopy(astronaut)
+    describer = TemplaterDescriber(_config(budget_seconds=0))
+    describer.describe_batch([record])
+    describer.close()
+    stats = describer.stats.to_dict()
+    assert stats["requests"] == 0 and stats["sentences_unasked"] >= 1
+    assert stats["budget_fallbacks"] == stats["fallbacks"] == stats["texts"] == len(record.regions) + 1
+    assert stats["fallback_reasons"] == {BUDGET_SPENT: stats["texts"]}
+    for described in _descriptions(record):
+        assert described.origin == "fallback" and described.checks[0] == f"templater: {BUDGET_SPENT}"
+    assert not list((tmp_path / "cache").rglob("*.json"))  # not stored as failed: the next build asks
 
 
 @pytest.mark.slow
@@ -228,3 +297,43 @@ def test_an_llm_url_alone_selects_the_templater_and_rewriting_stays_an_option() 
     assert Recipe().describe.describer == "phrases"  # no LLM: the phrase bank
     rewrite = DescribeConfig.model_validate({"describer": "llm", "llm": {"mode": "region"}})
     assert isinstance(DESCRIBERS.create("llm", rewrite), LLMDescriber)
+
+
+@pytest.mark.slow
+def test_real_embedded_model_within_a_tiny_budget_falls_back_and_the_next_build_asks_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that spends its templater budget still finishes: what it could not ask is written
+    by the phrase bank and not stored, so the next build asks for more sentences."""
+    from facefocal_data import build
+    from facefocal_data.exporters.base import iter_records
+
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    templates = {"candidates": 2, "rounds": 1, "budget_seconds": 1}
+    settings = {
+        "regions": {"named": ["mouth", "forehead"], "boxes": {"count": 0}},
+        "describe": {"describer": "llm", "llm": {"timeout": 900, "retries": 0, "templates": templates}},
+    }
+    recipe = Recipe.model_validate(settings)
+    first = build(ASTRONAUT, tmp_path / "a", recipe=recipe).describe
+    assert first["texts"] == 3 and first["sentences_asked"] >= 1 and first["sentences_unasked"] >= 1
+    assert first["budget_fallbacks"] >= 1 and first["fallback_reasons"].get(BUDGET_SPENT, 0) >= 1
+    stored = list((tmp_path / "cache" / "sentences").rglob("*.json"))
+    assert len(stored) == first["sentences_asked"]  # only what was asked
+    checks = [d.checks for r in iter_records(tmp_path / "a", pixels=False) for d in _descriptions(r)]
+    assert [f"templater: {BUDGET_SPENT}"] in [c[:1] for c in checks]
+    second = build(ASTRONAUT, tmp_path / "b", recipe=recipe).describe
+    assert second["sentence_disk_hits"] == first["sentences_asked"]  # nothing asked twice
+    assert second["sentences_asked"] >= 1  # the next build asks for more
+    assert len(list((tmp_path / "cache" / "sentences").rglob("*.json"))) > len(stored)
+
+
+def test_au_naming_shapes_the_templaters_rows_and_the_budget_does_not() -> None:
+    def hashed(**describe: object) -> str:
+        return Recipe.model_validate({"describe": {"describer": "llm", **describe}}).content_hash()
+
+    assert hashed(au_naming="both") != hashed(au_naming="plain") != hashed(au_naming="code_name")
+    assert hashed() == hashed(llm={"templates": {"budget_seconds": 5}})  # how long, not what
+    region = {"describer": "llm", "llm": {"mode": "region"}}
+    plain = Recipe.model_validate({"describe": {**region, "au_naming": "plain"}}).content_hash()
+    assert plain == Recipe.model_validate({"describe": region}).content_hash()  # rewriting ignores it

@@ -260,6 +260,13 @@ def _text(scene: _Scene, first: list[str]) -> str:
     return " ".join(_capital(fix_articles(s)) for s in [*first, *tail])
 
 
+def _one_side(record: FaceRecord, region: Region | None, family: str) -> bool:
+    """Whether AU wordings take their one-side form: a sided region, or a box on one side."""
+    if region is not None and region.kind == "box":  # the side the AU labels were read from (labels/stage.py)
+        return region_side(region.bbox_xyxy, record.landmarks_478[NASION][0]) != "both"
+    return family in SIDED_FAMILIES
+
+
 def _labels(labels: list[AULabel]) -> dict[str, AULabel]:
     return {a.au: a for a in labels if a.present}
 
@@ -270,9 +277,6 @@ def compose_region(
     """One region's text: what moves there, the face's emotion as this region bears on it, age."""
     facts = region_facts(record, region)
     family = "box" if region.kind == "box" else family_of(region.region_id)
-    one_side = family in SIDED_FAMILIES
-    if region.kind == "box":  # the side the AU labels were read from (labels/stage.py)
-        one_side = region_side(region.bbox_xyxy, record.landmarks_478[NASION][0]) != "both"
     scene = _Scene(
         seeded_rng(seed, record.record_id, region.region_id),
         bank or load_bank(),
@@ -281,7 +285,7 @@ def compose_region(
         record,
         family,
         facts.side,
-        one_side,
+        _one_side(record, region, family),
         _labels(region.aus),
     )
     name = _region_name(scene, record, region)
@@ -319,6 +323,26 @@ def region_noun(
     family = "face" if region is None else "box" if region.kind == "box" else family_of(region.region_id)
     scene = _Scene(rng, bank, "code_name", facts, record, family, facts.side, False, {})
     return _region_name(scene, record, region)
+
+
+def au_phrases(
+    record: FaceRecord,
+    region: Region | None,
+    facts: Facts,
+    labels: dict[str, AULabel],
+    rng: random.Random,
+    naming: str,
+    bank: PhraseBank,
+) -> tuple[list[str], str]:
+    """Each present AU named as this describer names it under `naming` (code_name: a noun phrase;
+    plain / both: the appearance-change clause), and the emotion's cue AUs referred back to; the
+    templater's AU slot values, so its texts follow `describe.au_naming` too."""
+    family = "face" if region is None else "box" if region.kind == "box" else family_of(region.region_id)
+    one_side = _one_side(record, region, family)
+    scene = _Scene(rng, bank, naming, facts, record, family, facts.side, one_side, labels)
+    item = _noun_item if naming == "code_name" else _clause_item
+    cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion or "", frozenset())]
+    return [item(scene, fact) for fact in facts.aus], _cue_names(scene, cues) if cues else ""
 
 
 class PhraseDescriber:

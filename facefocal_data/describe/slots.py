@@ -16,7 +16,7 @@ import json
 import random
 from dataclasses import asdict, dataclass
 
-from ..record import AULabel, FaceRecord, Region
+from ..record import FaceRecord, Region
 from .bank import PhraseBank
 from .facts import Facts, family_of
 from .template import EMOTION_CUES, join
@@ -42,6 +42,7 @@ class Signature:
     p: bool  # the emotion's probability is known ({p} may be used)
     age: tuple[str, ...]  # of years, range, bin; () when no age
     age_gt: bool
+    clauses: bool = False  # AUs named as appearance-change clauses (au_naming plain / both), not nouns
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -84,8 +85,10 @@ def cue_facts(facts: Facts) -> list[str]:
     return [a.au for a in facts.aus if a.au in prototype]
 
 
-def signature_of(facts: Facts, record: FaceRecord, family: str, one_side: bool) -> Signature:
-    """The signature of one region's (or the face's) facts."""
+def signature_of(
+    facts: Facts, record: FaceRecord, family: str, one_side: bool, clauses: bool = False
+) -> Signature:
+    """The signature of one region's (or the face's) facts; `clauses`: AU slots hold clauses."""
     status = "none"
     if facts.emotion is not None:
         status = "gt" if is_gt(record.emotion) else "uncertain" if facts.emotion_uncertain else "estimate"
@@ -99,6 +102,7 @@ def signature_of(facts: Facts, record: FaceRecord, family: str, one_side: bool) 
         p=facts.emotion_p is not None,
         age=_age_form(facts),
         age_gt=is_gt(record.age),
+        clauses=clauses,
     )
 
 
@@ -109,26 +113,16 @@ def region_family(region: Region | None) -> str:
 
 
 def slot_values(
-    facts: Facts, labels: dict[str, AULabel], bank: PhraseBank, rng: random.Random, name: str
+    facts: Facts, items: list[str], cues: str, bank: PhraseBank, rng: random.Random, name: str
 ) -> dict[str, str]:
-    """Every slot's value for one text: AU noun phrases in the bank's code + name forms (seeded),
-    the emotion noun, and the numbers, all from the labels."""
-
-    def pick(options: tuple[str, ...]) -> str:
-        return options[int(rng.random() * len(options))]
-
-    items = []
-    for fact in facts.aus:
-        kind = "annotated" if is_gt(labels.get(fact.au)) else "graded" if fact.intensity else "ungraded"
-        form = pick(bank.code_name[kind])
-        items.append(form.format(code=fact.au, name=fact.name, intensity=fact.intensity or ""))
-    values = {"region": name, "aus": join(items) if items else ""}
+    """Every slot's value for one text: the AUs as `items` (named per `describe.au_naming` by the
+    caller), the cue AUs, the emotion noun (seeded), and the numbers, all from the labels."""
+    values = {"region": name, "aus": join(items) if items else "", "cues": cues}
     values |= {f"au_{i}": item for i, item in enumerate(items, 1)}
-    cues = set(cue_facts(facts))
-    values["cues"] = join([f"{a.au} ({a.name})" for a in facts.aus if a.au in cues]) if cues else ""
     if facts.emotion is not None:
         nouns = bank.emotion_words.get(facts.emotion, ((facts.emotion,), ()))[0]
-        values["emotion"] = "a neutral expression" if facts.emotion == "neutral" else pick(nouns)
+        pick = nouns[int(rng.random() * len(nouns))]
+        values["emotion"] = "a neutral expression" if facts.emotion == "neutral" else pick
     if facts.emotion_p is not None:
         values["p"] = f"{facts.emotion_p:.2f}"
     if facts.age_years is not None:

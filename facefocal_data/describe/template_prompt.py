@@ -4,10 +4,11 @@ Small models cannot write a template from a list of slots (SmolLM2-135M wrote no
 slot; Qwen2.5-Coder-0.5B dropped slots and copied the example's emotion word: 0 accepted). So
 code writes the signature's template itself, plain and correct, every number and name a slot
 (`base_template`), one or two slots a sentence, and the model is asked only to reword it, one
-sentence per request, keeping every `{slot}` once, after three worked examples of slot-keeping
+sentence per request, keeping every `{slot}` once, after four worked examples of slot-keeping
 rewordings (asked to reword the whole template, SmolLM2 dropped or repeated slots in every
 line). The checks downstream decide as before; a candidate identical to the code's template is
-rejected (it adds no variety: the phrase bank already writes that kind of text). Change
+rejected (it adds no variety: the phrase bank already writes that kind of text). Rewordings
+are cached per sentence (describe/template_sentences.py), shared by every signature. Change
 TEMPLATER_PROMPT_VERSION whenever the wording or the code template changes: it keys the cache.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from .slots import MAX_AU_SLOTS, Signature
 
-TEMPLATER_PROMPT_VERSION = "templater-v2"
+TEMPLATER_PROMPT_VERSION = "templater-v3"
 
 SYSTEM = (
     "You reword one sentence of a template. Words in curly braces, such as {region}, are slots: "
@@ -29,6 +30,10 @@ EXAMPLES: tuple[tuple[str, tuple[str, str]], ...] = (
         ("In {region} there is {au_1}.", "One can see {au_1} in {region}."),
     ),
     (
+        "In {region}, {au_1}.",
+        ("Looking at {region}, {au_1}.", "As for {region}, {au_1}."),
+    ),
+    (
         "The face is estimated to show {emotion}.",
         ("The expression of the face is most likely {emotion}.", "The face seems to express {emotion}."),
     ),
@@ -40,12 +45,19 @@ EXAMPLES: tuple[tuple[str, tuple[str, str]], ...] = (
 
 
 def _aus_sentences(signature: Signature) -> list[str]:
+    """AU slots hold noun phrases (au_naming code_name: "a strong AU12 (Lip Corner Puller)") or
+    clauses (plain / both: "the lip corners are strongly drawn up and back"), which need frames
+    of their own."""
     if signature.aus == 0:
         return ["{Region} is at rest, with no action unit active."]
+    first, more = (
+        ("In {region}, {%s}.", "Also, {%s}.")
+        if signature.clauses
+        else ("{Region} shows {%s}.", "It also shows {%s}.")
+    )
     if signature.aus > MAX_AU_SLOTS:
-        return ["{Region} shows {aus}."]
-    more = [f"It also shows {{au_{i}}}." for i in range(2, signature.aus + 1)]
-    return ["{Region} shows {au_1}.", *more]
+        return [first % "aus"]
+    return [first % "au_1", *(more % f"au_{i}" for i in range(2, signature.aus + 1))]
 
 
 EMOTION_VERBS = {
@@ -58,7 +70,7 @@ EMOTION_VERBS = {
 def _emotion_sentences(signature: Signature) -> list[str]:
     if signature.emotion == "none":
         return []
-    cues = {0: [], 1: ["{Cues} is typical of it."], 2: ["{Cues} are typical of it."]}[signature.cues]
+    cues = ["It is typically shown by {cues}."] if signature.cues else []  # any number of cues
     return [EMOTION_VERBS[signature.emotion], *cues]
 
 
@@ -93,7 +105,7 @@ def _request(sentence: str, count: int) -> str:
 
 
 def sentence_messages(sentence: str, count: int) -> list[dict[str, str]]:
-    """System rules, three worked examples (request + answer), then the sentence to reword."""
+    """System rules, four worked examples (request + answer), then the sentence to reword."""
     messages = [{"role": "system", "content": SYSTEM}]
     for example, answers in EXAMPLES:
         messages.append({"role": "user", "content": _request(example, len(answers))})

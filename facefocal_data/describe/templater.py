@@ -2,12 +2,14 @@
 
 Per text: its fact signature (describe/slots.py) → the signature's accepted templates (memory,
 then the on-disk template cache, else they are made: code writes the signature's plain template,
-one or two slots a sentence; the LLM rewords each sentence `candidates` ways; rewordings that keep
-their sentence's slots are put together into candidate templates, each filled with this text's
-values and checked: slots, the fact check, link-grammar; up to `rounds` rounds) → a seeded choice
-among them, filled with this text's values and fact-checked again → else the phrase-bank text,
-with the reason. Numbers and names are never written by the model. The LLM is asked once per
-signature and model, ever: its cost grows with the kinds of fact, not the faces.
+one or two slots a sentence; each sentence's rewordings come from the sentence cache or the LLM,
+asked once per distinct sentence (describe/template_sentences.py); rewordings that keep their
+sentence's slots are put together into candidate templates, each filled with this text's values
+and checked: slots, the fact check, link-grammar; up to `rounds` rounds) → a seeded choice among
+them, filled with this text's values and fact-checked again → else the phrase-bank text, with the
+reason. Numbers and names are never written by the model. The LLM's cost grows with the distinct
+sentences of the code's templates, not with the signatures or the faces; a build stops asking
+once it has spent `templates.budget_seconds` (what it could not ask, the next build asks).
 """
 
 from __future__ import annotations
@@ -19,22 +21,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import DescribeConfig, LLMConfig
+from ..config import DescribeConfig
 from ..llm.cache import CompletionCache, cache_key
 from ..paths import llm_cache_dir
 from ..record import Description, FaceRecord, Region
 from .bank import load_bank
-from .compose import SIDED_FAMILIES, PhraseDescriber, compose_face, compose_region, region_noun
+from .compose import (
+    SIDED_FAMILIES,
+    PhraseDescriber,
+    au_phrases,
+    compose_face,
+    compose_region,
+    region_noun,
+)
 from .factcheck import check_text
 from .facts import Facts, face_facts, region_facts, strongest_aus
-from .llm import IncompleteCompletion, LLMDescriber, LLMStats, LLMUnavailable, reason_kind
+from .llm import LLMDescriber, LLMStats, reason_kind
 from .slots import Signature, region_family, signature_of, slot_values
 from .template import describe_face, describe_region, seeded_rng
-from .template_check import SLOT, fill, grammar_failures, parse_candidates, template_problems
-from .template_prompt import TEMPLATER_PROMPT_VERSION, base_sentences, base_template, sentence_messages
+from .template_check import fill, grammar_failures, template_problems
+from .template_prompt import TEMPLATER_PROMPT_VERSION, base_sentences, base_template
+from .template_sentences import BUDGET_SPENT, Reworder, SentenceStore
 
-TOKENS_PER_SENTENCE = 60
 SAME_AS_CODE = "the code's own template: adds no variety"
+RUNTIME_SETTINGS = ("budget_seconds",)  # how long to ask, not what is asked: not in any cache key
 
 
 @dataclass
@@ -52,8 +62,13 @@ class TemplaterStats(LLMStats):
     texts_fresh: int = 0
     make_seconds: float = 0.0
     same_as_code: int = 0  # candidates identical to the code's template (rejected)
-    sentences_asked: int = 0  # sentences of code templates the model was asked to reword
+    sentences_needed: int = 0  # sentences (per round) of the signatures made: asked or cached
+    sentences_asked: int = 0  # distinct code sentences the model was asked to reword
     sentences_reworded: int = 0  # ... and gave at least one slot-keeping rewording of
+    sentence_disk_hits: int = 0  # sentences whose rewordings an earlier build had cached
+    sentences_unasked: int = 0  # not asked: the build's budget was spent
+    budget_fallbacks: int = 0  # texts written by the phrase bank because of that
+    budget_seconds_used: float = 0.0  # wall-clock seconds the build spent asking the LLM
     rejected_reasons: Counter[str] = field(default_factory=Counter)
 
     def count_checked(self, candidates: int, accepted: int, bad: int, rejected: list[list[Any]]) -> None:
@@ -79,7 +94,7 @@ class TemplateSet:
     accepted: list[str]
     rejected: list[list[Any]]
     seconds: float
-    error: str = ""  # the LLM could not be asked: not stored, asked again next build
+    error: str = ""  # the LLM could not be asked (budget spent, server gone): not stored, asked next build
 
 
 @dataclass
@@ -127,10 +142,12 @@ def _facts_of(record: FaceRecord, region: Region | None) -> Facts:
     return face_facts(record) if region is None else region_facts(record, region)
 
 
-def _text_of(record: FaceRecord, region: Region | None) -> _Text:
+def _text_of(record: FaceRecord, region: Region | None, naming: str = "both") -> _Text:
+    """One text to write; `naming` (describe.au_naming) decides whether AU slots hold clauses."""
     facts = _facts_of(record, region)
     family = region_family(region)
-    return _Text(record, region, facts, signature_of(facts, record, family, family in SIDED_FAMILIES))
+    one_side = family in SIDED_FAMILIES
+    return _Text(record, region, facts, signature_of(facts, record, family, one_side, naming != "code_name"))
 
 
 def _labels(text: _Text) -> dict[str, Any]:
@@ -138,11 +155,11 @@ def _labels(text: _Text) -> dict[str, Any]:
     return {a.au: a for a in labels if a.present}
 
 
-def checked(
-    candidates: list[str], text: _Text, values: dict[str, str], grammar: bool
-) -> tuple[list[str], list[list[Any]], int]:
-    """(templates that pass every check when filled with this text's values, [template, reasons],
-    how many failed only on grammar)."""
+def prechecked(
+    candidates: list[str], text: _Text, values: dict[str, str]
+) -> tuple[dict[str, str], list[list[Any]]]:
+    """({template: filled text} for the templates that pass every check but grammar when filled
+    with this text's values, [template, reasons] for the others)."""
     passed: dict[str, str] = {}
     rejected: list[list[Any]] = []
     for template in candidates:
@@ -153,73 +170,116 @@ def checked(
             rejected.append([template, problems])
         else:
             passed[template] = filled
-    bad = grammar_failures(list(passed.values())) if grammar else set()
-    rejected += [[t, ["link-grammar finds no complete parse"]] for t, f in passed.items() if f in bad]
-    return [t for t, f in passed.items() if f not in bad], rejected, len(bad)
+    return passed, rejected
 
 
-class Reworder:
-    """Asks the LLM to reword the code's template of a signature, sentence by sentence."""
+class TemplateMaker:
+    """Makes the templates of new signatures: per round, the rewordings of every sentence they
+    need (each distinct sentence once, cached), then each signature's candidates, checked."""
 
-    def __init__(self, cfg: LLMConfig, client: Any, stats: TemplaterStats, lock: threading.Lock) -> None:
-        self.cfg, self.client, self.stats, self.lock = cfg, client, stats, lock
+    def __init__(self, describer: TemplaterDescriber, reworder: Reworder) -> None:
+        self.describer, self.reworder = describer, reworder
+        self.cfg, self.stats, self.lock = describer.cfg, describer.stats, describer.lock
 
-    def rewordings(self, sentence: str, attempt: int, rejected: list[list[Any]]) -> list[str]:
-        """The model's rewordings of one sentence of the code's template that keep its slots."""
-        settings = self.cfg.templates
-        params = {
-            "temperature": settings.temperature,
-            "seed": self.cfg.seed + attempt,
-            "max_tokens": TOKENS_PER_SENTENCE * settings.candidates,
-        }
-        try:
-            answer = self.client.complete(sentence_messages(sentence, settings.candidates), params, True)
-        except IncompleteCompletion as exc:
-            rejected.append(["", [str(exc)]])
-            return []
-        want = sorted(s.lower() for s in SLOT.findall(sentence))
-        kept = []
-        for line in parse_candidates(answer):
-            if sorted(s.lower() for s in SLOT.findall(line)) == want:
-                kept.append(line)
-            else:
-                rejected.append([line, ["changes the slots of its sentence"]])
+    def make(self, texts: list[_Text]) -> None:
+        """Templates for each text's signature (one text per new signature), stored."""
+        started = time.perf_counter()
+        states = {id(t): TemplateSet([], [], 0.0) for t in texts}
+        pending = list(texts)
+        for attempt in range(self.cfg.templates.rounds):
+            self.reworder.ask_all((s for t in pending for s in base_sentences(t.signature)), attempt)
+            self._round([(t, states[id(t)]) for t in pending], attempt)
+            pending = [t for t in pending if not states[id(t)].accepted and not states[id(t)].error]
+            if not pending:
+                break
+        store = self.describer.store
+        assert store is not None
+        for text in texts:
+            store.put(text.signature, states[id(text)])
         with self.lock:
-            self.stats.sentences_asked += 1
-            self.stats.sentences_reworded += bool(kept)
-        return kept
+            self.stats.signatures_made += sum(not s.error for s in states.values())
+            self.stats.make_seconds += time.perf_counter() - started
+            self.stats.budget_seconds_used = round(self.reworder.budget.used, 3)
 
-    def candidates(self, signature: Signature, attempt: int, rejected: list[list[Any]]) -> list[str]:
-        """Templates made of the model's rewordings, sentence by sentence (the code's sentence
-        where the model kept no slot right): the i-th rewording of each sentence, together."""
-        options = [self.rewordings(s, attempt, rejected) or [s] for s in base_sentences(signature)]
+    def candidates(self, signature: Signature, attempt: int) -> tuple[list[str], list[list[Any]], str]:
+        """(templates made of the cached rewordings, sentence by sentence: the i-th rewording of each
+        sentence together, the code's sentence where the model kept no slot right; the rewordings
+        that broke their slots; why the signature cannot be made now, or "")."""
+        options: list[list[str]] = []
+        broken: list[list[Any]] = []
+        for sentence in base_sentences(signature):
+            found = self.reworder.lookup(sentence, attempt)
+            if found is None or found.error:
+                return [], broken, found.error if found else "sentence not asked"
+            options.append(found.kept or [sentence])
+            broken += found.rejected
         out: list[str] = []
         for i in range(max(len(o) for o in options)):
             candidate = " ".join(o[i % len(o)] for o in options)
             if candidate not in out:
                 out.append(candidate)
-        return out
+        return out, broken, ""
+
+    def _round(self, pending: list[tuple[_Text, TemplateSet]], attempt: int) -> None:
+        """Check this round's candidates of every pending signature; link-grammar reads all their
+        filled texts in one run (one run per signature cost 0.4 s each)."""
+        started = time.perf_counter()
+        staged: list[tuple[TemplateSet, dict[str, str], list[list[Any]]]] = []
+        for text, state in pending:
+            candidates, broken, state.error = self.candidates(text.signature, attempt)
+            if state.error:
+                continue
+            same = [c for c in candidates if c == base_template(text.signature)]
+            passed, rejected = prechecked(
+                [c for c in candidates if c not in same], text, self.describer.values(text)
+            )
+            state.rejected += broken
+            staged.append((state, passed, [[c, [SAME_AS_CODE]] for c in same] + rejected))
+            with self.lock:
+                self.stats.sentences_needed += len(base_sentences(text.signature))
+                self.stats.same_as_code += len(same)
+        texts = [f for _, passed, _ in staged for f in passed.values()]
+        bad = grammar_failures(texts) if self.cfg.templates.grammar else set()
+        share = (time.perf_counter() - started) / max(1, len(staged))
+        for state, passed, rejected in staged:
+            state.accepted = [t for t, f in passed.items() if f not in bad]
+            rejected += [[t, ["link-grammar finds no complete parse"]] for t, f in passed.items() if f in bad]
+            state.rejected += rejected
+            state.seconds = round(state.seconds + share, 3)
+            with self.lock:
+                failed_grammar = len(passed) - len(state.accepted)
+                self.stats.count_checked(
+                    len(passed) + len(rejected) - failed_grammar,
+                    len(state.accepted),
+                    failed_grammar,
+                    rejected,
+                )
 
 
 class TemplaterDescriber:
     """Backend `llm`, mode `template`. `describe_batch(records)`; `close()` stops the server."""
 
     def __init__(self, config: DescribeConfig, client: Any = None) -> None:
-        self.cfg, self.seed = config.llm, config.seed
+        self.cfg, self.seed, self.naming = config.llm, config.seed, config.au_naming
         self.stats = TemplaterStats()
         self.llm = LLMDescriber(config, client, self.stats)
         self.bank = load_bank()
-        self.phrases = PhraseDescriber(config.seed, "both")
+        self.phrases = PhraseDescriber(config.seed, config.au_naming)
         self.store: TemplateStore | None = None
+        self.maker: TemplateMaker | None = None
         self.lock = threading.Lock()
         self.on_text: Any = None
-        self.reworder = Reworder(self.cfg, self.llm.client, self.stats, self.lock)
 
     def open(self) -> None:
         self.llm.open()
         if self.store is None:
-            root = llm_cache_dir() / "templates" if self.cfg.cache else None
-            self.store = TemplateStore(root, self.llm.model_id, self.cfg.templates.model_dump())
+            root = llm_cache_dir() if self.cfg.cache else None
+            settings = self.cfg.templates.model_dump(exclude=set(RUNTIME_SETTINGS))
+            params = settings | {"au_naming": self.naming}
+            self.store = TemplateStore(root / "templates" if root else None, self.llm.model_id, params)
+            sentences = SentenceStore(root / "sentences" if root else None, self.llm.model_id)
+            reworder = Reworder(self.cfg, self.llm.client, self.stats, self.lock, sentences)
+            self.maker = TemplateMaker(self, reworder)
 
     def abort(self) -> None:
         self.llm.abort()
@@ -231,19 +291,17 @@ class TemplaterDescriber:
         self.describe_batch([record])
 
     def describe_batch(self, records: list[FaceRecord]) -> None:
-        """Templates for the batch's new signatures (asked concurrently), then every text."""
+        """Templates for the batch's new signatures (their sentences asked concurrently), then every text."""
         self.open()
-        assert self.store is not None and self.llm.client.pool is not None
-        texts = [_text_of(r, g) for r in records for g in [*r.regions, None]]
+        assert self.store is not None and self.maker is not None
+        texts = [_text_of(r, g, self.naming) for r in records for g in [*r.regions, None]]
         new: dict[str, _Text] = {}
         for text in texts:
             found, from_disk = self.store.get(text.signature)
             self.stats.disk_hits += from_disk
             if found is None:
                 new.setdefault(self.store.key(text.signature), text)
-        futures = [self.llm.client.pool.submit(self._make, text) for text in new.values()]
-        for future in futures:
-            future.result()
+        self.maker.make(list(new.values()))
         fresh = {id(text) for text in new.values()}
         for text in texts:
             described = self._describe(text, fresh=id(text) in fresh)
@@ -254,41 +312,15 @@ class TemplaterDescriber:
             if self.on_text is not None:
                 self.on_text(self.stats)
 
-    def _values(self, text: _Text) -> dict[str, str]:
+    def values(self, text: _Text) -> dict[str, str]:
+        """The text's slot values (seeded per record and region): region noun, AUs per au_naming."""
         region_id = "face" if text.region is None else text.region.region_id
         rng = seeded_rng(self.seed, text.record.record_id, region_id, "templater")
         name = region_noun(text.record, text.region, text.facts, rng, self.bank)
-        return slot_values(text.facts, _labels(text), self.bank, rng, name)
-
-    def _make(self, text: _Text) -> None:
-        """Ask for templates until one passes (at most `rounds` rounds); store what came back."""
-        started, error = time.perf_counter(), ""
-        accepted: list[str] = []
-        rejected: list[list[Any]] = []
-        values = self._values(text)
-        for attempt in range(self.cfg.templates.rounds):
-            asked: list[list[Any]] = []  # rewordings that broke their sentence's slots
-            try:
-                candidates = self.reworder.candidates(text.signature, attempt, asked)
-            except LLMUnavailable as exc:
-                error = f"llm unavailable: {exc}"
-                break
-            same = [c for c in candidates if c == base_template(text.signature)]
-            candidates = [c for c in candidates if c not in same]
-            accepted, more, bad = checked(candidates, text, values, self.cfg.templates.grammar)
-            more = asked + [[c, [SAME_AS_CODE]] for c in same] + more
-            rejected += more
-            with self.lock:
-                self.stats.same_as_code += len(same)
-                self.stats.count_checked(len(candidates) + len(same), len(accepted), bad, more)
-            if accepted:
-                break
-        seconds = time.perf_counter() - started
-        assert self.store is not None
-        self.store.put(text.signature, TemplateSet(accepted, rejected, round(seconds, 3), error))
-        with self.lock:
-            self.stats.signatures_made += not error
-            self.stats.make_seconds += seconds
+        items, cues = au_phrases(
+            text.record, text.region, text.facts, _labels(text), rng, self.naming, self.bank
+        )
+        return slot_values(text.facts, items, cues, self.bank, rng, name)
 
     def _describe(self, text: _Text, fresh: bool) -> Description:
         """A seeded choice among the accepted templates that pass the fact check with this text's
@@ -299,7 +331,7 @@ class TemplaterDescriber:
             self.stats.lookups += 1
             self.stats.lookup_hits += not fresh
         accepted = list(templates.accepted) if templates else []
-        values = self._values(text)
+        values = self.values(text)
         rng = seeded_rng(self.seed, text.record.record_id, text.facts.region_id, "pick")
         rng.shuffle(accepted)
         for template in accepted:
@@ -318,14 +350,15 @@ class TemplaterDescriber:
 
     def _fallback(self, text: _Text, why: str) -> Description:
         if text.region is None:
-            composed = compose_face(text.record, self.seed, "both", self.bank)
+            composed = compose_face(text.record, self.seed, self.naming, self.bank)
             written = self.phrases._gated(composed, lambda: describe_face(text.record, self.seed))
         else:
-            composed = compose_region(text.record, text.region, self.seed, "both", self.bank)
+            composed = compose_region(text.record, text.region, self.seed, self.naming, self.bank)
             region = text.region
             written = self.phrases._gated(composed, lambda: describe_region(text.record, region, self.seed))
         with self.lock:
             self.stats.count_text(None, [why])
+            self.stats.budget_fallbacks += why == BUDGET_SPENT
         written.checks, written.fallback_used, written.origin = (
             [f"templater: {why}", *written.checks],
             True,
