@@ -16,7 +16,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import TypeVar
 
 from ..labels.stage import region_side
@@ -59,11 +59,20 @@ class _Scene:
     side: str | None  # "left" | "right": the subject's side of a sided region
     one_side: bool  # AU wordings in their one-side form
     labels: dict[str, AULabel]
+    seed: int = 0
+    slot: int = 0  # the text's place in its record (regions in order, then the face)
     states: set[str] = field(default_factory=set)
     used: set[object] = field(default_factory=set)
 
     def pick(self, options: Sequence[T]) -> T:
         return options[int(self.rng.random() * len(options))]  # randrange costs 3x as much
+
+    def deal(self, key: str, options: Sequence[T]) -> T:
+        """The option at this text's place in its record's seeded order of the group: the ~24
+        texts of one face take different options while the group has enough, instead of
+        restating the face's emotion and age in the same words; other records use other orders."""
+        order = _order(self.seed, self.record.record_id, key, len(options))
+        return options[order[self.slot % len(options)]]
 
     def fresh(self, options: Sequence[T]) -> T:
         """A pick this text has not used yet, while there is one: no connective twice."""
@@ -71,6 +80,14 @@ class _Scene:
         choice = self.pick(unused)
         self.used.add(choice)
         return choice
+
+
+@lru_cache(maxsize=4096)
+def _order(seed: int, record_id: str, key: str, size: int) -> tuple[int, ...]:
+    """A record's seeded order of a phrase group of `size` options (cached: its texts share it)."""
+    order = list(range(size))
+    seeded_rng(seed, record_id, "deal", key, str(size)).shuffle(order)
+    return tuple(order)
 
 
 def article(word: str) -> str:
@@ -177,7 +194,9 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
     style = "noun" if nouns else "clause"
     sentences = []
     for i, chunk in enumerate(chunks):
-        frame = scene.fresh(scene.bank.frames[f"{'open' if i == 0 else 'more'}.{style}"])
+        kind = f"{'open' if i == 0 else 'more'}.{style}"
+        frames = scene.bank.frames[kind]
+        frame = scene.deal(kind, frames) if i == 0 else scene.fresh(frames)
         joined = join(chunk) if nouns else _pair(scene, chunk)
         slot = "items" if nouns else "clauses"
         sentences.append(_fill(frame, scene, name=name, where=_where(scene, name), **{slot: joined}))
@@ -191,7 +210,8 @@ def _pair(scene: _Scene, clauses: list[str]) -> str:
 
 
 def _rest_sentence(scene: _Scene, name: str) -> str:
-    return _fill(scene.pick(scene.bank.frames["rest"]), scene, name=name, where=_where(scene, name))
+    frame = scene.deal("rest", scene.bank.frames["rest"])
+    return _fill(frame, scene, name=name, where=_where(scene, name))
 
 
 def _is_gt(label: object) -> bool:
@@ -214,7 +234,8 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
     status = "gt" if _is_gt(label) else "uncertain" if facts.emotion_uncertain else "estimate"
     cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion, frozenset())]
     kind = "neutral" if facts.emotion == "neutral" else "cue" if cues else "no_cue"
-    phrases = scene.bank.emotion[f"{status}.{'face_' if face_level else ''}{kind}"]
+    group = f"{status}.{'face_' if face_level else ''}{kind}"
+    phrases = scene.bank.emotion[group]
     if facts.emotion_p is None:
         phrases = tuple(p for p in phrases if "p" not in p.slots)
     nouns, adjectives = scene.bank.emotion_words.get(facts.emotion, ((facts.emotion,), (facts.emotion,)))
@@ -225,7 +246,7 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
         "here": scene.pick(scene.bank.here) if scene.family != "face" else "the face",
         "cues": _cue_names(scene, cues) if cues else "",
     }
-    return _fill(scene.pick(phrases), scene, **values)
+    return _fill(scene.deal(f"emotion.{group}.{facts.emotion_p is None}", phrases), scene, **values)
 
 
 def _age_sentence(scene: _Scene) -> str | None:
@@ -249,15 +270,25 @@ def _age_sentence(scene: _Scene) -> str | None:
         if p.facts <= have and p.slots <= values.keys() and ("age.at_least" in p.states) == facts.age_at_least
     ]
     most = max(len(p.facts) for p in usable)  # every age fact there is, when a group says them all
-    return _fill(scene.pick([p for p in usable if len(p.facts) == most]), scene, **values)
+    group = [p for p in usable if len(p.facts) == most]
+    return _fill(scene.deal(f"age.{sorted(have)}.{facts.age_at_least}", group), scene, **values)
+
+
+AGE_FIRST, AGE_BEFORE_EMOTION = 0.15, 0.4  # seeded shares of the sentence orders
 
 
 def _text(scene: _Scene, first: list[str]) -> str:
-    """The AU sentences, then emotion and age in a seeded order; articles agree, capitals start."""
-    tail = [s for s in (_emotion_sentence(scene, scene.family == "face"), _age_sentence(scene)) if s]
-    if scene.rng.random() < 0.3:
-        tail.reverse()
-    return " ".join(_capital(fix_articles(s)) for s in [*first, *tail])
+    """The AU sentences, the emotion and the age in a seeded order (the age may lead; the emotion
+    follows the AUs, which it may refer back to); articles agree, capitals start."""
+    emotion, age = _emotion_sentence(scene, scene.family == "face"), _age_sentence(scene)
+    roll = scene.rng.random()
+    if roll < AGE_FIRST:
+        order = [age, *first, emotion]
+    elif roll < AGE_BEFORE_EMOTION:
+        order = [*first, age, emotion]
+    else:
+        order = [*first, emotion, age]
+    return " ".join(_capital(fix_articles(s)) for s in order if s)
 
 
 def _labels(labels: list[AULabel]) -> dict[str, AULabel]:
@@ -283,6 +314,8 @@ def compose_region(
         facts.side,
         one_side,
         _labels(region.aus),
+        seed,
+        next((i for i, r in enumerate(record.regions) if r is region), len(record.regions)),
     )
     name = _region_name(scene, record, region)
     first = _au_sentences(scene, name) if facts.aus else [_rest_sentence(scene, name)]
@@ -306,6 +339,8 @@ def compose_face(
         None,
         False,
         _labels(labels),
+        seed,
+        len(record.regions),
     )
     name = _region_name(scene, record, None)
     first = _au_sentences(scene, name) if facts.aus else [_rest_sentence(scene, name)]
