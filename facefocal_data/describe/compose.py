@@ -31,6 +31,7 @@ SIDED_FAMILIES = frozenset({"brow", "eye", "nasolabial", "cheek_upper", "cheek_l
 CLAUSES_PER_SENTENCE = 2
 ITEMS_PER_SENTENCE = 3
 MAX_COVER_PARTS = 3
+HERE_BY_NAME = 0.35  # share of back-references that name the region again instead of "this area"
 COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
 NASION = 168  # MediaPipe landmark on the face's vertical midline
 ARTICLE = re.compile(r"\b([Aa]n?) (?=([A-Za-z][\w-]*))")
@@ -61,6 +62,7 @@ class _Scene:
     labels: dict[str, AULabel]
     seed: int = 0
     slot: int = 0  # the text's place in its record (regions in order, then the face)
+    again: str = ""  # the region named once more, for a later sentence's {here}
     states: set[str] = field(default_factory=set)
     used: set[object] = field(default_factory=set)
 
@@ -243,10 +245,17 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
         "noun": scene.pick(nouns),
         "adj": scene.pick(adjectives),
         "p": "" if facts.emotion_p is None else f"{facts.emotion_p:.2f}",
-        "here": scene.pick(scene.bank.here) if scene.family != "face" else "the face",
+        "here": _here(scene),
         "cues": _cue_names(scene, cues) if cues else "",
     }
     return _fill(scene.deal(f"emotion.{group}.{facts.emotion_p is None}", phrases), scene, **values)
+
+
+def _here(scene: _Scene) -> str:
+    """How a later sentence refers back to the region: "this area", or by its name again."""
+    if scene.family == "face":
+        return "the face"
+    return scene.again if scene.again and scene.rng.random() < HERE_BY_NAME else scene.pick(scene.bank.here)
 
 
 def _age_sentence(scene: _Scene) -> str | None:
@@ -318,6 +327,7 @@ def compose_region(
         next((i for i, r in enumerate(record.regions) if r is region), len(record.regions)),
     )
     name = _region_name(scene, record, region)
+    scene.again = _region_name(scene, record, region)
     first = _au_sentences(scene, name) if facts.aus else [_rest_sentence(scene, name)]
     text = _text(scene, first)
     return Composed(text, frozenset(scene.states), facts)
