@@ -81,6 +81,7 @@ class Family:
 class PhraseBank:
     version: int
     adverbs: dict[str, tuple[str, ...]]
+    degrees: dict[str, tuple[str, ...]]  # intensity -> phrases said after a wording instead of an adverb
     code_name: dict[str, tuple[str, ...]]  # graded | annotated | ungraded noun phrases
     attach: dict[str, tuple[str, ...]]  # estimate | annotated: clause + code and name
     plain_annotated: tuple[str, ...]
@@ -157,10 +158,12 @@ def _au_part(data: dict[str, Any]) -> dict[str, Any]:
     extra = sorted(set(aus) - set(AU_NAMES))
     if missing or extra:
         raise PhraseBankError(f"aus.yaml: missing AUs {missing}, unknown AUs {extra}")
-    if set(data["adverbs"]) != set(INTENSITIES):
-        raise PhraseBankError(f"aus.yaml: adverbs for exactly {INTENSITIES}")
+    for key in ("adverbs", "degrees"):
+        if set(data[key]) != set(INTENSITIES):
+            raise PhraseBankError(f"aus.yaml: {key} for exactly {INTENSITIES}")
     return {
         "adverbs": {k: tuple(v) for k, v in data["adverbs"].items()},
+        "degrees": {k: tuple(v) for k, v in data["degrees"].items()},
         "code_name": {k: tuple(v) for k, v in data["code_name"].items()},
         "attach": {k: tuple(v) for k, v in data["attach"].items()},
         "plain_annotated": tuple(data["plain_annotated"]),

@@ -31,6 +31,7 @@ SIDED_FAMILIES = frozenset({"brow", "eye", "nasolabial", "cheek_upper", "cheek_l
 CLAUSES_PER_SENTENCE = 2
 ITEMS_PER_SENTENCE = 3
 MAX_COVER_PARTS = 3
+DEGREE_SHARE = 0.25  # share of AU clauses that say the intensity after the wording, not by an adverb
 HERE_BY_NAME = 0.35  # share of back-references that name the region again instead of "this area"
 COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
 NASION = 168  # MediaPipe landmark on the face's vertical midline
@@ -175,8 +176,13 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
     if compact:  # many AUs: the shortest wordings, so the text stays within the gate's length
         fits = sorted(fits, key=lambda w: len(w.both))[:1]
     wording = scene.pick(fits)
-    adverb = scene.fresh(scene.bank.adverbs[fact.intensity]) if fact.intensity else ""
-    clause = _spaces((wording.side if scene.one_side else wording.both).replace("{adv}", adverb))
+    form = wording.side if scene.one_side else wording.both
+    if fact.intensity and wording.only is None and "," not in form and scene.rng.random() < DEGREE_SHARE:
+        degree = scene.fresh(scene.bank.degrees[fact.intensity])  # "parted to a strong degree"
+        clause = _spaces(form.replace("{adv}", "")) + " " + degree
+    else:
+        adverb = scene.fresh(scene.bank.adverbs[fact.intensity]) if fact.intensity else ""
+        clause = _spaces(form.replace("{adv}", adverb))
     annotated = _is_gt(scene.labels.get(fact.au))
     if scene.naming == "both":
         frames = scene.bank.attach["annotated" if annotated else "estimate"]
