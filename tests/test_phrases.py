@@ -397,7 +397,7 @@ def test_every_bank_wording_states_exactly_its_au() -> None:
                 for adverb in [a for words in bank.adverbs.values() for a in words] + [""]:
                     text = " ".join(form.replace("{adv}", adverb).split())
                     assert plain_mentions(f"Here, {text}.") == {au}, (au, text)
-        cue_parts = {parts_named(c) for c in bank.cues[au]}
+        cue_parts = {parts_named(c) for forms in bank.cues[au] for c in forms}
         assert all(p <= AU_NAME_PARTS[au] for p in cue_parts), (au, bank.cues[au])
 
 

@@ -86,7 +86,7 @@ class PhraseBank:
     attach: dict[str, tuple[str, ...]]  # estimate | annotated: clause + code and name
     plain_annotated: tuple[str, ...]
     wordings: dict[str, tuple[Wording, ...]]
-    cues: dict[str, tuple[str, str]]  # au -> (both, side) noun phrase
+    cues: dict[str, tuple[tuple[str, str], ...]]  # au -> (both, side) noun phrases
     families: dict[str, Family]
     cover_words: dict[str, str]
     here: tuple[str, ...]
@@ -144,6 +144,11 @@ def _wordings(au: str, entry: dict[str, Any]) -> tuple[Wording, ...]:
     return tuple(out)
 
 
+def _cues(entry: Any) -> tuple[tuple[str, str], ...]:
+    """An AU's `cue`: one {both, side} noun phrase or a list of them."""
+    return tuple((c["both"], c.get("side", c["both"])) for c in (entry if isinstance(entry, list) else [entry]))
+
+
 def _read(name: str) -> dict[str, Any]:
     path = BANK_DIR / f"{name}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -168,7 +173,7 @@ def _au_part(data: dict[str, Any]) -> dict[str, Any]:
         "attach": {k: tuple(v) for k, v in data["attach"].items()},
         "plain_annotated": tuple(data["plain_annotated"]),
         "wordings": {au: _wordings(au, entry) for au, entry in aus.items()},
-        "cues": {au: (e["cue"]["both"], e["cue"].get("side", e["cue"]["both"])) for au, e in aus.items()},
+        "cues": {au: _cues(e["cue"]) for au, e in aus.items()},
     }
 
 

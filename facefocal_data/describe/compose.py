@@ -231,7 +231,7 @@ def _cue_names(scene: _Scene, cues: list[AUFact]) -> str:
     """The region's prototype AUs referred back to: by code + name, or by their appearance."""
     if scene.naming == "code_name":
         return join([f"{a.au} ({a.name})" for a in cues])
-    return join([scene.bank.cues[a.au][1 if scene.one_side else 0] for a in cues])
+    return join([scene.pick(scene.bank.cues[a.au])[1 if scene.one_side else 0] for a in cues])
 
 
 def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
