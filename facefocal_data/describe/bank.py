@@ -146,7 +146,8 @@ def _wordings(au: str, entry: dict[str, Any]) -> tuple[Wording, ...]:
 
 def _cues(entry: Any) -> tuple[tuple[str, str], ...]:
     """An AU's `cue`: one {both, side} noun phrase or a list of them."""
-    return tuple((c["both"], c.get("side", c["both"])) for c in (entry if isinstance(entry, list) else [entry]))
+    entries = entry if isinstance(entry, list) else [entry]
+    return tuple((c["both"], c.get("side", c["both"])) for c in entries)
 
 
 def _read(name: str) -> dict[str, Any]:
