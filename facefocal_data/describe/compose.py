@@ -261,6 +261,8 @@ def _here(scene: _Scene) -> str:
     """How a later sentence refers back to the region: "this area", or by its name again."""
     if scene.family == "face":
         return "the face"
+    if scene.family == "full_face":  # "the face shows no sign of it, … the whole face does not" jars
+        return scene.pick(scene.bank.here)
     return scene.again if scene.again and scene.rng.random() < HERE_BY_NAME else scene.pick(scene.bank.here)
 
 
