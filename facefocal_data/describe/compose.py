@@ -284,14 +284,25 @@ def _age_sentence(scene: _Scene) -> str | None:
         values["bin"] = facts.age_bin
         if facts.age_bin in scene.bank.bin_words:
             values["bin_words"] = scene.bank.bin_words[facts.age_bin]
-    usable = [
-        p
-        for p in scene.bank.age["gt" if _is_gt(label) else "estimate"]
-        if p.facts <= have and p.slots <= values.keys() and ("age.at_least" in p.states) == facts.age_at_least
-    ]
-    most = max(len(p.facts) for p in usable)  # every age fact there is, when a group says them all
-    group = [p for p in usable if len(p.facts) == most]
+    status = "gt" if _is_gt(label) else "estimate"
+    key = (id(scene.bank), status, frozenset(have), frozenset(values), facts.age_at_least)
+    group = _AGE_GROUPS.get(key)
+    if group is None:  # the same few groups for every text: filtering 160 phrases per text was slow
+        group = _AGE_GROUPS[key] = _age_group(scene.bank.age[status], *key[2:])
     return _fill(scene.deal(f"age.{sorted(have)}.{facts.age_at_least}", group), scene, **values)
+
+
+_AGE_GROUPS: dict[tuple[int, str, frozenset[str], frozenset[str], bool], tuple[Phrase, ...]] = {}
+
+
+def _age_group(
+    phrases: tuple[Phrase, ...], have: frozenset[str], slots: frozenset[str], at_least: bool
+) -> tuple[Phrase, ...]:
+    """The age sentences that state every age fact there is (and no other), with slots to fill."""
+    usable = [p for p in phrases if p.facts <= have and p.slots <= slots]
+    usable = [p for p in usable if ("age.at_least" in p.states) == at_least]
+    most = max(len(p.facts) for p in usable)  # every age fact there is, when a group says them all
+    return tuple(p for p in usable if len(p.facts) == most)
 
 
 AGE_FIRST, AGE_BEFORE_EMOTION = 0.15, 0.4  # seeded shares of the sentence orders
