@@ -62,6 +62,7 @@ from facefocal_data.describe.quality import (
 from facefocal_data.describe.template import TemplateDescriber
 from facefocal_data.describe.template_prompt import base_sentences
 from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
+from facefocal_data.evaluate.metrics import FactCount, fact_count, faithfulness
 from facefocal_data.exporters.base import iter_records
 from facefocal_data.labels.age import age_bin
 from facefocal_data.pipeline import build
@@ -165,6 +166,18 @@ def _gate_pass(records: list[FaceRecord]) -> float:
     return sum(results) / len(results)
 
 
+def _fact_reading(records: list[FaceRecord]) -> str:
+    """`facefocal evaluate`'s own reading of AUs, emotion and age from each region text (no phrase
+    bank), scored against the labels: precision / recall / hallucination rate."""
+    total = FactCount()
+    for record in records:
+        for region in record.regions:
+            total += fact_count(region.description.text, region_facts(record, region))
+    scores = faithfulness(total)
+    keys = ("fact_precision", "fact_recall", "hallucination_rate")
+    return " / ".join("n/a" if scores[k] is None else f"{scores[k]:.4f}" for k in keys)
+
+
 def _grammar(texts: list[str], sample: int, seed: int) -> dict[str, Any]:
     if not parser_available() or sample <= 0:
         return {}
@@ -195,6 +208,7 @@ def measure(describer: Any, records: list[FaceRecord], sample: int, seed: int) -
             f"{per_face / (per_face + 1 / fps):.1%}" for fps in VISION_FACES_PER_S
         ),
         "fact check pass": _gate_pass(records),
+        "evaluator reading P / R / halluc.": _fact_reading(records),
         "fallbacks": getattr(describer, "fallbacks", 0),
         "distinct-1": stats.distinct_1,
         "distinct-2": stats.distinct_2,

@@ -81,11 +81,12 @@ class Family:
 class PhraseBank:
     version: int
     adverbs: dict[str, tuple[str, ...]]
+    degrees: dict[str, tuple[str, ...]]  # intensity -> phrases said after a wording instead of an adverb
     code_name: dict[str, tuple[str, ...]]  # graded | annotated | ungraded noun phrases
     attach: dict[str, tuple[str, ...]]  # estimate | annotated: clause + code and name
     plain_annotated: tuple[str, ...]
     wordings: dict[str, tuple[Wording, ...]]
-    cues: dict[str, tuple[str, str]]  # au -> (both, side) noun phrase
+    cues: dict[str, tuple[tuple[str, str], ...]]  # au -> (both, side) noun phrases
     families: dict[str, Family]
     cover_words: dict[str, str]
     here: tuple[str, ...]
@@ -143,6 +144,12 @@ def _wordings(au: str, entry: dict[str, Any]) -> tuple[Wording, ...]:
     return tuple(out)
 
 
+def _cues(entry: Any) -> tuple[tuple[str, str], ...]:
+    """An AU's `cue`: one {both, side} noun phrase or a list of them."""
+    entries = entry if isinstance(entry, list) else [entry]
+    return tuple((c["both"], c.get("side", c["both"])) for c in entries)
+
+
 def _read(name: str) -> dict[str, Any]:
     path = BANK_DIR / f"{name}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -157,15 +164,17 @@ def _au_part(data: dict[str, Any]) -> dict[str, Any]:
     extra = sorted(set(aus) - set(AU_NAMES))
     if missing or extra:
         raise PhraseBankError(f"aus.yaml: missing AUs {missing}, unknown AUs {extra}")
-    if set(data["adverbs"]) != set(INTENSITIES):
-        raise PhraseBankError(f"aus.yaml: adverbs for exactly {INTENSITIES}")
+    for key in ("adverbs", "degrees"):
+        if set(data[key]) != set(INTENSITIES):
+            raise PhraseBankError(f"aus.yaml: {key} for exactly {INTENSITIES}")
     return {
         "adverbs": {k: tuple(v) for k, v in data["adverbs"].items()},
+        "degrees": {k: tuple(v) for k, v in data["degrees"].items()},
         "code_name": {k: tuple(v) for k, v in data["code_name"].items()},
         "attach": {k: tuple(v) for k, v in data["attach"].items()},
         "plain_annotated": tuple(data["plain_annotated"]),
         "wordings": {au: _wordings(au, entry) for au, entry in aus.items()},
-        "cues": {au: (e["cue"]["both"], e["cue"].get("side", e["cue"]["both"])) for au, e in aus.items()},
+        "cues": {au: _cues(e["cue"]) for au, e in aus.items()},
     }
 
 

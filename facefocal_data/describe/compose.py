@@ -2,9 +2,12 @@
 
 Each text is assembled from bank phrases (describe/phrases/*.yaml) chosen with a random
 generator seeded by `describe.seed`, the record id and the region id, so a rerun writes the same
-text and two records read differently. Every phrase is tagged with the facts it states; the
-composed text's `states` are their union, and the fact check still gates every text (a text
-that fails it is replaced by the template text with the reasons, as the LLM describer does).
+text and two records read differently. The emotion, age, opening and at-rest sentences are dealt
+from a seeded per-record order instead (`_Scene.deal`): all ~24 texts of a face state its emotion
+and age, and drawn independently they kept restating them in the same words. Every phrase is
+tagged with the facts it states; the composed text's `states` are their union, and the fact
+check still gates every text (a text that fails it is replaced by the template text with the
+reasons, as the LLM describer does).
 `describe.au_naming` says how an AU is named: `both` ("the lip corners are strongly drawn up and
 back (AU12, Lip Corner Puller)"), `plain` (the appearance change only) or `code_name` ("a strong
 AU12 (Lip Corner Puller)").
@@ -16,7 +19,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import TypeVar
 
 from ..labels.stage import region_side
@@ -31,6 +34,8 @@ SIDED_FAMILIES = frozenset({"brow", "eye", "nasolabial", "cheek_upper", "cheek_l
 CLAUSES_PER_SENTENCE = 2
 ITEMS_PER_SENTENCE = 3
 MAX_COVER_PARTS = 3
+DEGREE_SHARE = 0.25  # share of AU clauses that say the intensity after the wording, not by an adverb
+HERE_BY_NAME = 0.35  # share of back-references that name the region again instead of "this area"
 COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
 NASION = 168  # MediaPipe landmark on the face's vertical midline
 ARTICLE = re.compile(r"\b([Aa]n?) (?=([A-Za-z][\w-]*))")
@@ -59,11 +64,21 @@ class _Scene:
     side: str | None  # "left" | "right": the subject's side of a sided region
     one_side: bool  # AU wordings in their one-side form
     labels: dict[str, AULabel]
+    seed: int = 0
+    slot: int = 0  # the text's place in its record (regions in order, then the face)
+    again: str = ""  # the region named once more, for a later sentence's {here}
     states: set[str] = field(default_factory=set)
     used: set[object] = field(default_factory=set)
 
     def pick(self, options: Sequence[T]) -> T:
         return options[int(self.rng.random() * len(options))]  # randrange costs 3x as much
+
+    def deal(self, key: str, options: Sequence[T]) -> T:
+        """The option at this text's place in its record's seeded order of the group: the ~24
+        texts of one face take different options while the group has enough, instead of
+        restating the face's emotion and age in the same words; other records use other orders."""
+        order = _order(self.seed, self.record.record_id, key, len(options))
+        return options[order[self.slot % len(options)]]
 
     def fresh(self, options: Sequence[T]) -> T:
         """A pick this text has not used yet, while there is one: no connective twice."""
@@ -71,6 +86,14 @@ class _Scene:
         choice = self.pick(unused)
         self.used.add(choice)
         return choice
+
+
+@lru_cache(maxsize=4096)
+def _order(seed: int, record_id: str, key: str, size: int) -> tuple[int, ...]:
+    """A record's seeded order of a phrase group of `size` options (cached: its texts share it)."""
+    order = list(range(size))
+    seeded_rng(seed, record_id, "deal", key, str(size)).shuffle(order)
+    return tuple(order)
 
 
 def article(word: str) -> str:
@@ -156,8 +179,13 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
     if compact:  # many AUs: the shortest wordings, so the text stays within the gate's length
         fits = sorted(fits, key=lambda w: len(w.both))[:1]
     wording = scene.pick(fits)
-    adverb = scene.fresh(scene.bank.adverbs[fact.intensity]) if fact.intensity else ""
-    clause = _spaces((wording.side if scene.one_side else wording.both).replace("{adv}", adverb))
+    form = wording.side if scene.one_side else wording.both
+    if fact.intensity and wording.only is None and "," not in form and scene.rng.random() < DEGREE_SHARE:
+        degree = scene.fresh(scene.bank.degrees[fact.intensity])  # "parted to a strong degree"
+        clause = _spaces(form.replace("{adv}", "")) + " " + degree
+    else:
+        adverb = scene.fresh(scene.bank.adverbs[fact.intensity]) if fact.intensity else ""
+        clause = _spaces(form.replace("{adv}", adverb))
     annotated = _is_gt(scene.labels.get(fact.au))
     if scene.naming == "both":
         frames = scene.bank.attach["annotated" if annotated else "estimate"]
@@ -177,7 +205,9 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
     style = "noun" if nouns else "clause"
     sentences = []
     for i, chunk in enumerate(chunks):
-        frame = scene.fresh(scene.bank.frames[f"{'open' if i == 0 else 'more'}.{style}"])
+        kind = f"{'open' if i == 0 else 'more'}.{style}"
+        frames = scene.bank.frames[kind]
+        frame = scene.deal(kind, frames) if i == 0 else scene.fresh(frames)
         joined = join(chunk) if nouns else _pair(scene, chunk)
         slot = "items" if nouns else "clauses"
         sentences.append(_fill(frame, scene, name=name, where=_where(scene, name), **{slot: joined}))
@@ -191,7 +221,8 @@ def _pair(scene: _Scene, clauses: list[str]) -> str:
 
 
 def _rest_sentence(scene: _Scene, name: str) -> str:
-    return _fill(scene.pick(scene.bank.frames["rest"]), scene, name=name, where=_where(scene, name))
+    frame = scene.deal("rest", scene.bank.frames["rest"])
+    return _fill(frame, scene, name=name, where=_where(scene, name))
 
 
 def _is_gt(label: object) -> bool:
@@ -203,7 +234,7 @@ def _cue_names(scene: _Scene, cues: list[AUFact]) -> str:
     """The region's prototype AUs referred back to: by code + name, or by their appearance."""
     if scene.naming == "code_name":
         return join([f"{a.au} ({a.name})" for a in cues])
-    return join([scene.bank.cues[a.au][1 if scene.one_side else 0] for a in cues])
+    return join([scene.pick(scene.bank.cues[a.au])[1 if scene.one_side else 0] for a in cues])
 
 
 def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
@@ -214,7 +245,8 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
     status = "gt" if _is_gt(label) else "uncertain" if facts.emotion_uncertain else "estimate"
     cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion, frozenset())]
     kind = "neutral" if facts.emotion == "neutral" else "cue" if cues else "no_cue"
-    phrases = scene.bank.emotion[f"{status}.{'face_' if face_level else ''}{kind}"]
+    group = f"{status}.{'face_' if face_level else ''}{kind}"
+    phrases = scene.bank.emotion[group]
     if facts.emotion_p is None:
         phrases = tuple(p for p in phrases if "p" not in p.slots)
     nouns, adjectives = scene.bank.emotion_words.get(facts.emotion, ((facts.emotion,), (facts.emotion,)))
@@ -222,10 +254,19 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
         "noun": scene.pick(nouns),
         "adj": scene.pick(adjectives),
         "p": "" if facts.emotion_p is None else f"{facts.emotion_p:.2f}",
-        "here": scene.pick(scene.bank.here) if scene.family != "face" else "the face",
+        "here": _here(scene),
         "cues": _cue_names(scene, cues) if cues else "",
     }
-    return _fill(scene.pick(phrases), scene, **values)
+    return _fill(scene.deal(f"emotion.{group}.{facts.emotion_p is None}", phrases), scene, **values)
+
+
+def _here(scene: _Scene) -> str:
+    """How a later sentence refers back to the region: "this area", or by its name again."""
+    if scene.family == "face":
+        return "the face"
+    if scene.family == "full_face":  # "the face shows no sign of it, … the whole face does not" jars
+        return scene.pick(scene.bank.here)
+    return scene.again if scene.again and scene.rng.random() < HERE_BY_NAME else scene.pick(scene.bank.here)
 
 
 def _age_sentence(scene: _Scene) -> str | None:
@@ -243,21 +284,42 @@ def _age_sentence(scene: _Scene) -> str | None:
         values["bin"] = facts.age_bin
         if facts.age_bin in scene.bank.bin_words:
             values["bin_words"] = scene.bank.bin_words[facts.age_bin]
-    usable = [
-        p
-        for p in scene.bank.age["gt" if _is_gt(label) else "estimate"]
-        if p.facts <= have and p.slots <= values.keys() and ("age.at_least" in p.states) == facts.age_at_least
-    ]
+    status = "gt" if _is_gt(label) else "estimate"
+    key = (id(scene.bank), status, frozenset(have), frozenset(values), facts.age_at_least)
+    group = _AGE_GROUPS.get(key)
+    if group is None:  # the same few groups for every text: filtering 160 phrases per text was slow
+        group = _AGE_GROUPS[key] = _age_group(scene.bank.age[status], *key[2:])
+    return _fill(scene.deal(f"age.{sorted(have)}.{facts.age_at_least}", group), scene, **values)
+
+
+_AGE_GROUPS: dict[tuple[int, str, frozenset[str], frozenset[str], bool], tuple[Phrase, ...]] = {}
+
+
+def _age_group(
+    phrases: tuple[Phrase, ...], have: frozenset[str], slots: frozenset[str], at_least: bool
+) -> tuple[Phrase, ...]:
+    """The age sentences that state every age fact there is (and no other), with slots to fill."""
+    usable = [p for p in phrases if p.facts <= have and p.slots <= slots]
+    usable = [p for p in usable if ("age.at_least" in p.states) == at_least]
     most = max(len(p.facts) for p in usable)  # every age fact there is, when a group says them all
-    return _fill(scene.pick([p for p in usable if len(p.facts) == most]), scene, **values)
+    return tuple(p for p in usable if len(p.facts) == most)
+
+
+AGE_FIRST, AGE_BEFORE_EMOTION = 0.15, 0.4  # seeded shares of the sentence orders
 
 
 def _text(scene: _Scene, first: list[str]) -> str:
-    """The AU sentences, then emotion and age in a seeded order; articles agree, capitals start."""
-    tail = [s for s in (_emotion_sentence(scene, scene.family == "face"), _age_sentence(scene)) if s]
-    if scene.rng.random() < 0.3:
-        tail.reverse()
-    return " ".join(_capital(fix_articles(s)) for s in [*first, *tail])
+    """The AU sentences, the emotion and the age in a seeded order (the age may lead; the emotion
+    follows the AUs, which it may refer back to); articles agree, capitals start."""
+    emotion, age = _emotion_sentence(scene, scene.family == "face"), _age_sentence(scene)
+    roll = scene.rng.random()
+    if roll < AGE_FIRST:
+        order = [age, *first, emotion]
+    elif roll < AGE_BEFORE_EMOTION:
+        order = [*first, age, emotion]
+    else:
+        order = [*first, emotion, age]
+    return " ".join(_capital(fix_articles(s)) for s in order if s)
 
 
 def _one_side(record: FaceRecord, region: Region | None, family: str) -> bool:
@@ -287,8 +349,11 @@ def compose_region(
         facts.side,
         _one_side(record, region, family),
         _labels(region.aus),
+        seed,
+        next((i for i, r in enumerate(record.regions) if r is region), len(record.regions)),
     )
     name = _region_name(scene, record, region)
+    scene.again = _region_name(scene, record, region)
     first = _au_sentences(scene, name) if facts.aus else [_rest_sentence(scene, name)]
     text = _text(scene, first)
     return Composed(text, frozenset(scene.states), facts)
@@ -310,6 +375,8 @@ def compose_face(
         None,
         False,
         _labels(labels),
+        seed,
+        len(record.regions),
     )
     name = _region_name(scene, record, None)
     first = _au_sentences(scene, name) if facts.aus else [_rest_sentence(scene, name)]
