@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import os
 import random
 import re
 import tempfile
@@ -326,13 +327,34 @@ def _make_the_rest(describer: TemplaterDescriber, texts: list[Any], ask: bool) -
     }
 
 
+def _grammar_figures(stats: dict[str, Any], parsed: int, seconds: float) -> dict[str, Any]:
+    """The grammar gate's counts over the build (templates made and texts written), and what
+    writing the texts alone parsed (the rest was parsed while the templates were made)."""
+    return {
+        "grammar gate": stats["grammar_gate"],
+        "grammar: sentences looked up / parsed / runs": (
+            f"{stats['grammar_sentences']} / {stats['grammar_parsed']} / {stats['grammar_runs']}"
+        ),
+        "grammar: parse-cache hit rate": stats["grammar_hit_rate"],
+        "grammar: disk hits (earlier builds)": stats["grammar_disk_hits"],
+        "grammar: seconds, all / writing the texts": (
+            f"{stats['grammar_seconds']:.1f} / {stats['grammar_seconds'] - seconds:.1f}"
+        ),
+        "grammar: shapes parsed writing the texts": stats["grammar_parsed"] - parsed,
+        "grammar: texts from a later template / phrase bank": (
+            f"{stats['grammar_retries']} / {stats['grammar_fallbacks']}"
+        ),
+    }
+
+
 def measure_templater(
-    model: str, records: list[FaceRecord], signatures: int, sample: int, seed: int, rest: bool
+    model: str, records: list[FaceRecord], signatures: int, sample: int, seed: int, rest: bool, cache: bool
 ) -> dict[str, Any]:
     """Templates for the commonest signatures from a real server, one by one (and, with `rest`,
-    the other signatures of the faces together), then every text written from them."""
+    the other signatures of the faces together), then every text written from them. `cache`:
+    rewordings, templates and parses are read from and kept in $FACEFOCAL_LLM_CACHE."""
     process, url, name = _start_server(model)
-    llm = {"base_url": url, "model": "m", "concurrency": 1, "timeout": 900, "retries": 0, "cache": False}
+    llm = {"base_url": url, "model": "m", "concurrency": 1, "timeout": 900, "retries": 0, "cache": cache}
     describer = TemplaterDescriber(
         DescribeConfig.model_validate({"describer": "llm", "seed": seed, "llm": llm})
     )
@@ -365,9 +387,11 @@ def measure_templater(
             "example template": next((t.accepted[0] for t in sampled if t and t.accepted), ""),
         }
         row |= _make_the_rest(describer, [t for _, t in common[signatures:]], rest)
+        parsed, grammar_seconds = describer.stats.grammar_parsed, describer.stats.grammar_seconds
         started = time.perf_counter()
         describer.describe_batch(records)
         row["texts/s, templates in hand"] = len(texts) / (time.perf_counter() - started)
+        row |= _grammar_figures(describer.stats.to_dict(), parsed, grammar_seconds)
     finally:
         describer.close()
         assert process.stdin is not None
@@ -409,7 +433,15 @@ def main() -> None:
         help="after the sample, make every other signature of the faces together, as a cold build"
         " would (within the default templates.budget_seconds)",
     )
+    parser.add_argument(
+        "--llm-cache",
+        type=Path,
+        help="keep rewordings, templates and parses in this folder ($FACEFOCAL_LLM_CACHE) and reuse"
+        " what an earlier run left there (default: nothing cached)",
+    )
     args = parser.parse_args()
+    if args.llm_cache is not None:
+        os.environ["FACEFOCAL_LLM_CACHE"] = str(args.llm_cache)
     if args.source == "build":
         records = built_records(args.images, args.faces)
     else:
@@ -431,6 +463,7 @@ def main() -> None:
             args.grammar_sample,
             args.seed,
             args.all_signatures,
+            args.llm_cache is not None,
         )
         print(f"\n== templater {model}", flush=True)
         for key, value in row.items():
