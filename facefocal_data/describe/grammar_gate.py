@@ -96,7 +96,7 @@ class GrammarGate:
         """The texts with a sentence that does not parse; one link-parser run for all the shapes
         not seen before; empty when the gate is off or the parser is missing."""
         texts = list(dict.fromkeys(texts))
-        if not texts or not self._open():
+        if not self._open() or not texts:
             return set()
         per_text = {t: [shaped(s, self.adverbs) for s in sentences(t)] for t in texts}
         shapes = {s.casefold(): s for ss in per_text.values() for s in ss}
