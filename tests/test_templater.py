@@ -364,15 +364,17 @@ def test_au_naming_shapes_the_templaters_rows_and_the_budget_does_not() -> None:
 
 
 def test_a_sentence_shape_shares_one_parse_across_numbers_case_and_intensity() -> None:
-    adverbs = ("strongly", "very strongly", "slightly")
+    adverbs = ("strongly", "very strongly", "slightly", "clearly")
     a = shaped("The person is about 29 years old, likely 24 to 37 (80 % interval).", None)
     assert a == shaped("The person is about 41 years old, likely 35 to 52 (80 % interval).", None)
     assert a == "The person is about 55 years old, likely 55 to 55." and "1 year" in shaped("1 year")
     gate = GrammarGate(True, None, TemplaterStats(), threading.Lock(), adverbs)
     assert gate.adverbs is not None
-    one = shaped("The lips are very strongly parted, coded as AU25 (Lips Part).", gate.adverbs)
+    one = shaped("The lips are strongly parted, coded as AU25 (Lips Part).", gate.adverbs)
     assert one == shaped("The lips are slightly parted, coded as AU26 (Jaw Drop).", gate.adverbs)
-    assert one == "The lips are clearly parted, coded as AU55."
+    assert one == "The lips are strongly parted, coded as AU55."
+    for own in ("very strongly", "clearly"):  # parsed as they are: they parse where others do not
+        assert own in shaped(f"The lips are {own} parted.", gate.adverbs)
 
 
 @needs_parser

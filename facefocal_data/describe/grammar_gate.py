@@ -26,24 +26,28 @@ from .quality import BRACKETED, parser_available, parser_version, sentences, unp
 
 NUMBER = re.compile(r"\d+")
 SAVE_EVERY = 500  # new shapes parsed before the disk file is rewritten (also on close)
+# link-grammar reads "clearly" as a sentence adverb too, where "strongly" cannot stand: a long list of
+# AU clauses parses with it and fails with any other bank adverb, so it keeps its own shape
+OWN_SHAPE = frozenset({"clearly"})
 MISSING = "skipped: link-parser is not installed (Debian: apt-get install link-grammar)"
 
 
 def adverb_pattern(adverbs: Iterable[str]) -> re.Pattern[str] | None:
-    """The phrase bank's intensity adverbs as one pattern, longest first ("very strongly" before
-    "strongly")."""
-    words = sorted({a for a in adverbs if a.strip()}, key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b") if words else None
+    """The phrase bank's one-word intensity adverbs that share a shape ("markedly", "fully",
+    "slightly"; not "clearly", nor two-word ones such as "very strongly", parsed as they are)."""
+    words = sorted({a for a in adverbs if a.isalpha() and a not in OWN_SHAPE})
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w-])") if words else None
 
 
 def shaped(sentence: str, adverbs: re.Pattern[str] | None = None) -> str:
     """What link-grammar reads for a sentence: bracketed annotations removed, each number as
-    5s of its length (a lone 1 kept: it can decide agreement), each bank intensity adverb as
-    "clearly" (they stand in the same places of the bank's own wordings), spaces normalised."""
+    5s of its length (a lone 1 kept: it can decide agreement), each one-word bank intensity
+    adverb as "strongly" (they stand in the same places of the bank's own wordings), spaces
+    normalised."""
     text = BRACKETED.sub("", sentence)
     text = NUMBER.sub(lambda m: m.group() if m.group() == "1" else "5" * len(m.group()), text)
     if adverbs is not None:
-        text = adverbs.sub("clearly", text)
+        text = adverbs.sub("strongly", text)
     return " ".join(text.split())
 
 
