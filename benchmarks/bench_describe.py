@@ -24,9 +24,13 @@ templates (signatures outside the sample fall back to the phrase bank without as
 `--all-signatures` they are made together first, as a cold build would, within the default
 budget) and measured like the other describers, over the templater's texts. Rewordings are
 cached per code sentence, so the sample's signatures print how many of their sentences each
-asked (the rest were cached by an earlier signature). Cache figures need no LLM: the
-share of texts whose signature an earlier text of the build had (those are written from cached
-templates) after the first 200 faces, and the number of signatures an LLM is asked for.
+asked (the rest were cached by an earlier signature). The grammar gate (link-grammar on every
+templated text, describe/grammar_gate.py): sentences looked up, shapes parsed, runs, the
+parse-cache hit rate, seconds, texts written from a later template or by the phrase bank;
+`--llm-cache DIR` keeps rewordings, templates and parses in DIR for the next run. Cache figures
+need no LLM: the share of texts whose signature an earlier text of the build had (those are
+written from cached templates) after the first 200 faces, and the number of signatures an LLM
+is asked for.
 
 Run: python benchmarks/bench_describe.py [--faces 1000] [--from synth|build] [--grammar-sample 1000]
                                          [--templater smollm2_135m --signatures 6]
@@ -62,6 +66,7 @@ from facefocal_data.describe.quality import (
 )
 from facefocal_data.describe.template import TemplateDescriber
 from facefocal_data.describe.template_prompt import base_sentences
+from facefocal_data.describe.templater import NO_PARSE as _NO_PARSE
 from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
 from facefocal_data.exporters.base import iter_records
 from facefocal_data.labels.age import age_bin
@@ -69,6 +74,7 @@ from facefocal_data.pipeline import build
 from facefocal_data.record import AgeLabel, EmotionLabel, FaceRecord
 
 REPO = Path(__file__).resolve().parents[1]
+NO_PARSE = f"templater: {_NO_PARSE}"
 EMOTIONS = {
     "happiness": 30,
     "neutral": 25,
@@ -401,6 +407,13 @@ def measure_templater(
     own = [(g.description if g else r.face_description) for r, g in written]
     templated = [d.text for d in own if d is not None and d.origin != "fallback"]
     row["texts from templates"] = len(templated) / len(own)
+    unparsed_texts = [
+        _text_of(r, g).signature
+        for (r, g), d in zip(written, own, strict=True)
+        if d and d.checks[:1] == [NO_PARSE]
+    ]
+    listing = sum("aus" in s.required() for s in unparsed_texts)
+    row["no template parsed: texts listing 4+ AUs / others"] = f"{listing} / {len(unparsed_texts) - listing}"
     row["fact check pass, all texts"] = _gate_pass(records)
     if templated:
         stats_ = variety(templated)
