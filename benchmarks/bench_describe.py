@@ -24,9 +24,13 @@ templates (signatures outside the sample fall back to the phrase bank without as
 `--all-signatures` they are made together first, as a cold build would, within the default
 budget) and measured like the other describers, over the templater's texts. Rewordings are
 cached per code sentence, so the sample's signatures print how many of their sentences each
-asked (the rest were cached by an earlier signature). Cache figures need no LLM: the
-share of texts whose signature an earlier text of the build had (those are written from cached
-templates) after the first 200 faces, and the number of signatures an LLM is asked for.
+asked (the rest were cached by an earlier signature). The grammar gate (link-grammar on every
+templated text, describe/grammar_gate.py): sentences looked up, shapes parsed, runs, the
+parse-cache hit rate, seconds, texts written from a later template or by the phrase bank;
+`--llm-cache DIR` keeps rewordings, templates and parses in DIR for the next run. Cache figures
+need no LLM: the share of texts whose signature an earlier text of the build had (those are
+written from cached templates) after the first 200 faces, and the number of signatures an LLM
+is asked for.
 
 Run: python benchmarks/bench_describe.py [--faces 1000] [--from synth|build] [--grammar-sample 1000]
                                          [--templater smollm2_135m --signatures 6]
@@ -37,6 +41,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import os
 import random
 import re
 import tempfile
@@ -61,6 +66,7 @@ from facefocal_data.describe.quality import (
 )
 from facefocal_data.describe.template import TemplateDescriber
 from facefocal_data.describe.template_prompt import base_sentences
+from facefocal_data.describe.templater import NO_PARSE as _NO_PARSE
 from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
 from facefocal_data.evaluate.metrics import FactCount, fact_count, faithfulness
 from facefocal_data.exporters.base import iter_records
@@ -69,6 +75,7 @@ from facefocal_data.pipeline import build
 from facefocal_data.record import AgeLabel, EmotionLabel, FaceRecord
 
 REPO = Path(__file__).resolve().parents[1]
+NO_PARSE = f"templater: {_NO_PARSE}"
 EMOTIONS = {
     "happiness": 30,
     "neutral": 25,
@@ -340,13 +347,34 @@ def _make_the_rest(describer: TemplaterDescriber, texts: list[Any], ask: bool) -
     }
 
 
+def _grammar_figures(stats: dict[str, Any], parsed: int, seconds: float) -> dict[str, Any]:
+    """The grammar gate's counts over the build (templates made and texts written), and what
+    writing the texts alone parsed (the rest was parsed while the templates were made)."""
+    return {
+        "grammar gate": stats["grammar_gate"],
+        "grammar: sentences looked up / parsed / runs": (
+            f"{stats['grammar_sentences']} / {stats['grammar_parsed']} / {stats['grammar_runs']}"
+        ),
+        "grammar: parse-cache hit rate": stats["grammar_hit_rate"],
+        "grammar: disk hits (earlier builds)": stats["grammar_disk_hits"],
+        "grammar: seconds, all / writing the texts": (
+            f"{stats['grammar_seconds']:.1f} / {stats['grammar_seconds'] - seconds:.1f}"
+        ),
+        "grammar: shapes parsed writing the texts": stats["grammar_parsed"] - parsed,
+        "grammar: texts from a later template / phrase bank": (
+            f"{stats['grammar_retries']} / {stats['grammar_fallbacks']}"
+        ),
+    }
+
+
 def measure_templater(
-    model: str, records: list[FaceRecord], signatures: int, sample: int, seed: int, rest: bool
+    model: str, records: list[FaceRecord], signatures: int, sample: int, seed: int, rest: bool, cache: bool
 ) -> dict[str, Any]:
     """Templates for the commonest signatures from a real server, one by one (and, with `rest`,
-    the other signatures of the faces together), then every text written from them."""
+    the other signatures of the faces together), then every text written from them. `cache`:
+    rewordings, templates and parses are read from and kept in $FACEFOCAL_LLM_CACHE."""
     process, url, name = _start_server(model)
-    llm = {"base_url": url, "model": "m", "concurrency": 1, "timeout": 900, "retries": 0, "cache": False}
+    llm = {"base_url": url, "model": "m", "concurrency": 1, "timeout": 900, "retries": 0, "cache": cache}
     describer = TemplaterDescriber(
         DescribeConfig.model_validate({"describer": "llm", "seed": seed, "llm": llm})
     )
@@ -379,9 +407,11 @@ def measure_templater(
             "example template": next((t.accepted[0] for t in sampled if t and t.accepted), ""),
         }
         row |= _make_the_rest(describer, [t for _, t in common[signatures:]], rest)
+        parsed, grammar_seconds = describer.stats.grammar_parsed, describer.stats.grammar_seconds
         started = time.perf_counter()
         describer.describe_batch(records)
         row["texts/s, templates in hand"] = len(texts) / (time.perf_counter() - started)
+        row |= _grammar_figures(describer.stats.to_dict(), parsed, grammar_seconds)
     finally:
         describer.close()
         assert process.stdin is not None
@@ -391,6 +421,13 @@ def measure_templater(
     own = [(g.description if g else r.face_description) for r, g in written]
     templated = [d.text for d in own if d is not None and d.origin != "fallback"]
     row["texts from templates"] = len(templated) / len(own)
+    unparsed_texts = [
+        _text_of(r, g).signature
+        for (r, g), d in zip(written, own, strict=True)
+        if d and d.checks[:1] == [NO_PARSE]
+    ]
+    listing = sum("aus" in s.required() for s in unparsed_texts)
+    row["no template parsed: texts listing 4+ AUs / others"] = f"{listing} / {len(unparsed_texts) - listing}"
     row["fact check pass, all texts"] = _gate_pass(records)
     if templated:
         stats_ = variety(templated)
@@ -423,7 +460,15 @@ def main() -> None:
         help="after the sample, make every other signature of the faces together, as a cold build"
         " would (within the default templates.budget_seconds)",
     )
+    parser.add_argument(
+        "--llm-cache",
+        type=Path,
+        help="keep rewordings, templates and parses in this folder ($FACEFOCAL_LLM_CACHE) and reuse"
+        " what an earlier run left there (default: nothing cached)",
+    )
     args = parser.parse_args()
+    if args.llm_cache is not None:
+        os.environ["FACEFOCAL_LLM_CACHE"] = str(args.llm_cache)
     if args.source == "build":
         records = built_records(args.images, args.faces)
     else:
@@ -445,6 +490,7 @@ def main() -> None:
             args.grammar_sample,
             args.seed,
             args.all_signatures,
+            args.llm_cache is not None,
         )
         print(f"\n== templater {model}", flush=True)
         for key, value in row.items():

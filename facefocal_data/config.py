@@ -250,7 +250,11 @@ class TemplatesConfig(_Strict):
     candidates: int = Field(3, ge=1, le=12, description="rewordings asked for in one request (per sentence)")
     rounds: int = Field(2, ge=1, le=5, description="request rounds per signature until one template passes")
     temperature: float = Field(0.5, ge=0.0, le=2.0, description="sampling temperature of template requests")
-    grammar: bool = Field(True, description="link-grammar rejects templates that do not parse (if installed)")
+    grammar: bool = Field(
+        True,
+        description="link-grammar parses every templated text: one that does not parse takes the next"
+        " template or the phrase bank (if installed)",
+    )
     budget_seconds: float | None = Field(
         600.0,
         ge=0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import pytest
 from facefocal_data.config import DescribeConfig, Recipe
 from facefocal_data.describe.factcheck import aus_stated, check_text, plain_mentions
 from facefocal_data.describe.facts import face_facts, region_facts
+from facefocal_data.describe.grammar_gate import MISSING, GrammarGate, shaped
+from facefocal_data.describe.quality import BRACKETED, parser_available, sentences, unparsed
 from facefocal_data.describe.slots import Signature
 from facefocal_data.describe.template_check import fill, parse_candidates, template_problems
 from facefocal_data.describe.template_prompt import (
@@ -29,7 +32,13 @@ from facefocal_data.describe.template_prompt import (
     sentence_messages,
 )
 from facefocal_data.describe.template_sentences import BUDGET_SPENT, Rewordings
-from facefocal_data.describe.templater import TemplaterDescriber, TemplateSet, _text_of
+from facefocal_data.describe.templater import (
+    NO_PARSE,
+    TemplaterDescriber,
+    TemplaterStats,
+    TemplateSet,
+    _text_of,
+)
 from facefocal_data.engines import open_analyzer, open_builder
 from facefocal_data.record import FaceRecord
 from facefocal_data.sources import SourceItem
@@ -38,6 +47,7 @@ from facefocal_data.stages import WorkItem
 from .conftest import ASTRONAUT, TEMPLATE_RECIPE
 
 NOWHERE = "http://127.0.0.1:9/v1"  # the discard port: nothing answers
+needs_parser = pytest.mark.skipif(not parser_available(), reason="link-parser (Debian link-grammar) missing")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +63,7 @@ def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
 
 def _generic(signature: Signature) -> str:
     """A template a person would write for any signature (what an accepted LLM template looks like)."""
-    aus = signature.required()[1 : 1 + max(1, min(signature.aus, 3))] if signature.aus else []
+    aus = [s for s in signature.required() if s == "aus" or s.startswith("au_")]
     said = " and ".join("{" + s + "}" for s in aus)
     first = (
         (f"In {{region}}, {said}." if signature.clauses else f"In {{region}} there is {said}.")
@@ -68,6 +78,11 @@ def _generic(signature: Signature) -> str:
     age += ", likely between {age_low} and {age_high}" if "range" in signature.age else ""
     age += ", in the {age_bin} age group" if "bin" in signature.age else ""
     return " ".join(p for p in (first, emotion + cues, age + "." if age else "") if p)
+
+
+def _unparsable(text: str) -> list[str]:
+    """The sentences of a text link-grammar cannot parse (bracketed AU names removed)."""
+    return unparsed([BRACKETED.sub("", s) for s in sentences(text)])
 
 
 def _descriptions(record: FaceRecord) -> list[Any]:
@@ -165,6 +180,7 @@ def test_cached_templates_fill_every_text_and_a_missing_signature_falls_back(
     describer = TemplaterDescriber(_config())  # a new build: templates come from the disk
     describer.describe_batch([record])
     describer.close()
+    written, unparsable = [], []
     for region, text in zip([*record.regions, None], texts, strict=True):
         described = record.face_description if region is None else region.description
         facts = face_facts(record) if region is None else region_facts(record, region)
@@ -174,12 +190,20 @@ def test_cached_templates_fill_every_text_and_a_missing_signature_falls_back(
             assert described.describer == "phrases" and described.checks[0].startswith(
                 "templater: llm unavailable"
             )
+        elif described.origin == "fallback":  # filled with this text's values, it does not parse
+            assert described.checks[0] == f"templater: {NO_PARSE}"
+            unparsable.append(fill(_generic(text.signature), describer.values(text)))
         else:
             assert described.origin == "cached_template" and described.describer == "templater"
             assert described.model == "m" and described.prompt_version == TEMPLATER_PROMPT_VERSION
             assert f"about {facts.age_years} years old" in described.text  # numbers come from code
+            written.append(described.text)
+    failed = set(_unparsable(" ".join(written + unparsable)))  # one link-parser run
+    assert not failed.intersection(BRACKETED.sub("", s) for t in written for s in sentences(t))
+    assert all(failed.intersection(BRACKETED.sub("", s) for s in sentences(t)) for t in unparsable)
     stats = describer.stats.to_dict()
     assert stats["texts"] == len(texts) and stats["disk_hits"] >= 1
+    assert stats["texts_cached"] >= len(texts) - 3 and stats["grammar_gate"].startswith("link-grammar")
     assert stats["requests"] == stats["failed_requests"]  # only the missing signature asked, at nowhere
     assert json.loads(json.dumps(stats))  # the build summary stores it
 
@@ -337,3 +361,106 @@ def test_au_naming_shapes_the_templaters_rows_and_the_budget_does_not() -> None:
     region = {"describer": "llm", "llm": {"mode": "region"}}
     plain = Recipe.model_validate({"describe": {**region, "au_naming": "plain"}}).content_hash()
     assert plain == Recipe.model_validate({"describe": region}).content_hash()  # rewriting ignores it
+
+
+def test_a_sentence_shape_shares_one_parse_across_numbers_case_and_intensity() -> None:
+    adverbs = ("strongly", "very strongly", "slightly", "clearly")
+    a = shaped("The person is about 29 years old, likely 24 to 37 (80 % interval).", None)
+    assert a == shaped("The person is about 41 years old, likely 35 to 52 (80 % interval).", None)
+    assert a == "The person is about 55 years old, likely 55 to 55." and "1 year" in shaped("1 year")
+    gate = GrammarGate(True, None, TemplaterStats(), threading.Lock(), adverbs)
+    assert gate.adverbs is not None
+    one = shaped("The lips are strongly parted, coded as AU25 (Lips Part).", gate.adverbs)
+    assert one == shaped("The lips are slightly parted, coded as AU26 (Jaw Drop).", gate.adverbs)
+    assert one == "The lips are strongly parted, coded as AU55."
+    for own in ("very strongly", "clearly"):  # parsed as they are: they parse where others do not
+        assert own in shaped(f"The lips are {own} parted.", gate.adverbs)
+
+
+@needs_parser
+def test_the_grammar_gate_parses_a_batch_in_one_run_and_caches_by_shape(tmp_path: Path) -> None:
+    """Many texts, one link-parser run; a text of a shape seen before costs no run; a later build
+    reads the shapes from the disk file of this link-grammar version."""
+    stats, lock = TemplaterStats(), threading.Lock()
+    gate = GrammarGate(True, tmp_path, stats, lock)
+    good = [f"The person is about {n} years old. The mouth is at rest." for n in (23, 37, 58)]
+    bad = "The person about is 37 years old old."
+    assert gate.failures([*good, bad]) == {bad}
+    assert stats.grammar_runs == 1 and stats.grammar_parsed == 3  # two shapes of the good texts
+    assert gate.failures(["THE PERSON IS ABOUT 71 YEARS OLD.", "The person about is 19 years old old."]) == {
+        "The person about is 19 years old old."
+    }
+    assert stats.grammar_runs == 1 and stats.grammar_sentences == 9  # all hits: no second run
+    gate.save()
+    later_stats = TemplaterStats()
+    later = GrammarGate(True, tmp_path, later_stats, lock)
+    assert later.failures([good[0], bad]) == {bad}
+    assert later_stats.grammar_runs == 0 and later_stats.grammar_disk_hits == 3
+    assert [p.name for p in tmp_path.iterdir()] == [f"link-grammar-{stats.grammar_gate.split()[-1]}.json"]
+    streams = [iter([bad, good[1]]), iter([bad]), iter([good[2]]), iter([])]
+    assert later.first_parsing(streams) == [(good[1], 1), (None, 1), (good[2], 0), (None, 0)]
+
+
+def _garbled(template: str) -> str:
+    """The template with its age sentence in broken English (it passes every check but grammar)."""
+    return template.replace("The person is about {age} years old", "The person about is {age} years old old")
+
+
+@needs_parser
+def test_a_filled_text_that_does_not_parse_takes_the_next_template_or_the_phrase_bank(
+    astronaut: FaceRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    record = copy.deepcopy(astronaut)
+    texts = [_text_of(record, r) for r in [*record.regions, None]]
+    earlier = TemplaterDescriber(_config())
+    earlier.open()
+    assert earlier.store is not None
+    only_bad = texts[0].signature
+    for text in texts:
+        generic = _generic(text.signature)
+        assert _garbled(generic) != generic
+        kept = [_garbled(generic)] if text.signature == only_bad else [_garbled(generic), generic]
+        earlier.store.put(text.signature, TemplateSet(kept, [], 0.0))
+    earlier.close()
+    describer = TemplaterDescriber(_config())
+    describer.describe_batch([record])
+    describer.close()
+    stats = describer.stats
+    for described, text in zip(_descriptions(record), [texts[-1], *texts[:-1]], strict=True):
+        assert "years old old" not in described.text
+        if text.signature == only_bad:
+            assert described.origin == "fallback" and described.checks[0] == f"templater: {NO_PARSE}"
+    assert stats.grammar_retries >= 1 and stats.grammar_fallbacks >= 1
+    assert stats.grammar_runs <= 2  # one run for the batch's first choices, one for the next
+    assert stats.fallback_reasons[NO_PARSE] == stats.grammar_fallbacks
+    assert list((tmp_path / "cache" / "grammar").glob("link-grammar-*.json"))  # kept for later builds
+    off = TemplaterDescriber(_config(grammar=False))  # the switch: nothing parsed
+    off.open()
+    assert off.store is not None
+    for text in texts:
+        off.store.put(text.signature, TemplateSet([_garbled(_generic(text.signature))], [], 0.0))
+    unchecked = copy.deepcopy(astronaut)
+    off.describe_batch([unchecked])
+    off.close()
+    assert off.stats.grammar_gate.startswith("off") and off.stats.grammar_runs == 0
+    assert any("years old old" in d.text for d in _descriptions(unchecked))
+
+
+def test_without_link_parser_the_templater_writes_and_says_so_once(
+    astronaut: FaceRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FACEFOCAL_LLM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # a machine without link-grammar
+    record = copy.deepcopy(astronaut)
+    describer = TemplaterDescriber(_config())
+    describer.open()
+    assert describer.store is not None
+    for text in [_text_of(record, r) for r in [*record.regions, None]]:
+        describer.store.put(text.signature, TemplateSet([_garbled(_generic(text.signature))], [], 0.0))
+    with pytest.warns(RuntimeWarning, match="link-parser is not installed") as said:
+        describer.describe_batch([record])
+        describer.describe_batch([copy.deepcopy(astronaut)])
+    describer.close()
+    assert len(said) == 1 and describer.stats.grammar_gate == MISSING
+    assert describer.stats.grammar_sentences == 0 and describer.stats.texts_cached >= 1

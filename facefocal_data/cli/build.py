@@ -204,6 +204,8 @@ def _print_summary(summary: BuildSummary) -> None:
             ("template fallbacks", f"{stats['fallbacks']} ({100 * (stats['fallback_rate'] or 0):.0f} %)"),
             ("LLM requests / cache hits", f"{stats['requests']} / {stats['cache_hits']}"),
         ]
+        if stats.get("grammar_gate"):  # the templater: link-grammar on every text, or why not
+            rows.append(("templater grammar check", stats["grammar_gate"]))
     for name, value in rows:
         table.add_row(name, str(value))
     out_console.print(table)

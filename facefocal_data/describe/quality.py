@@ -3,12 +3,13 @@
 Grammar is measured with CMU's link-grammar parser, through the `link-parser` program of
 Debian's `link-grammar` package (the Python binding is packaged only for the system Python, and
 the PyPI bindings are unmaintained): a sentence fails when the parser finds no complete linkage
-of it. It is a measurement for tests and benchmarks, not a per-text gate: the parser is an
-optional system package and no build depends on it.
+of it. Tests and benchmarks measure with it, and the templater gates its texts with it
+(describe/grammar_gate.py); it is an optional system package and no build depends on it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -76,6 +77,14 @@ def variety(texts: list[str]) -> Variety:
 def parser_available() -> bool:
     """Whether `link-parser` (Debian: apt-get install link-grammar) is on the PATH."""
     return shutil.which(PARSER) is not None
+
+
+@functools.cache
+def parser_version() -> str:
+    """link-grammar's version ("5.12.0"), which keys the grammar cache; "unknown" if not printed."""
+    run = subprocess.run([PARSER, "--version"], capture_output=True, text=True, check=False)
+    found = re.search(r"link-grammar-([\w.]+)", run.stdout + run.stderr)
+    return found.group(1) if found else "unknown"
 
 
 def unparsed(items: Iterable[str]) -> list[str]:

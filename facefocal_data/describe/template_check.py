@@ -4,7 +4,8 @@ Before: the slots are exactly the signature's (none missing, none unknown, an AU
 and the words around them state no fact themselves (no digit, no AU code, no emotion word, no
 side), since a fact written into a template would be wrong for the next face. After filling:
 articles agree, sentences start with a capital, and the fact check gates the text like every
-other; link-grammar (when installed) rejects a template whose filled sentences do not parse.
+other; link-grammar (when installed) rejects a template whose filled sentences do not parse
+(describe/grammar_gate.py, which also parses every text a template writes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Mapping
 
 from .compose import fix_articles
 from .factcheck import EMOTION_WORDS
-from .quality import BRACKETED, parser_available, sentences, unparsed
 from .slots import Signature
 
 SLOT = re.compile(r"\{(\w+)\}")
@@ -89,13 +89,3 @@ def fill(template: str, values: Mapping[str, str]) -> str:
         text += "."
     text = SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), text)
     return text[:1].upper() + text[1:]
-
-
-def grammar_failures(texts: list[str]) -> set[str]:
-    """The texts with a sentence link-grammar cannot parse (bracketed AU names removed, which it
-    cannot attach); empty when the parser is not installed."""
-    if not texts or not parser_available():
-        return set()
-    per_text = {t: [BRACKETED.sub("", s) for s in sentences(t)] for t in texts}
-    failed = set(unparsed([s for ss in per_text.values() for s in ss]))
-    return {t for t, ss in per_text.items() if failed.intersection(" ".join(s.split()) for s in ss)}

@@ -6,9 +6,11 @@ one or two slots a sentence; each sentence's rewordings come from the sentence c
 asked once per distinct sentence (describe/template_sentences.py); rewordings that keep their
 sentence's slots are put together into candidate templates, each filled with this text's values
 and checked: slots, the fact check, link-grammar; up to `rounds` rounds) → a seeded choice among
-them, filled with this text's values and fact-checked again → else the phrase-bank text, with the
-reason. Numbers and names are never written by the model. The LLM's cost grows with the distinct
-sentences of the code's templates, not with the signatures or the faces; a build stops asking
+them, filled with this text's values, fact-checked again and parsed by link-grammar (the next
+template when it does not parse; every text of a batch in one parser run, results cached by
+sentence shape: describe/grammar_gate.py) → else the phrase-bank text, with the reason. Numbers
+and names are never written by the model. The LLM's cost grows with the distinct sentences of
+the code's templates, not with the signatures or the faces; a build stops asking
 once it has spent `templates.budget_seconds` (what it could not ask, the next build asks).
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,14 +39,17 @@ from .compose import (
 )
 from .factcheck import check_text
 from .facts import Facts, face_facts, region_facts, strongest_aus
+from .grammar_gate import GrammarGate
 from .llm import LLMDescriber, LLMStats, reason_kind
 from .slots import Signature, region_family, signature_of, slot_values
 from .template import describe_face, describe_region, seeded_rng
-from .template_check import fill, grammar_failures, template_problems
+from .template_check import fill, template_problems
 from .template_prompt import TEMPLATER_PROMPT_VERSION, base_sentences, base_template
 from .template_sentences import BUDGET_SPENT, Reworder, SentenceStore
 
 SAME_AS_CODE = "the code's own template: adds no variety"
+NO_PARSE = "no accepted template parses with link-grammar"
+NO_CHECK = "no template passed the checks"
 RUNTIME_SETTINGS = ("budget_seconds",)  # how long to ask, not what is asked: not in any cache key
 
 
@@ -69,6 +75,14 @@ class TemplaterStats(LLMStats):
     sentences_unasked: int = 0  # not asked: the build's budget was spent
     budget_fallbacks: int = 0  # texts written by the phrase bank because of that
     budget_seconds_used: float = 0.0  # wall-clock seconds the build spent asking the LLM
+    grammar_gate: str = ""  # link-grammar's version, or why filled texts are not parsed
+    grammar_sentences: int = 0  # sentences of filled texts looked up (templates made and texts written)
+    grammar_parsed: int = 0  # ... of sentence shapes not seen before: parsed by link-parser
+    grammar_disk_hits: int = 0  # ... found in an earlier build's grammar cache
+    grammar_runs: int = 0  # link-parser runs
+    grammar_seconds: float = 0.0  # spent parsing (cache hits cost next to nothing)
+    grammar_retries: int = 0  # texts written from a later template: an earlier one did not parse
+    grammar_fallbacks: int = 0  # texts written by the phrase bank: no accepted template parsed
     rejected_reasons: Counter[str] = field(default_factory=Counter)
 
     def count_checked(self, candidates: int, accepted: int, bad: int, rejected: list[list[Any]]) -> None:
@@ -84,6 +98,9 @@ class TemplaterStats(LLMStats):
         data["acceptance_rate"] = round(self.accepted / self.candidates, 4) if self.candidates else None
         data["cache_hit_rate"] = round(self.lookup_hits / self.lookups, 4) if self.lookups else None
         data["cached_share"] = round(self.texts_cached / self.texts, 4) if self.texts else None
+        hits = self.grammar_sentences - self.grammar_parsed
+        data["grammar_hit_rate"] = round(hits / self.grammar_sentences, 4) if self.grammar_sentences else None
+        data["grammar_seconds"] = round(self.grammar_seconds, 3)
         return data
 
 
@@ -239,7 +256,7 @@ class TemplateMaker:
                 self.stats.sentences_needed += len(base_sentences(text.signature))
                 self.stats.same_as_code += len(same)
         texts = [f for _, passed, _ in staged for f in passed.values()]
-        bad = grammar_failures(texts) if self.cfg.templates.grammar else set()
+        bad = self.describer.gate.failures(texts)
         share = (time.perf_counter() - started) / max(1, len(staged))
         for state, passed, rejected in staged:
             state.accepted = [t for t, f in passed.items() if f not in bad]
@@ -268,6 +285,8 @@ class TemplaterDescriber:
         self.store: TemplateStore | None = None
         self.maker: TemplateMaker | None = None
         self.lock = threading.Lock()
+        adverbs = (a for words in self.bank.adverbs.values() for a in words)
+        self.gate = GrammarGate(self.cfg.templates.grammar, None, self.stats, self.lock, adverbs)
         self.on_text: Any = None
 
     def open(self) -> None:
@@ -277,6 +296,7 @@ class TemplaterDescriber:
             settings = self.cfg.templates.model_dump(exclude=set(RUNTIME_SETTINGS))
             params = settings | {"au_naming": self.naming}
             self.store = TemplateStore(root / "templates" if root else None, self.llm.model_id, params)
+            self.gate.root = root / "grammar" if root else None
             sentences = SentenceStore(root / "sentences" if root else None, self.llm.model_id)
             reworder = Reworder(self.cfg, self.llm.client, self.stats, self.lock, sentences)
             self.maker = TemplateMaker(self, reworder)
@@ -285,6 +305,7 @@ class TemplaterDescriber:
         self.llm.abort()
 
     def close(self) -> None:
+        self.gate.save()
         self.llm.close()
 
     def __call__(self, record: FaceRecord) -> None:
@@ -303,8 +324,9 @@ class TemplaterDescriber:
                 new.setdefault(self.store.key(text.signature), text)
         self.maker.make(list(new.values()))
         fresh = {id(text) for text in new.values()}
-        for text in texts:
-            described = self._describe(text, fresh=id(text) in fresh)
+        chosen = self.gate.first_parsing([self._filled(text) for text in texts])
+        for text, (filled, failed) in zip(texts, chosen, strict=True):
+            described = self._written(text, filled, failed, fresh=id(text) in fresh)
             if text.region is None:
                 text.record.face_description = described
             else:
@@ -322,31 +344,42 @@ class TemplaterDescriber:
         )
         return slot_values(text.facts, items, cues, self.bank, rng, name)
 
-    def _describe(self, text: _Text, fresh: bool) -> Description:
-        """A seeded choice among the accepted templates that pass the fact check with this text's
-        values; the phrase-bank text when none does."""
+    def _filled(self, text: _Text) -> Iterator[str]:
+        """The text's accepted templates in a seeded order, filled with its values, those that pass
+        the fact check; link-grammar then picks the first that parses (GrammarGate.first_parsing)."""
         assert self.store is not None
         templates, _ = self.store.get(text.signature)
         with self.lock:
             self.stats.lookups += 1
-            self.stats.lookup_hits += not fresh
         accepted = list(templates.accepted) if templates else []
+        if not accepted:
+            return
         values = self.values(text)
         rng = seeded_rng(self.seed, text.record.record_id, text.facts.region_id, "pick")
         rng.shuffle(accepted)
         for template in accepted:
             filled = fill(template, values)
             if not check_text(filled, text.facts, "long"):
-                origin = "fresh_template" if fresh else "cached_template"
-                with self.lock:
-                    self.stats.texts += 1
-                    self.stats.texts_fresh += fresh
-                    self.stats.texts_cached += not fresh
-                return Description(
-                    filled, "templater", self.llm.model_id, TEMPLATER_PROMPT_VERSION, [], False, None, origin
-                )
-        why = templates.error if templates and templates.error else "no template passed the checks"
-        return self._fallback(text, why)
+                yield filled
+
+    def _written(self, text: _Text, filled: str | None, failed: int, fresh: bool) -> Description:
+        """The chosen filled template, or the phrase-bank text with the reason when none passed
+        the fact check and link-grammar."""
+        with self.lock:
+            self.stats.lookup_hits += not fresh
+            self.stats.grammar_retries += bool(filled and failed)
+            self.stats.grammar_fallbacks += bool(not filled and failed)
+        if filled is None:
+            templates, _ = self.store.get(text.signature) if self.store else (None, False)
+            why = templates.error if templates and templates.error else NO_PARSE if failed else NO_CHECK
+            return self._fallback(text, why)
+        origin = "fresh_template" if fresh else "cached_template"
+        with self.lock:
+            self.stats.texts += 1
+            self.stats.texts_fresh += fresh
+            self.stats.texts_cached += not fresh
+        model = self.llm.model_id
+        return Description(filled, "templater", model, TEMPLATER_PROMPT_VERSION, [], False, None, origin)
 
     def _fallback(self, text: _Text, why: str) -> Description:
         if text.region is None:
