@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import LLMConfig
-from ..llm.cache import CompletionCache, cache_key
+from ..llm.cache import LayeredCache, cache_key
 from .llm import IncompleteCompletion, LLMUnavailable, reason_kind
 from .template_check import SLOT, parse_candidates
 from .template_prompt import TEMPLATER_PROMPT_VERSION, sentence_messages
@@ -43,9 +43,8 @@ class SentenceStore:
     """Rewordings by (code sentence, request parameters), in memory and on disk."""
 
     def __init__(self, root: Path | None, model_id: str) -> None:
-        self.disk = CompletionCache(root) if root is not None else None
+        self.cache = LayeredCache(root, lambda f: Rewordings(f["kept"], f["rejected"], f["seconds"]))
         self.model_id = model_id
-        self.memory: dict[str, Rewordings] = {}
 
     def key(self, sentence: str, params: dict[str, Any]) -> str:
         payload = {"v": TEMPLATER_PROMPT_VERSION, "model": self.model_id, "params": params}
@@ -53,21 +52,14 @@ class SentenceStore:
 
     def get(self, sentence: str, params: dict[str, Any]) -> tuple[Rewordings | None, bool]:
         """(the rewordings, whether they came from disk)."""
-        key = self.key(sentence, params)
-        if key in self.memory:
-            return self.memory[key], False
-        found = self.disk.get(key) if self.disk else None
-        if found is None:
-            return None, False
-        self.memory[key] = Rewordings(found["kept"], found["rejected"], found["seconds"])
-        return self.memory[key], True
+        return self.cache.get(self.key(sentence, params))
 
     def put(self, sentence: str, params: dict[str, Any], rewordings: Rewordings) -> None:
-        key = self.key(sentence, params)
-        self.memory[key] = rewordings
-        if self.disk is not None and not rewordings.error:
+        entry = None
+        if not rewordings.error:
             entry = {"sentence": sentence, "model": self.model_id, "params": params}
-            self.disk.put(key, entry | {k: getattr(rewordings, k) for k in ("kept", "rejected", "seconds")})
+            entry |= {k: getattr(rewordings, k) for k in ("kept", "rejected", "seconds")}
+        self.cache.put(self.key(sentence, params), rewordings, entry)
 
 
 class Budget:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DescribeConfig
-from ..llm.cache import CompletionCache, cache_key
+from ..llm.cache import LayeredCache, cache_key
 from ..paths import llm_cache_dir
 from ..record import Description, FaceRecord, Region
 from .bank import load_bank
@@ -126,9 +126,8 @@ class TemplateStore:
     """Templates by signature, in memory and on disk (one file per signature + model + prompt)."""
 
     def __init__(self, root: Path | None, model_id: str, params: dict[str, Any]) -> None:
-        self.disk = CompletionCache(root) if root is not None else None
+        self.cache = LayeredCache(root, lambda f: TemplateSet(f["accepted"], f["rejected"], f["seconds"]))
         self.model_id, self.params = model_id, params
-        self.memory: dict[str, TemplateSet] = {}
 
     def key(self, signature: Signature) -> str:
         payload = {"v": TEMPLATER_PROMPT_VERSION, "model": self.model_id, "params": self.params}
@@ -136,23 +135,14 @@ class TemplateStore:
 
     def get(self, signature: Signature) -> tuple[TemplateSet | None, bool]:
         """(the templates, whether they came from disk)."""
-        key = self.key(signature)
-        if key in self.memory:
-            return self.memory[key], False
-        found = self.disk.get(key) if self.disk else None
-        if found is None:
-            return None, False
-        self.memory[key] = TemplateSet(found["accepted"], found["rejected"], found["seconds"])
-        return self.memory[key], True
+        return self.cache.get(self.key(signature))
 
     def put(self, signature: Signature, templates: TemplateSet) -> None:
-        key = self.key(signature)
-        self.memory[key] = templates
-        if self.disk is not None and not templates.error:
+        entry = None
+        if not templates.error:
             entry = {"signature": signature.key(), "model": self.model_id, "params": self.params}
-            self.disk.put(
-                key, entry | {k: getattr(templates, k) for k in ("accepted", "rejected", "seconds")}
-            )
+            entry |= {k: getattr(templates, k) for k in ("accepted", "rejected", "seconds")}
+        self.cache.put(self.key(signature), templates, entry)
 
 
 def _facts_of(record: FaceRecord, region: Region | None) -> Facts:

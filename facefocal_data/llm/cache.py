@@ -12,8 +12,11 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 def cache_key(payload: dict[str, Any]) -> str:
@@ -46,3 +49,29 @@ class CompletionCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+class LayeredCache(Generic[T]):
+    """Values in memory, backed by a `CompletionCache` when given a root: the first lookup of a key
+    reads its file, later ones the memory; a value stored without an entry stays in memory only
+    (the templater's "could not ask" results, asked again by the next build)."""
+
+    def __init__(self, root: Path | None, decode: Callable[[dict[str, Any]], T]) -> None:
+        self.disk = CompletionCache(root) if root is not None else None
+        self.decode = decode
+        self.memory: dict[str, T] = {}
+
+    def get(self, key: str) -> tuple[T | None, bool]:
+        """(the value, whether it came from disk)."""
+        if key in self.memory:
+            return self.memory[key], False
+        found = self.disk.get(key) if self.disk else None
+        if found is None:
+            return None, False
+        self.memory[key] = self.decode(found)
+        return self.memory[key], True
+
+    def put(self, key: str, value: T, entry: dict[str, Any] | None) -> None:
+        self.memory[key] = value
+        if self.disk is not None and entry is not None:
+            self.disk.put(key, entry)
