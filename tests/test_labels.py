@@ -453,7 +453,8 @@ def test_the_expression_prior_moves_only_the_geometric_aus(astronaut_rgb: np.nda
     assert set(with_prior) == set(without)
     for au, label in with_prior.items():
         if au in PRIOR_AUS:
-            expected = min(1.0, max(0.0, without[au].value + shift(probs.probs, au, 0.8, 1.5)))
+            moved = shift(probs.probs, au, on.cfg.au.emotion_prior, on.cfg.au.neutral_prior)
+            expected = min(1.0, max(0.0, without[au].value + moved))
             assert label.value == pytest.approx(expected, abs=2e-4), au
             assert label.source.endswith(PRIOR_TAG)
         else:

@@ -229,14 +229,19 @@ def test_disfa_and_bp4d_per_frame_aus(tmp_path: Path) -> None:
     ]
 
 
+def _write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> None:
+    """An MJPG video of BGR `frames` (the codec every OpenCV build writes)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+
+
 def test_video_frames_are_sampled_and_decoded(tmp_path: Path) -> None:
     frame = cv2.imread(str(ASTRONAUT))
     video = tmp_path / "clips" / "talk.avi"
     video.parent.mkdir()
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, frame.shape[1::-1])
-    for _ in range(10):
-        writer.write(frame)
-    writer.release()
+    _write_video(video, [frame] * 10)
     (tmp_path / "clips" / "broken.mp4").write_bytes(b"not a video")
     every_third = _items("video", tmp_path / "clips", every_nth=3)
     assert [i.key for i in every_third if i.error is None] == [f"talk.avi#{n:06d}" for n in (0, 3, 6, 9)]
@@ -254,10 +259,7 @@ def test_a_worker_process_reads_video_frames_with_its_own_open_video(tmp_path: P
     """Each worker owns its decode lane's video: the frames it reads give the local build's rows."""
     base = cv2.imread(str(ASTRONAUT))
     video = tmp_path / "talk.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, base.shape[1::-1])
-    for n in range(12):
-        writer.write(np.roll(base, 6 * n, axis=1))  # frames differ, so a wrong frame shows
-    writer.release()
+    _write_video(video, [np.roll(base, 6 * n, axis=1) for n in range(12)])  # a wrong frame shows
     recipe = Recipe.model_validate(
         {**TEMPLATE_RECIPE, "source": {"kind": "video", "every_nth": 3}, "regions": {"named": ["mouth"]}}
     )
@@ -400,12 +402,12 @@ def test_video_frames_read_in_order_or_out_of_order_equal_a_plain_sequential_dec
 
     base = cv2.imread(str(ASTRONAUT))
     video = tmp_path / "count.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, base.shape[1::-1])
+    frames_written = []
     for n in range(40):
         frame = base.copy()
         cv2.putText(frame, str(n), (20, 200), cv2.FONT_HERSHEY_SIMPLEX, 5, (0, 0, 255), 12)
-        writer.write(frame)
-    writer.release()
+        frames_written.append(frame)
+    _write_video(video, frames_written, fps=25.0)
     capture, truth = cv2.VideoCapture(str(video)), []
     while (got := capture.read())[0]:
         truth.append(cv2.cvtColor(got[1], cv2.COLOR_BGR2RGB))
@@ -429,10 +431,7 @@ def test_a_check_and_a_lone_decode_read_video_frames_and_leave_no_video_open(tmp
 
     base = cv2.imread(str(ASTRONAUT))
     video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, base.shape[1::-1])
-    for _ in range(6):
-        writer.write(base)
-    writer.release()
+    _write_video(video, [base] * 6)
     report = check(video, Recipe.model_validate({"source": {"kind": "video", "every_nth": 2}}))
     assert (report.inputs, report.readable, report.problems) == (3, 3, 0)
     batch = [WorkItem(SourceItem(f"clip.avi#{n:06d}", video, "d", frame=n)) for n in (0, 5, 6)]

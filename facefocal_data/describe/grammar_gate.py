@@ -13,7 +13,6 @@ link-grammar version under `$FACEFOCAL_LLM_CACHE/grammar/`, so later builds pars
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -22,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..llm.cache import write_json
 from .quality import BRACKETED, parser_available, parser_version, sentences, unparsed
 
 NUMBER = re.compile(r"\d+")
@@ -145,8 +145,5 @@ class GrammarGate:
         except (OSError, ValueError):
             on_disk = {}
         merged = (on_disk if isinstance(on_disk, dict) else {}) | self.memory
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        temporary.write_text(json.dumps(merged, sort_keys=True))
-        os.replace(temporary, self.path)
+        write_json(self.path, dict(sorted(merged.items())))
         self.unsaved = 0

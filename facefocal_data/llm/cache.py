@@ -39,16 +39,21 @@ class CompletionCache:
             return None  # absent, or unreadable: ask again
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(value, handle)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json(self._path(key), value)
+
+
+def write_json(path: Path, value: Any) -> None:
+    """`value` as JSON at `path`, written to a unique temporary name and renamed into place, so
+    concurrent writers (threads, processes, machines) never leave a torn file: the last one wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(value, handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class LayeredCache(Generic[T]):
