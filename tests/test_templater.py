@@ -401,6 +401,16 @@ def test_the_grammar_gate_parses_a_batch_in_one_run_and_caches_by_shape(tmp_path
     assert later.first_parsing(streams) == [(good[1], 1), (None, 1), (good[2], 0), (None, 0)]
 
 
+@needs_parser
+def test_a_long_list_parsed_by_runs_side_by_side_finds_what_one_run_finds() -> None:
+    """`unparsed` splits a long list over parallel link-parser runs; the failures are the same
+    sentences, in the input's order, as from a single run."""
+    good = [f"The person is about {n} years old." for n in range(20, 80)]
+    bad = [f"The person about is {n} years old old." for n in range(20, 80)]
+    mixed = [s for pair in zip(good, bad, strict=True) for s in pair]
+    assert unparsed(mixed, jobs=1) == unparsed(mixed, jobs=2) == bad
+
+
 def _garbled(template: str) -> str:
     """The template with its age sentence in broken English (it passes every check but grammar)."""
     return template.replace("The person is about {age} years old", "The person about is {age} years old old")
