@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from functools import cache
 
-from facefocal_data.describe.bank import _literal, _longest, _pattern, load_bank
+from facefocal_data.describe.bank import load_bank
 from facefocal_data.describe.factcheck import (
     AU_MENTION,
     BARE_NAME,
@@ -29,6 +29,21 @@ from facefocal_data.facs import AU_NAMES
 
 CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
 SENTENCE_START = re.compile(r"(?:^|[.!?:;(\"'])\s*")
+
+
+def _literal(text: str) -> str:
+    return r"\s+".join(re.escape(word) for word in text.split())
+
+
+def _pattern(text: str, adverbs: str) -> str:
+    head, slot, tail = text.partition("{adv}")
+    if not slot:
+        return _literal(text)
+    return rf"{_literal(head)}\s+(?:(?:{adverbs})\s+)?{_literal(tail)}"
+
+
+def _longest(item: tuple[str, str]) -> int:
+    return -len(item[0])
 
 
 @cache

@@ -94,11 +94,13 @@ def _texts(records: list[FaceRecord]) -> list[tuple[str, Facts]]:
 
 def _wrong(text: str, rng: random.Random) -> str:
     """The text with a wrong sentence put in at a sentence start, or inside a sentence, or one
-    of its sentences said twice."""
+    of its sentences said twice, or other spaces between its words."""
     sentences = text.split(". ")
     at = rng.randrange(len(sentences) + 1)
     if rng.random() < 0.1:
         return ". ".join([*sentences[:at], rng.choice(sentences), *sentences[at:]])
+    if rng.random() < 0.1:  # other spaces between words: two, a newline, a no-break space
+        return "".join(rng.choice(("  ", "\n", "\u00a0", " ")) if c == " " else c for c in text)
     wrong = rng.choice(WRONG)
     if rng.random() < 0.3:  # inside a sentence, after a word
         words = text.split(" ")

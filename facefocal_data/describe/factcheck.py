@@ -80,12 +80,13 @@ WORD = re.compile(r"[a-z]+")
 NAME_TO_AU = {name.lower(): au for au, name in AU_NAMES.items()}
 # each canonical name as a whole-word pattern, tried only where the name occurs at all
 BARE_NAME = {au: re.compile(rf"\b{re.escape(name)}\b") for name, au in NAME_TO_AU.items()}
-# any of them: one search finds whether a text names any AU without its code (most do not)
-ANY_BARE_NAME = re.compile(
-    rf"\b(?:{'|'.join(re.escape(n) for n in sorted(NAME_TO_AU, key=len, reverse=True))})\b"
-)
+# the words of each name: a name is found only where all of its words are (names are words of
+# letters, so its words are among WORD's words wherever it occurs); most texts have none
+NAME_WORDS = [(name, au, frozenset(WORD.findall(name))) for name, au in NAME_TO_AU.items()]
 NUMERIC = re.compile(r"[\d.]*\d")  # a run of digits and dots: an integer or a decimal
 DIGITS_AND_DOTS = re.compile(r"[\d.]+")  # NUMERIC's runs before their trailing dots go: scans faster
+# bytes other than a-z as spaces: WORD's words by one split (findall was the check's slowest scan)
+LETTERS_ONLY = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 BRACKETED = re.compile(r"\[[^\]]*\]")
 PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
 SENTENCE_SPLIT = re.compile(r"[.;!?]\s+")
@@ -100,6 +101,7 @@ class Reading:
 
     mentions: tuple[tuple[str, str | None], ...]  # (code, name or None) of each AU named by code
     bare: str  # the text without those mentions (codes and their names)
+    bare_lower: str
     words: frozenset[str]  # the text's lower-case words
     bare_words: frozenset[str]  # the words of `bare`
 
@@ -119,9 +121,15 @@ def read(text: str) -> Reading:
         last = match.end()
     pieces.append(text[last:])
     bare = " ".join(pieces)
-    bare_words = frozenset(WORD.findall(bare.lower()))
-    words = bare_words.union(*(WORD.findall(span.lower()) for span in spans)) if spans else bare_words
-    return Reading(tuple(mentions), bare, words, bare_words)
+    bare_lower = bare.lower()
+    bare_words = _word_set(bare_lower)
+    words = bare_words | _word_set(" ".join(spans).lower()) if spans else bare_words
+    return Reading(tuple(mentions), bare, bare_lower, words, bare_words)
+
+
+def _word_set(lower: str) -> frozenset[str]:
+    """frozenset(WORD.findall(lower)): every character but a-z (non-ASCII ones as '?') splits."""
+    return frozenset(lower.encode("ascii", "replace").translate(LETTERS_ONLY).decode("ascii").split())
 
 
 def au_mentions(text: str) -> list[tuple[str, str | None]]:
@@ -152,25 +160,25 @@ def _check_aus(reading: Reading, allowed: set[str], described: set[str]) -> list
         elif canonical is None or name.lower() != canonical.lower():
             problems.append(f"{au} is called {name!r}; its FACS name is {canonical!r}")
     # a canonical name without its code still states the AU
-    named = _bare_names(reading.bare.lower())
+    named = _bare_names(reading)
     problems += [
         f"'{AU_NAMES[au]}' ({au}) is named but not present in the region" for au in sorted(named - allowed)
     ]
     return problems
 
 
-def _bare_names(bare: str) -> set[str]:
-    """AUs named by their canonical name alone in a lower-case bare text."""
-    if not ANY_BARE_NAME.search(bare):
-        return set()
-    return {au for name, au in NAME_TO_AU.items() if name in bare and BARE_NAME[au].search(bare)}
+def _bare_names(reading: Reading) -> set[str]:
+    """AUs named by their canonical name alone, outside the AU mentions."""
+    bare, words = reading.bare_lower, reading.bare_words
+    found = (au for name, au, need in NAME_WORDS if need <= words and name in bare)
+    return {au for au in found if BARE_NAME[au].search(bare)}
 
 
 def aus_stated(text: str) -> set[str]:
     """Every AU a text states: by code ("AU12 (Lip Corner Puller)"), by its canonical name alone,
     or by a phrase-bank appearance wording alone ("the lip corners are drawn up and back")."""
     reading = read(text)
-    named = _bare_names(reading.bare.lower())
+    named = _bare_names(reading)
     return {au for au, _ in reading.mentions} | plain_mentions(text) | named
 
 
