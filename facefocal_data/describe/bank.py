@@ -24,6 +24,7 @@ BANK_DIR = Path(__file__).with_name("phrases")
 FILES = ("aus", "regions", "emotion", "age")
 SLOT = re.compile(r"\{(\w+)\}")
 WORD = re.compile(r"[a-z]+")
+SPACES = r"\s+"
 # slot -> the fact a phrase states by filling it
 SLOT_FACTS: dict[str, str] = {
     "name": "region",
@@ -276,7 +277,7 @@ def plain_index() -> PlainIndex:
     for au, wordings in bank.wordings.items():
         for i, form in enumerate(sorted({t.lower() for w in wordings for t in (w.both, w.side)})):
             index.setdefault(" ".join(form.split()[:2]), []).append((form, f"{au}_{i}"))
-    starts = "|".join(_literal(s) for s in sorted(index, key=len, reverse=True))
+    starts = _starts(sorted(index, key=len, reverse=True))
     by_start = {  # longest wording first, so that none hides a longer one it begins
         k: re.compile(
             "(?:" + "|".join(f"(?P<{g}>{_pattern(f, adverbs)})" for f, g in sorted(v, key=_longest)) + r")\b"
@@ -284,3 +285,22 @@ def plain_index() -> PlainIndex:
         for k, v in index.items()
     }
     return PlainIndex(re.compile(rf"\b(?:{starts})\b"), by_start)
+
+
+def _starts(keys: list[str]) -> str:
+    """The start word pairs as an alternation grouped by first word ("the (?:lip|inner|…)"):
+    the scan tries a few first words at each position instead of every pair. It finds what the
+    flat alternation finds: only pairs with the same first word can match at one place (a first
+    word is followed by spaces), and within a first word the pairs keep their order."""
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        first, _, second = key.partition(" ")
+        groups.setdefault(first, []).append(_literal(second) if second else "")
+    return "|".join(_group(re.escape(first), rests) for first, rests in groups.items())
+
+
+def _group(first: str, seconds: list[str]) -> str:
+    if all(seconds):  # every pair: the spaces once (the second word starts with no space)
+        return f"{first}{SPACES}(?:{'|'.join(seconds)})"
+    rests = "|".join(SPACES + s if s else "" for s in seconds)
+    return f"{first}(?:{rests})"
