@@ -181,21 +181,32 @@ def region_parts(record: FaceRecord, region: Region) -> frozenset[str]:
     """Canonical parts a region may speak of; a box inherits the named regions it covers."""
     if region.kind != "box":
         return REGION_PARTS.get(family_of(region.region_id), frozenset())
-    x1, y1, x2, y2 = region.bbox_xyxy
+    boxes, known = _named_boxes(record)
+    key = tuple(region.bbox_xyxy)
+    parts = known.get(key)
+    if parts is None:  # a box's text asks for its parts three times (its facts, its name twice)
+        parts = known[key] = _box_parts(key, boxes)
+    return parts
+
+
+def _box_parts(box: tuple[int, ...], boxes: list[tuple[str, list[int]]]) -> frozenset[str]:
+    x1, y1, x2, y2 = box
     parts: set[str] = set()
-    for family, (bx1, by1, bx2, by2) in _named_boxes(record):
+    for family, (bx1, by1, bx2, by2) in boxes:
         inter = max(0, min(x2, bx2) - max(x1, bx1)) * max(0, min(y2, by2) - max(y1, by1))
         if inter >= BOX_PART_OVERLAP * max(1, (bx2 - bx1) * (by2 - by1)):
             parts |= REGION_PARTS.get(family, set())
     return frozenset(parts)
 
 
-_BOXES: dict[int, tuple[FaceRecord, list[tuple[str, list[int]]]]] = {}
+_Boxes = tuple[list[tuple[str, list[int]]], dict[tuple[int, ...], frozenset[str]]]
+_BOXES: dict[int, tuple[FaceRecord, _Boxes]] = {}
 
 
-def _named_boxes(record: FaceRecord) -> list[tuple[str, list[int]]]:
-    """(family, box) of each named region but the face halves and the whole face, kept for the
-    few records in hand: every box region and every check of its text needs them again."""
+def _named_boxes(record: FaceRecord) -> _Boxes:
+    """(family, box) of each named region but the face halves and the whole face, and the parts
+    of each box region asked about so far, kept for the few records in hand: every box region
+    and every check of its text needs them again."""
     hit = _BOXES.get(id(record))
     if hit is not None and hit[0] is record:
         return hit[1]
@@ -207,5 +218,6 @@ def _named_boxes(record: FaceRecord) -> list[tuple[str, list[int]]]:
     boxes = [(family_of(n.name), stored[n.name]) for n in wanted]
     if len(_BOXES) >= 8:
         _BOXES.clear()
-    _BOXES[id(record)] = (record, boxes)
-    return boxes
+    entry: _Boxes = (boxes, {})
+    _BOXES[id(record)] = (record, entry)
+    return entry
