@@ -76,6 +76,7 @@ EXTRA_FACT_INDEX = {word: kind for kind, words in EXTRA_FACT_WORDS.items() for w
 # boundary before it is checked by hand: a pattern that starts with a character scans faster)
 CAPITAL_WORD = re.compile(r"[A-Z][a-z]+\b")
 SENTENCE_ENDS = ".!?:;(\"'"  # a capital after one of these (and spaces), or at the start, starts a sentence
+SENTENCE_ENDS_AFTER = frozenset(SENTENCE_ENDS)  # one of them as a one-character string
 WORD = re.compile(r"[a-z]+")
 NAME_TO_AU = {name.lower(): au for au, name in AU_NAMES.items()}
 # each canonical name as a whole-word pattern, tried only where the name occurs at all
@@ -112,6 +113,10 @@ def read(text: str) -> Reading:
 
     A mention starts after a non-word character and ends before one (or at a ')'), so no word
     runs across its edges: the text's words are the bare text's and the mentions' together."""
+    lower = text.lower()
+    if "au" not in lower:  # a mention starts with an a and a u (of either case): none here
+        words = _word_set(lower)
+        return Reading((), text, lower, words, words)
     mentions, pieces, spans, last = [], [], [], 0
     for match in AU_MENTION.finditer(text):
         code, named, listed = match.groups("")
@@ -204,12 +209,11 @@ def _extra_facts(text: str, words: frozenset[str]) -> list[str]:
     ]
     for match in CAPITAL_WORD.finditer(text):
         at, word = match.start(), match.group()
-        if (
-            word not in KNOWN_CAPITALISED
-            and not _after_word_char(text, at)
-            and not _starts_sentence(text, at)
-        ):
-            problems.append(f"names {word!r}, a proper name no label states")
+        if at == 0 or (text[at - 1] == " " and text[at - 2 : at - 1] in SENTENCE_ENDS_AFTER):
+            continue  # most capitals: a sentence's first word after ". " (or the text's)
+        if word in KNOWN_CAPITALISED or _after_word_char(text, at) or _starts_sentence(text, at):
+            continue
+        problems.append(f"names {word!r}, a proper name no label states")
     return problems
 
 
@@ -305,18 +309,27 @@ def _check_emotion(words: frozenset[str], facts: Facts) -> list[str]:
 
 def _check_numbers(bare: str, facts: Facts) -> list[str]:
     decimals, integers = _numbers(bare)
-    known = {a.value for a in facts.aus if a.value is not None} | {facts.emotion_p}
-    problems = [f"quotes {d} which is none of the facts" for d in decimals if round(d, 2) not in known]
-    ages: set[int] = set()
-    if facts.age_years is not None:
-        low, high = facts.age_range or (facts.age_years, facts.age_years)
-        ages = set(range(min(low, facts.age_years), max(high, facts.age_years) + 1))
-        if facts.age_bin:
-            ages |= {int(v) for v in NUMERIC.findall(facts.age_bin)}
-        if facts.age_years not in integers:
-            problems.append(f"does not state the age ({facts.age_years} years)")
+    problems = []
+    if decimals:
+        known = {a.value for a in facts.aus if a.value is not None} | {facts.emotion_p}
+        problems = [f"quotes {d} which is none of the facts" for d in decimals if round(d, 2) not in known]
+    ages = _ages(facts.age_years, facts.age_range, facts.age_bin)
+    if facts.age_years is not None and facts.age_years not in integers:
+        problems.append(f"does not state the age ({facts.age_years} years)")
     problems += [f"states the number {i}, which is no age or fact here" for i in integers if i not in ages]
     return problems
+
+
+@lru_cache(maxsize=1024)
+def _ages(years: int | None, interval: tuple[int, int] | None, age_bin: str | None) -> frozenset[int]:
+    """The integers a text may quote as the age: the point estimate, its interval, the bin's ends."""
+    if years is None:
+        return frozenset()
+    low, high = interval or (years, years)
+    ages = set(range(min(low, years), max(high, years) + 1))
+    if age_bin:
+        ages |= {int(v) for v in NUMERIC.findall(age_bin)}
+    return frozenset(ages)
 
 
 def _check_parts(reading: Reading, facts: Facts) -> list[str]:
