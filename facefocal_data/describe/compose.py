@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
-from .bank import Phrase, PhraseBank, load_bank, parts_named
+from .bank import Phrase, PhraseBank, load_bank, parts_named, plain_index
 from .factcheck import check_text
 from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
 from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
@@ -420,6 +420,7 @@ class PhraseDescriber:
             raise ValueError(f"describe.au_naming is one of {', '.join(AU_NAMINGS)}, got {au_naming!r}")
         self.seed, self.naming = seed, au_naming
         self.bank = load_bank()
+        plain_index()  # the gate's wording index, built with the bank, not by the first text it checks
         self.prompt_version = f"phrases-v{self.bank.version}"
         self.fallbacks = 0
 
