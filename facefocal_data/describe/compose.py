@@ -38,7 +38,9 @@ DEGREE_SHARE = 0.25  # share of AU clauses that say the intensity after the word
 HERE_BY_NAME = 0.35  # share of back-references that name the region again instead of "this area"
 COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
 NASION = 168  # MediaPipe landmark on the face's vertical midline
-ARTICLE = re.compile(r"\b([Aa]n?) (?=([A-Za-z][\w-]*))")
+# 'a'/'an' and the next word; the word boundary before it is checked in `fix_articles` (a
+# pattern that starts with a word boundary is tried at every character: slow on every sentence)
+ARTICLE = re.compile(r"([Aa]n?) (?=([A-Za-z][\w-]*))")
 T = TypeVar("T")
 
 
@@ -110,6 +112,9 @@ def fix_articles(text: str) -> str:
     """Every 'a'/'an' agrees with the word after it; phrases are written with 'a'."""
 
     def fixed(match: re.Match[str]) -> str:
+        at = match.start()
+        if at and (text[at - 1].isalnum() or text[at - 1] == "_"):  # inside a word ("can ", "via ")
+            return match.group()
         word = article(match.group(2))
         return (word.capitalize() if match.group(1)[0] == "A" else word) + " "
 
