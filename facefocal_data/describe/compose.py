@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
-from .bank import Phrase, PhraseBank, load_bank, parts_named, plain_index
+from .bank import Phrase, PhraseBank, Wording, load_bank, parts_named, plain_index
 from .factcheck import check_text
 from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
 from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
@@ -172,12 +172,18 @@ def _noun_item(scene: _Scene, fact: AUFact) -> str:
 
 def _clause_item(scene: _Scene, fact: AUFact) -> str:
     """The appearance change, with the code and name when the naming is `both`."""
-    fits = [
-        w
-        for w in scene.bank.wordings[fact.au]
-        if (w.parts_side if scene.one_side else w.parts_both) <= scene.facts.parts
-        and (w.only is None or fact.intensity in w.only)
-    ]
+    wordings = scene.bank.wordings[fact.au]
+    key = (id(wordings), scene.one_side, scene.facts.parts, fact.intensity)
+    hit = _FITS.get(key)
+    if hit is None or hit[0] is not wordings:  # the same few for every text: filtering each was slow
+        fits = tuple(
+            w
+            for w in wordings
+            if (w.parts_side if scene.one_side else w.parts_both) <= scene.facts.parts
+            and (w.only is None or fact.intensity in w.only)
+        )
+        hit = _FITS[key] = (wordings, fits)
+    fits = hit[1]
     if not fits:  # no wording fits the region's vocabulary: say it in the code + name form
         return "there is " + _noun_item(scene, fact)
     compact = len(scene.facts.aus) > COMPACT_ABOVE
@@ -197,6 +203,12 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
         frame = frames[0] if compact else scene.fresh(frames[1:] or frames)  # the first is the shortest
         return frame.format(clause=clause, code=fact.au, name=fact.name)
     return scene.pick(scene.bank.plain_annotated).format(clause=clause) if annotated else clause
+
+
+# (AU's wordings, side form, region vocabulary, intensity) -> the wordings that fit; the entry
+# keeps the wordings it was made from, so that an id is never taken for another bank's
+_Wordings = tuple[Wording, ...]
+_FITS: dict[tuple[int, bool, frozenset[str], str | None], tuple[_Wordings, _Wordings]] = {}
 
 
 def _au_sentences(scene: _Scene, name: str) -> list[str]:
