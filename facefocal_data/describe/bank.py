@@ -251,16 +251,22 @@ class PlainIndex:
     wording may start, one alternation per start word pair says which AU's wording is there (the
     group that matched is named by the AU); one big alternation was the slowest part of the check."""
 
-    starts: re.Pattern[str]
+    starts: re.Pattern[str]  # a start word pair; the word boundary before it is checked in `mentions`
     by_start: dict[str, re.Pattern[str]]
 
     def mentions(self, text: str) -> set[str]:
         lower = text.lower()
         found = set()
-        for start in self.starts.finditer(lower):
-            match = self.by_start[" ".join(start.group().split())].match(lower, start.start())
+        at = 0
+        while (start := self.starts.search(lower, at)) is not None:
+            begin = start.start()
+            if begin and (lower[begin - 1].isalnum() or lower[begin - 1] == "_"):
+                at = begin + 1  # inside a word ("bathe lips"): no start here, one may begin later
+                continue
+            match = self.by_start[" ".join(start.group().split())].match(lower, begin)
             if match and match.lastgroup:
                 found.add(match.lastgroup.partition("_")[0])
+            at = start.end()
         return found
 
 
@@ -284,7 +290,8 @@ def plain_index() -> PlainIndex:
         )
         for k, v in index.items()
     }
-    return PlainIndex(re.compile(rf"\b(?:{starts})\b"), by_start)
+    # no word boundary first: a pattern that starts with its first letters is scanned for them
+    return PlainIndex(re.compile(rf"(?:{starts})\b"), by_start)
 
 
 def _starts(keys: list[str]) -> str:
