@@ -50,6 +50,8 @@ WRONG = (
     "\u0130stanbul and the \u212aelvin sign, caf\u00e9 Caf\u00e9.",
     "x\u00a0Paris\tand\nRome;  Berlin!  Tokyo? Oslo.",
     "in the background, a wall.",
+    "xAU1 (AU12, Lip Corner Puller), AU_4 and BAU04 (Brow Lowerer) shows.",
+    "bathe the lips; soothe lip corners are strongly drawn up and back.",
 )
 
 

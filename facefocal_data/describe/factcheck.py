@@ -10,7 +10,7 @@ the evaluator (issue 8) extracts facts with the same functions.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,6 +23,9 @@ from .facts import PART_WORDS, Facts, region_facts
 AU_MENTION = re.compile(
     r"\bAU\s?(\d{1,2})\b(?:\s*\(([^)]*)\)|,\s*([A-Za-z][A-Za-z -]*?)(?=\s*\)))?", re.IGNORECASE
 )
+# AU_MENTION without its first word boundary (checked by hand): a pattern that starts with its
+# letters is scanned for them, one that starts with a boundary is tried at every character
+AU_SCAN = re.compile(AU_MENTION.pattern.removeprefix(r"\b"), AU_MENTION.flags)
 EMOTION_WORDS: dict[str, tuple[str, ...]] = {
     "happiness": ("happiness", "happy", "joy", "joyful"),
     "sadness": ("sadness", "sad"),
@@ -118,7 +121,7 @@ def read(text: str) -> Reading:
         words = _word_set(lower)
         return Reading((), text, lower, words, words)
     mentions, pieces, spans, last = [], [], [], 0
-    for match in AU_MENTION.finditer(text):
+    for match in _au_matches(text):
         code, named, listed = match.groups("")
         mentions.append((f"AU{int(code):02d}", (named or listed).strip() or None))
         pieces.append(text[last : match.start()])
@@ -130,6 +133,20 @@ def read(text: str) -> Reading:
     bare_words = _word_set(bare_lower)
     words = bare_words | _word_set(" ".join(spans).lower()) if spans else bare_words
     return Reading(tuple(mentions), bare, bare_lower, words, bare_words)
+
+
+def _au_matches(text: str) -> Iterator[re.Match[str]]:
+    """AU_MENTION.finditer(text): candidates found by AU_SCAN, kept where a word boundary is
+    before them; past one that is not, the search goes on from its next character (a mention
+    may begin inside it)."""
+    at = 0
+    while (match := AU_SCAN.search(text, at)) is not None:
+        begin = match.start()
+        if begin and (text[begin - 1].isalnum() or text[begin - 1] == "_"):
+            at = begin + 1
+            continue
+        yield match
+        at = match.end()
 
 
 def _word_set(lower: str) -> frozenset[str]:
