@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -114,25 +116,37 @@ class Facts:
 
 
 def _au_fact(label: AULabel) -> AUFact:
+    return _au_fact_of(label.au, label.value_type, label.value)
+
+
+@lru_cache(maxsize=4096)
+def _au_fact_of(au: str, value_type: str, value: float | None) -> AUFact:
+    """Cached: a build's regions repeat the same few readings, and every text needs its facts."""
     word = None
-    if label.value_type in ("activation", "probability") and label.value is not None:
-        word = intensity_word(label.value)
-    value = None if label.value is None else round(float(label.value), 2)
-    return AUFact(label.au, AU_NAMES[label.au], word, value)
+    if value_type in ("activation", "probability") and value is not None:
+        word = intensity_word(value)
+    return AUFact(au, AU_NAMES[au], word, None if value is None else round(float(value), 2))
 
 
 def _face_facts(record: FaceRecord, region_id: str, region: str, side: str | None, present: list[AULabel]):
     present = sorted(present, key=lambda a: -(a.value or 0))
+    return dict(
+        region_id=region_id,
+        region=region,
+        side=side,
+        aus=tuple(_au_fact(a) for a in present),
+        **_label_facts(record),
+    )
+
+
+def _label_facts(record: FaceRecord) -> dict[str, Any]:
+    """The face's emotion and age as facts (the same for all of a face's regions)."""
     emotion, age = record.emotion, record.age
     age_range = None
     if age is not None and age.years is not None:
         low, high = age.interval or (age.years, age.years)
         age_range = (round(low), round(high))
     return dict(
-        region_id=region_id,
-        region=region,
-        side=side,
-        aus=tuple(_au_fact(a) for a in present),
         emotion=None if emotion is None else emotion.label,
         emotion_p=None if emotion is None or emotion.confidence is None else round(emotion.confidence, 2),
         emotion_uncertain=bool(emotion and emotion.uncertain),
@@ -146,9 +160,11 @@ def _face_facts(record: FaceRecord, region_id: str, region: str, side: str | Non
 def region_facts(record: FaceRecord, region: Region) -> Facts:
     present = [a for a in region.aus if a.present]
     side = side_of(region.region_id)
-    parts = region_parts(record, region) | {p for a in present for p in AU_NAME_PARTS[a.au]}
+    parts = region_parts(record, region)
+    if present:
+        parts = parts.union(*(AU_NAME_PARTS[a.au] for a in present))
     base = _face_facts(record, region.region_id, region_name(region), side, present)
-    return Facts(**base, parts=frozenset(parts))
+    return Facts(**base, parts=parts)
 
 
 def strongest_aus(record: FaceRecord) -> list[AULabel]:
