@@ -129,7 +129,7 @@ def test_fast_check_finds_the_same_problems_as_before(astronaut: FaceRecord) -> 
     rng = random.Random(16)
     records = [astronaut] + [_relabelled(astronaut, rng) for _ in range(2)]
     texts = _texts(records)
-    assert len(texts) > 300
+    assert len(texts) > 500
     for text, facts in texts:
         _same(text, facts, "long")
     wrong = [(_wrong(text, rng), facts) for text, facts in texts for _ in range(3)]
