@@ -101,8 +101,8 @@ WORDS_PER_AU = 10  # each present AU may take this many more words
 
 @dataclass(frozen=True)
 class Reading:
-    """A text read once: the gate runs every check on every text of a build, and each check
-    scanning the text again was half the describe stage's time."""
+    """A text read once for the gate, which checks every text of a build: its checks each
+    scanning the text on their own made the gate cost as much as composing the text."""
 
     mentions: tuple[tuple[str, str | None], ...]  # (code, name or None) of each AU named by code
     bare: str  # the text without those mentions (codes and their names)
