@@ -279,6 +279,8 @@ def _numbers(bare: str) -> tuple[list[float], list[int]]:
     rest = BRACKETED.sub(" ", bare) if "[" in bare else bare
     rest = PERCENT.sub(" ", rest) if "%" in rest else rest
     for found in DIGITS_AND_DOTS.findall(rest):
+        if found == ".":  # a full stop, most runs
+            continue
         run = found.rstrip(".")  # what NUMERIC finds in it: up to its last digit
         if not run:
             continue
@@ -309,7 +311,8 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
 
 
 def _check_repetition(text: str) -> list[str]:
-    sentences = [s.strip().lower() for s in SENTENCE_SPLIT.split(text) if len(s.split()) >= 3]
+    # len(s.split(None, 2)) >= 3 is len(s.split()) >= 3 without splitting the whole sentence
+    sentences = [s.strip().lower() for s in SENTENCE_SPLIT.split(text) if len(s.split(None, 2)) >= 3]
     return ["repeats a sentence"] if len(sentences) != len(set(sentences)) else []
 
 
