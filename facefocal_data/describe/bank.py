@@ -263,7 +263,9 @@ class PlainIndex:
             if begin and (lower[begin - 1].isalnum() or lower[begin - 1] == "_"):
                 at = begin + 1  # inside a word ("bathe lips"): no start here, one may begin later
                 continue
-            match = self.by_start[" ".join(start.group().split())].match(lower, begin)
+            pair = start.group()  # its spaces as in the key, most often; else normalised
+            pattern = self.by_start.get(pair) or self.by_start[" ".join(pair.split())]
+            match = pattern.match(lower, begin)
             if match and match.lastgroup:
                 found.add(match.lastgroup.partition("_")[0])
             at = start.end()
