@@ -24,6 +24,7 @@ BANK_DIR = Path(__file__).with_name("phrases")
 FILES = ("aus", "regions", "emotion", "age")
 SLOT = re.compile(r"\{(\w+)\}")
 WORD = re.compile(r"[a-z]+")
+SPACES = r"\s+"
 # slot -> the fact a phrase states by filling it
 SLOT_FACTS: dict[str, str] = {
     "name": "region",
@@ -250,16 +251,24 @@ class PlainIndex:
     wording may start, one alternation per start word pair says which AU's wording is there (the
     group that matched is named by the AU); one big alternation was the slowest part of the check."""
 
-    starts: re.Pattern[str]
+    starts: re.Pattern[str]  # a start word pair; the word boundary before it is checked in `mentions`
     by_start: dict[str, re.Pattern[str]]
 
     def mentions(self, text: str) -> set[str]:
         lower = text.lower()
         found = set()
-        for start in self.starts.finditer(lower):
-            match = self.by_start[" ".join(start.group().split())].match(lower, start.start())
+        at = 0
+        while (start := self.starts.search(lower, at)) is not None:
+            begin = start.start()
+            if begin and (lower[begin - 1].isalnum() or lower[begin - 1] == "_"):
+                at = begin + 1  # inside a word ("bathe lips"): no start here, one may begin later
+                continue
+            pair = start.group()  # its spaces as in the key, most often; else normalised
+            pattern = self.by_start.get(pair) or self.by_start[" ".join(pair.split())]
+            match = pattern.match(lower, begin)
             if match and match.lastgroup:
                 found.add(match.lastgroup.partition("_")[0])
+            at = start.end()
         return found
 
 
@@ -276,11 +285,31 @@ def plain_index() -> PlainIndex:
     for au, wordings in bank.wordings.items():
         for i, form in enumerate(sorted({t.lower() for w in wordings for t in (w.both, w.side)})):
             index.setdefault(" ".join(form.split()[:2]), []).append((form, f"{au}_{i}"))
-    starts = "|".join(_literal(s) for s in sorted(index, key=len, reverse=True))
+    starts = _starts(sorted(index, key=len, reverse=True))
     by_start = {  # longest wording first, so that none hides a longer one it begins
         k: re.compile(
             "(?:" + "|".join(f"(?P<{g}>{_pattern(f, adverbs)})" for f, g in sorted(v, key=_longest)) + r")\b"
         )
         for k, v in index.items()
     }
-    return PlainIndex(re.compile(rf"\b(?:{starts})\b"), by_start)
+    # no word boundary first: a pattern that starts with its first letters is scanned for them
+    return PlainIndex(re.compile(rf"(?:{starts})\b"), by_start)
+
+
+def _starts(keys: list[str]) -> str:
+    """The start word pairs as an alternation grouped by first word ("the (?:lip|inner|…)"):
+    the scan tries a few first words at each position instead of every pair. It finds what the
+    flat alternation finds: only pairs with the same first word can match at one place (a first
+    word is followed by spaces), and within a first word the pairs keep their order."""
+    groups: dict[str, list[str]] = {}
+    for key in keys:
+        first, _, second = key.partition(" ")
+        groups.setdefault(first, []).append(_literal(second) if second else "")
+    return "|".join(_group(re.escape(first), rests) for first, rests in groups.items())
+
+
+def _group(first: str, seconds: list[str]) -> str:
+    if all(seconds):  # every pair: the spaces once (the second word starts with no space)
+        return f"{first}{SPACES}(?:{'|'.join(seconds)})"
+    rests = "|".join(SPACES + s if s else "" for s in seconds)
+    return f"{first}(?:{rests})"

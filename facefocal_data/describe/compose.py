@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
-from .bank import Phrase, PhraseBank, load_bank, parts_named
+from .bank import Phrase, PhraseBank, Wording, load_bank, parts_named, plain_index
 from .factcheck import check_text
 from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
 from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
@@ -38,7 +38,9 @@ DEGREE_SHARE = 0.25  # share of AU clauses that say the intensity after the word
 HERE_BY_NAME = 0.35  # share of back-references that name the region again instead of "this area"
 COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
 NASION = 168  # MediaPipe landmark on the face's vertical midline
-ARTICLE = re.compile(r"\b([Aa]n?) (?=([A-Za-z][\w-]*))")
+# 'a'/'an' and the next word; the word boundary before it is checked in `fix_articles` (a
+# pattern that starts with a word boundary is tried at every character: slow on every sentence)
+ARTICLE = re.compile(r"([Aa]n?) (?=([A-Za-z][\w-]*))")
 T = TypeVar("T")
 
 
@@ -110,6 +112,9 @@ def fix_articles(text: str) -> str:
     """Every 'a'/'an' agrees with the word after it; phrases are written with 'a'."""
 
     def fixed(match: re.Match[str]) -> str:
+        at = match.start()
+        if at and (text[at - 1].isalnum() or text[at - 1] == "_"):  # inside a word ("can ", "via ")
+            return match.group()
         word = article(match.group(2))
         return (word.capitalize() if match.group(1)[0] == "A" else word) + " "
 
@@ -167,12 +172,18 @@ def _noun_item(scene: _Scene, fact: AUFact) -> str:
 
 def _clause_item(scene: _Scene, fact: AUFact) -> str:
     """The appearance change, with the code and name when the naming is `both`."""
-    fits = [
-        w
-        for w in scene.bank.wordings[fact.au]
-        if (w.parts_side if scene.one_side else w.parts_both) <= scene.facts.parts
-        and (w.only is None or fact.intensity in w.only)
-    ]
+    wordings = scene.bank.wordings[fact.au]
+    key = (id(wordings), scene.one_side, scene.facts.parts, fact.intensity)
+    hit = _FITS.get(key)
+    if hit is None or hit[0] is not wordings:  # the same few for every text: filtering each was slow
+        fits = tuple(
+            w
+            for w in wordings
+            if (w.parts_side if scene.one_side else w.parts_both) <= scene.facts.parts
+            and (w.only is None or fact.intensity in w.only)
+        )
+        hit = _FITS[key] = (wordings, fits)
+    fits = hit[1]
     if not fits:  # no wording fits the region's vocabulary: say it in the code + name form
         return "there is " + _noun_item(scene, fact)
     compact = len(scene.facts.aus) > COMPACT_ABOVE
@@ -192,6 +203,12 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
         frame = frames[0] if compact else scene.fresh(frames[1:] or frames)  # the first is the shortest
         return frame.format(clause=clause, code=fact.au, name=fact.name)
     return scene.pick(scene.bank.plain_annotated).format(clause=clause) if annotated else clause
+
+
+# (AU's wordings, side form, region vocabulary, intensity) -> the wordings that fit; the entry
+# keeps the wordings it was made from, so that an id is never taken for another bank's
+_Wordings = tuple[Wording, ...]
+_FITS: dict[tuple[int, bool, frozenset[str], str | None], tuple[_Wordings, _Wordings]] = {}
 
 
 def _au_sentences(scene: _Scene, name: str) -> list[str]:
@@ -420,6 +437,7 @@ class PhraseDescriber:
             raise ValueError(f"describe.au_naming is one of {', '.join(AU_NAMINGS)}, got {au_naming!r}")
         self.seed, self.naming = seed, au_naming
         self.bank = load_bank()
+        plain_index()  # the gate's wording index, built with the bank, not by the first text it checks
         self.prompt_version = f"phrases-v{self.bank.version}"
         self.fallbacks = 0
 

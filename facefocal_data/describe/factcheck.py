@@ -10,7 +10,8 @@ the evaluator (issue 8) extracts facts with the same functions.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 from ..facs import AU_NAMES
@@ -22,6 +23,9 @@ from .facts import PART_WORDS, Facts, region_facts
 AU_MENTION = re.compile(
     r"\bAU\s?(\d{1,2})\b(?:\s*\(([^)]*)\)|,\s*([A-Za-z][A-Za-z -]*?)(?=\s*\)))?", re.IGNORECASE
 )
+# AU_MENTION without its first word boundary (checked by hand): a pattern that starts with its
+# letters is scanned for them, one that starts with a boundary is tried at every character
+AU_SCAN = re.compile(AU_MENTION.pattern.removeprefix(r"\b"), AU_MENTION.flags)
 EMOTION_WORDS: dict[str, tuple[str, ...]] = {
     "happiness": ("happiness", "happy", "joy", "joyful"),
     "sadness": ("sadness", "sad"),
@@ -71,13 +75,23 @@ EXTRA_FACT_WORDS: dict[str, tuple[str, ...]] = {
 }
 # fmt: on
 EXTRA_FACT_INDEX = {word: kind for kind, words in EXTRA_FACT_WORDS.items() for word in words}
-CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
-SENTENCE_START = re.compile(r"(?:^|[.!?:;(\"'])\s*")  # a capital where one of these ends begins a sentence
+EXTRA_FACT_WORD_SET = frozenset(EXTRA_FACT_INDEX)  # a set meets a set in C, a dict's keys in Python
+# a capitalised word; one right after a word character is not a word of its own (the word
+# boundary before it is checked by hand: a pattern that starts with a character scans faster)
+CAPITAL_WORD = re.compile(r"[A-Z][a-z]+\b")
+SENTENCE_ENDS = ".!?:;(\"'"  # a capital after one of these (and spaces), or at the start, starts a sentence
+SENTENCE_ENDS_AFTER = frozenset(SENTENCE_ENDS)  # one of them as a one-character string
 WORD = re.compile(r"[a-z]+")
 NAME_TO_AU = {name.lower(): au for au, name in AU_NAMES.items()}
 # each canonical name as a whole-word pattern, tried only where the name occurs at all
 BARE_NAME = {au: re.compile(rf"\b{re.escape(name)}\b") for name, au in NAME_TO_AU.items()}
+# the words of each name: a name is found only where all of its words are (names are words of
+# letters, so its words are among WORD's words wherever it occurs); most texts have none
+NAME_WORDS = [(name, au, frozenset(WORD.findall(name))) for name, au in NAME_TO_AU.items()]
 NUMERIC = re.compile(r"[\d.]*\d")  # a run of digits and dots: an integer or a decimal
+DIGITS_AND_DOTS = re.compile(r"[\d.]+")  # NUMERIC's runs before their trailing dots go: scans faster
+# bytes other than a-z as spaces: WORD's words by one split (findall was the check's slowest scan)
+LETTERS_ONLY = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 BRACKETED = re.compile(r"\[[^\]]*\]")
 PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
 SENTENCE_SPLIT = re.compile(r"[.;!?]\s+")
@@ -85,24 +99,65 @@ LENGTH_WORDS = {"short": (8, 60), "long": (20, 140)}
 WORDS_PER_AU = 10  # each present AU may take this many more words
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A text read once for the gate, which checks every text of a build: its checks each
+    scanning the text on their own made the gate cost as much as composing the text."""
+
+    mentions: tuple[tuple[str, str | None], ...]  # (code, name or None) of each AU named by code
+    bare: str  # the text without those mentions (codes and their names)
+    bare_lower: str
+    words: frozenset[str]  # the text's lower-case words
+    bare_words: frozenset[str]  # the words of `bare`
+
+
+@lru_cache(maxsize=256)
+def read(text: str) -> Reading:
+    """The text's AU mentions, its bare text and the words of both, from one scan for mentions.
+
+    A mention starts after a non-word character and ends before one (or at a ')'), so no word
+    runs across its edges: the text's words are the bare text's and the mentions' together."""
+    lower = text.lower()
+    if "au" not in lower:  # a mention starts with an a and a u (of either case): none here
+        words = _word_set(lower)
+        return Reading((), text, lower, words, words)
+    mentions, pieces, spans, last = [], [], [], 0
+    for match in _au_matches(text):
+        code, named, listed = match.groups("")
+        mentions.append((f"AU{int(code):02d}", (named or listed).strip() or None))
+        pieces.append(text[last : match.start()])
+        spans.append(match.group())
+        last = match.end()
+    pieces.append(text[last:])
+    bare = " ".join(pieces)
+    bare_lower = bare.lower()
+    bare_words = _word_set(bare_lower)
+    words = bare_words | _word_set(" ".join(spans).lower()) if spans else bare_words
+    return Reading(tuple(mentions), bare, bare_lower, words, bare_words)
+
+
+def _au_matches(text: str) -> Iterator[re.Match[str]]:
+    """AU_MENTION.finditer(text): candidates found by AU_SCAN, kept where a word boundary is
+    before them; past one that is not, the search goes on from its next character (a mention
+    may begin inside it)."""
+    at = 0
+    while (match := AU_SCAN.search(text, at)) is not None:
+        begin = match.start()
+        if begin and (text[begin - 1].isalnum() or text[begin - 1] == "_"):
+            at = begin + 1
+            continue
+        yield match
+        at = match.end()
+
+
+def _word_set(lower: str) -> frozenset[str]:
+    """frozenset(WORD.findall(lower)): every character but a-z (non-ASCII ones as '?') splits."""
+    return frozenset(lower.encode("ascii", "replace").translate(LETTERS_ONLY).decode("ascii").split())
+
+
 def au_mentions(text: str) -> list[tuple[str, str | None]]:
     """(code, name or None) for every AU the text names, code normalised to 'AU07'."""
-    return list(_au_mentions(text))
-
-
-@lru_cache(maxsize=256)
-def _au_mentions(text: str) -> tuple[tuple[str, str | None], ...]:
-    """Cached: the gate asks twice per text (what is named, what is stated)."""
-    return tuple(
-        (f"AU{int(code):02d}", (named or listed).strip() or None)
-        for code, named, listed in AU_MENTION.findall(text)
-    )
-
-
-@lru_cache(maxsize=256)
-def _words(text: str) -> frozenset[str]:
-    """The text's lower-case words; several checks read them."""
-    return frozenset(WORD.findall(text.lower()))
+    return list(read(text).mentions)
 
 
 def plain_mentions(text: str) -> set[str]:
@@ -113,10 +168,13 @@ def plain_mentions(text: str) -> set[str]:
 def check_aus(text: str, present: Iterable[str], described: set[str] | None = None) -> list[str]:
     """Problems with the AU mentions in `text`; empty when faithful. `described`: the AUs the
     text states in plain wording, when the caller has them already."""
-    allowed = set(present)
     described = plain_mentions(text) if described is None else described
+    return _check_aus(read(text), set(present), described)
+
+
+def _check_aus(reading: Reading, allowed: set[str], described: set[str]) -> list[str]:
     problems = [f"{au} is described in words but not present in the region" for au in described - allowed]
-    for au, name in _au_mentions(text):
+    for au, name in reading.mentions:
         if au not in allowed:
             problems.append(f"{au} is named but not present in the region")
         canonical = AU_NAMES.get(au)
@@ -125,20 +183,26 @@ def check_aus(text: str, present: Iterable[str], described: set[str] | None = No
         elif canonical is None or name.lower() != canonical.lower():
             problems.append(f"{au} is called {name!r}; its FACS name is {canonical!r}")
     # a canonical name without its code still states the AU
-    bare = _bare(text).lower()
-    named = {au for name, au in NAME_TO_AU.items() if name in bare and BARE_NAME[au].search(bare)}
+    named = _bare_names(reading)
     problems += [
         f"'{AU_NAMES[au]}' ({au}) is named but not present in the region" for au in sorted(named - allowed)
     ]
     return problems
 
 
+def _bare_names(reading: Reading) -> set[str]:
+    """AUs named by their canonical name alone, outside the AU mentions."""
+    bare, words = reading.bare_lower, reading.bare_words
+    found = (au for name, au, need in NAME_WORDS if need <= words and name in bare)
+    return {au for au in found if BARE_NAME[au].search(bare)}
+
+
 def aus_stated(text: str) -> set[str]:
     """Every AU a text states: by code ("AU12 (Lip Corner Puller)"), by its canonical name alone,
     or by a phrase-bank appearance wording alone ("the lip corners are drawn up and back")."""
-    bare = _bare(text).lower()
-    named = {au for name, au in NAME_TO_AU.items() if name in bare and BARE_NAME[au].search(bare)}
-    return {au for au, _ in _au_mentions(text)} | plain_mentions(text) | named
+    reading = read(text)
+    named = _bare_names(reading)
+    return {au for au, _ in reading.mentions} | plain_mentions(text) | named
 
 
 def _known_capitalised() -> frozenset[str]:
@@ -153,41 +217,73 @@ KNOWN_CAPITALISED = _known_capitalised()
 def extra_facts_stated(text: str) -> list[str]:
     """What the text says that no label states: clothing, hair, identity, background, gender,
     ethnicity (a word list), and proper names (a capitalised word inside a sentence)."""
+    return _extra_facts(text, read(text).words)
+
+
+def _extra_facts(text: str, words: frozenset[str]) -> list[str]:
     problems = [
         f"says {w!r} ({EXTRA_FACT_INDEX[w]}), which no label states"
-        for w in sorted(_words(text) & EXTRA_FACT_INDEX.keys())
+        for w in sorted(words & EXTRA_FACT_WORD_SET)
     ]
-    starts = {m.end() for m in SENTENCE_START.finditer(text)}
-    for match in CAPITALISED.finditer(text):
-        if match.group() not in KNOWN_CAPITALISED and match.start() not in starts:
-            problems.append(f"names {match.group()!r}, a proper name no label states")
+    for match in CAPITAL_WORD.finditer(text):
+        at, word = match.start(), match.group()
+        if at == 0 or (text[at - 1] == " " and text[at - 2 : at - 1] in SENTENCE_ENDS_AFTER):
+            continue  # most capitals: a sentence's first word after ". " (or the text's)
+        if word in KNOWN_CAPITALISED or _after_word_char(text, at) or _starts_sentence(text, at):
+            continue
+        problems.append(f"names {word!r}, a proper name no label states")
     return problems
 
 
+def _after_word_char(text: str, at: int) -> bool:
+    """Whether a word character (regex \\w) comes before `at`: no word boundary there."""
+    return at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_")
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    """Whether only spaces come before `at`, or one of SENTENCE_ENDS and spaces (read backwards
+    from `at` instead of scanning the whole text for sentence starts)."""
+    i = at - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    return i < 0 or text[i] in SENTENCE_ENDS
+
+
 def emotions_stated(text: str) -> set[str]:
-    words = _words(text)
+    return _emotions(read(text).words)
+
+
+def _emotions(words: frozenset[str]) -> set[str]:
     return {emotion for emotion, names in EMOTION_WORDS.items() if not words.isdisjoint(names)}
 
 
 def parts_stated(text: str) -> set[str]:
     """Canonical face parts named in the text, outside AU names (those are checked as AUs)."""
-    words = _words(_bare(text))
+    return _parts(read(text).bare_words)
+
+
+def _parts(words: frozenset[str]) -> set[str]:
     return {part for part, names in PART_WORDS.items() if not words.isdisjoint(names)}
-
-
-@lru_cache(maxsize=256)
-def _bare(text: str) -> str:
-    """The text without its AU mentions (codes and their names); several checks read it."""
-    return AU_MENTION.sub(" ", text)
 
 
 def numbers_stated(text: str) -> tuple[list[float], list[int]]:
     """(decimals, integers) the text quotes, leaving out AU codes, percentages and box coordinates.
 
     Integers of four or more digits are no age and no fact a text quotes; they are left out."""
+    return _numbers(read(text).bare)
+
+
+def _numbers(bare: str) -> tuple[list[float], list[int]]:
     decimals: list[float] = []
     integers: list[int] = []
-    for run in NUMERIC.findall(PERCENT.sub(" ", BRACKETED.sub(" ", _bare(text)))):
+    rest = BRACKETED.sub(" ", bare) if "[" in bare else bare
+    rest = PERCENT.sub(" ", rest) if "%" in rest else rest
+    for found in DIGITS_AND_DOTS.findall(rest):
+        if found == ".":  # a full stop, most runs
+            continue
+        run = found.rstrip(".")  # what NUMERIC finds in it: up to its last digit
+        if not run:
+            continue
         pieces = run.split(".")
         if len(pieces) == 1:
             integers += [int(run)] if len(run) <= 3 else []
@@ -198,13 +294,14 @@ def numbers_stated(text: str) -> tuple[list[float], list[int]]:
 
 def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     """Every reason `text` may not be written as a description of `facts`; empty when it passes."""
+    reading = read(text)
     present = [a.au for a in facts.aus]
     described = plain_mentions(text)
-    problems = check_aus(text, present, described)
-    mentioned = {au for au, _ in _au_mentions(text)} | described
+    problems = _check_aus(reading, set(present), described)
+    mentioned = {au for au, _ in reading.mentions} | described
     problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
-    problems += _check_emotion(text, facts) + _check_numbers(text, facts) + _check_parts(text, facts)
-    problems += _check_repetition(text) + extra_facts_stated(text)
+    problems += _check_emotion(reading.words, facts) + _check_numbers(reading.bare, facts)
+    problems += _check_parts(reading, facts) + _check_repetition(text) + _extra_facts(text, reading.words)
     low, high = LENGTH_WORDS[style]
     high += WORDS_PER_AU * len(present)
     words = len(text.split())
@@ -214,12 +311,13 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
 
 
 def _check_repetition(text: str) -> list[str]:
-    sentences = [s.strip().lower() for s in SENTENCE_SPLIT.split(text) if len(s.split()) >= 3]
+    # len(s.split(None, 2)) >= 3 is len(s.split()) >= 3 without splitting the whole sentence
+    sentences = [s.strip().lower() for s in SENTENCE_SPLIT.split(text) if len(s.split(None, 2)) >= 3]
     return ["repeats a sentence"] if len(sentences) != len(set(sentences)) else []
 
 
-def _check_emotion(text: str, facts: Facts) -> list[str]:
-    stated = emotions_stated(text)
+def _check_emotion(words: frozenset[str], facts: Facts) -> list[str]:
+    stated = _emotions(words)
     if facts.emotion is None:
         return [f"states emotion {e!r} but the face has no emotion label" for e in sorted(stated)]
     problems = [
@@ -230,32 +328,41 @@ def _check_emotion(text: str, facts: Facts) -> list[str]:
     return problems
 
 
-def _check_numbers(text: str, facts: Facts) -> list[str]:
-    decimals, integers = numbers_stated(text)
-    known = {a.value for a in facts.aus if a.value is not None} | {facts.emotion_p}
-    problems = [f"quotes {d} which is none of the facts" for d in decimals if round(d, 2) not in known]
-    ages: set[int] = set()
-    if facts.age_years is not None:
-        low, high = facts.age_range or (facts.age_years, facts.age_years)
-        ages = set(range(min(low, facts.age_years), max(high, facts.age_years) + 1))
-        if facts.age_bin:
-            ages |= {int(v) for v in NUMERIC.findall(facts.age_bin)}
-        if facts.age_years not in integers:
-            problems.append(f"does not state the age ({facts.age_years} years)")
+def _check_numbers(bare: str, facts: Facts) -> list[str]:
+    decimals, integers = _numbers(bare)
+    problems = []
+    if decimals:
+        known = {a.value for a in facts.aus if a.value is not None} | {facts.emotion_p}
+        problems = [f"quotes {d} which is none of the facts" for d in decimals if round(d, 2) not in known]
+    ages = _ages(facts.age_years, facts.age_range, facts.age_bin)
+    if facts.age_years is not None and facts.age_years not in integers:
+        problems.append(f"does not state the age ({facts.age_years} years)")
     problems += [f"states the number {i}, which is no age or fact here" for i in integers if i not in ages]
     return problems
 
 
-def _check_parts(text: str, facts: Facts) -> list[str]:
+@lru_cache(maxsize=1024)
+def _ages(years: int | None, interval: tuple[int, int] | None, age_bin: str | None) -> frozenset[int]:
+    """The integers a text may quote as the age: the point estimate, its interval, the bin's ends."""
+    if years is None:
+        return frozenset()
+    low, high = interval or (years, years)
+    ages = set(range(min(low, years), max(high, years) + 1))
+    if age_bin:
+        ages |= {int(v) for v in NUMERIC.findall(age_bin)}
+    return frozenset(ages)
+
+
+def _check_parts(reading: Reading, facts: Facts) -> list[str]:
     problems = [
         "names a face part no label covers"
         if part == "unlabelled"
         else f"names the {part}, outside this region"
-        for part in sorted(parts_stated(text) - facts.parts)
+        for part in sorted(_parts(reading.bare_words) - facts.parts)
     ]
     if facts.side is not None:
         other = "right" if facts.side == "left" else "left"
-        if other in _words(text):
+        if other in reading.words:
             problems.append(f"speaks of the {other} side in a {facts.side}-side region")
     return problems
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -114,25 +116,37 @@ class Facts:
 
 
 def _au_fact(label: AULabel) -> AUFact:
+    return _au_fact_of(label.au, label.value_type, label.value)
+
+
+@lru_cache(maxsize=4096)
+def _au_fact_of(au: str, value_type: str, value: float | None) -> AUFact:
+    """Cached: a build's regions repeat the same few readings, and every text needs its facts."""
     word = None
-    if label.value_type in ("activation", "probability") and label.value is not None:
-        word = intensity_word(label.value)
-    value = None if label.value is None else round(float(label.value), 2)
-    return AUFact(label.au, AU_NAMES[label.au], word, value)
+    if value_type in ("activation", "probability") and value is not None:
+        word = intensity_word(value)
+    return AUFact(au, AU_NAMES[au], word, None if value is None else round(float(value), 2))
 
 
 def _face_facts(record: FaceRecord, region_id: str, region: str, side: str | None, present: list[AULabel]):
     present = sorted(present, key=lambda a: -(a.value or 0))
+    return dict(
+        region_id=region_id,
+        region=region,
+        side=side,
+        aus=tuple(_au_fact(a) for a in present),
+        **_label_facts(record),
+    )
+
+
+def _label_facts(record: FaceRecord) -> dict[str, Any]:
+    """The face's emotion and age as facts (the same for all of a face's regions)."""
     emotion, age = record.emotion, record.age
     age_range = None
     if age is not None and age.years is not None:
         low, high = age.interval or (age.years, age.years)
         age_range = (round(low), round(high))
     return dict(
-        region_id=region_id,
-        region=region,
-        side=side,
-        aus=tuple(_au_fact(a) for a in present),
         emotion=None if emotion is None else emotion.label,
         emotion_p=None if emotion is None or emotion.confidence is None else round(emotion.confidence, 2),
         emotion_uncertain=bool(emotion and emotion.uncertain),
@@ -146,9 +160,11 @@ def _face_facts(record: FaceRecord, region_id: str, region: str, side: str | Non
 def region_facts(record: FaceRecord, region: Region) -> Facts:
     present = [a for a in region.aus if a.present]
     side = side_of(region.region_id)
-    parts = region_parts(record, region) | {p for a in present for p in AU_NAME_PARTS[a.au]}
+    parts = region_parts(record, region)
+    if present:
+        parts = parts.union(*(AU_NAME_PARTS[a.au] for a in present))
     base = _face_facts(record, region.region_id, region_name(region), side, present)
-    return Facts(**base, parts=frozenset(parts))
+    return Facts(**base, parts=parts)
 
 
 def strongest_aus(record: FaceRecord) -> list[AULabel]:
@@ -181,21 +197,32 @@ def region_parts(record: FaceRecord, region: Region) -> frozenset[str]:
     """Canonical parts a region may speak of; a box inherits the named regions it covers."""
     if region.kind != "box":
         return REGION_PARTS.get(family_of(region.region_id), frozenset())
-    x1, y1, x2, y2 = region.bbox_xyxy
+    boxes, known = _named_boxes(record)
+    key = tuple(region.bbox_xyxy)
+    parts = known.get(key)
+    if parts is None:  # a box's text asks for its parts three times (its facts, its name twice)
+        parts = known[key] = _box_parts(key, boxes)
+    return parts
+
+
+def _box_parts(box: tuple[int, ...], boxes: list[tuple[str, list[int]]]) -> frozenset[str]:
+    x1, y1, x2, y2 = box
     parts: set[str] = set()
-    for family, (bx1, by1, bx2, by2) in _named_boxes(record):
+    for family, (bx1, by1, bx2, by2) in boxes:
         inter = max(0, min(x2, bx2) - max(x1, bx1)) * max(0, min(y2, by2) - max(y1, by1))
         if inter >= BOX_PART_OVERLAP * max(1, (bx2 - bx1) * (by2 - by1)):
             parts |= REGION_PARTS.get(family, set())
     return frozenset(parts)
 
 
-_BOXES: dict[int, tuple[FaceRecord, list[tuple[str, list[int]]]]] = {}
+_Boxes = tuple[list[tuple[str, list[int]]], dict[tuple[int, ...], frozenset[str]]]
+_BOXES: dict[int, tuple[FaceRecord, _Boxes]] = {}
 
 
-def _named_boxes(record: FaceRecord) -> list[tuple[str, list[int]]]:
-    """(family, box) of each named region but the face halves and the whole face, kept for the
-    few records in hand: every box region and every check of its text needs them again."""
+def _named_boxes(record: FaceRecord) -> _Boxes:
+    """(family, box) of each named region but the face halves and the whole face, and the parts
+    of each box region asked about so far, kept for the few records in hand: every box region
+    and every check of its text needs them again."""
     hit = _BOXES.get(id(record))
     if hit is not None and hit[0] is record:
         return hit[1]
@@ -207,5 +234,6 @@ def _named_boxes(record: FaceRecord) -> list[tuple[str, list[int]]]:
     boxes = [(family_of(n.name), stored[n.name]) for n in wanted]
     if len(_BOXES) >= 8:
         _BOXES.clear()
-    _BOXES[id(record)] = (record, boxes)
-    return boxes
+    entry: _Boxes = (boxes, {})
+    _BOXES[id(record)] = (record, entry)
+    return entry

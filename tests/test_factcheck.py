@@ -1,0 +1,123 @@
+"""The fact check, which reads a text once and shares that reading across its checks, passes the
+astronaut's composed texts (every naming, several seeds and labellings) and catches deliberately
+wrong versions of them: absent AUs by code, name or plain wording, wrong FACS
+names, other emotions, numbers, percentages, box coordinates, parts outside the region, the
+other side, clothing, gender, proper names after every kind of punctuation, repeated
+sentences, odd spaces and non-ASCII letters that lower-case to ASCII ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+
+import numpy as np
+import pytest
+
+from facefocal_data.config import Recipe
+from facefocal_data.describe.compose import compose_face, compose_region
+from facefocal_data.describe.factcheck import check_text
+from facefocal_data.describe.facts import Facts, face_facts, region_facts
+from facefocal_data.describe.template import describe_face, describe_region
+from facefocal_data.engines import open_builder
+from facefocal_data.faces import FaceAnalyzer
+from facefocal_data.record import EmotionLabel, FaceRecord
+from facefocal_data.sources import SourceItem
+from facefocal_data.stages import WorkItem
+
+from .conftest import ASTRONAUT, TEMPLATE_RECIPE
+
+WRONG = (
+    "AU04 (Brow Lowerer) is visible.",
+    "There is an AU4 here.",
+    "au 6 (cheek raiser) shows.",
+    "AU12 (Smile) is strong.",
+    "The lips part (AU25, Lip Corner Depressor), and (AU99, Nothing).",
+    "The Brow Lowerer and the lip corner puller act.",
+    "the inner brows are strongly drawn upward, creasing the middle of the forehead.",
+    "the lip corners are very clearly drawn up and back.",
+    "The person looks sad, maybe angry.",
+    "A probability of 0.33 and 3.7.1 and .5 and 12. and 1234 and 7 years.",
+    "About 45% or 45 % of it, at [10, 20, 30, 40].",
+    "The teeth and the tongue show, and the nose.",
+    "The left eye and the right brow.",
+    "She is wearing a hat and glasses; his beard.",
+    'He said: "Paris", then (London) and McDonald met John.',
+    "\u0130stanbul and the \u212aelvin sign, caf\u00e9 Caf\u00e9.",
+    "x\u00a0Paris\tand\nRome;  Berlin!  Tokyo? Oslo.",
+    "in the background, a wall.",
+    "xAU1 (AU12, Lip Corner Puller), AU_4 and BAU04 (Brow Lowerer) shows.",
+    "bathe the lips; soothe lip corners are strongly drawn up and back.",
+)
+
+
+@pytest.fixture(scope="module")
+def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
+    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
+    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
+    work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"), rgb=astronaut_rgb)
+    work.scan = analyzer.scan(astronaut_rgb)
+    open_builder(recipe, analyzer.geometry_source, describe=True)([work])
+    analyzer.close()
+    return work.records[0]
+
+
+def _relabelled(record: FaceRecord, rng: random.Random) -> FaceRecord:
+    """A copy with other AU values (some present, some not), another emotion and probability."""
+    copied = copy.deepcopy(record)
+    for region in copied.regions:
+        for label in region.aus:
+            label.value = round(rng.random(), 3)
+            label.present = label.value > 0.5
+    emotion = rng.choice(("sadness", "anger", "surprise", "neutral", "fear"))
+    copied.emotion = EmotionLabel(emotion, round(rng.uniform(0.3, 1.0), 2), emotion == "fear", {}, "test")
+    return copied
+
+
+def _texts(records: list[FaceRecord]) -> list[tuple[str, Facts]]:
+    """Each region's and the face's composed text (three namings, two seeds) and template text."""
+    out = []
+    for record in records:
+        for seed in (0, 1):
+            for naming in ("both", "plain", "code_name"):
+                out += [
+                    (c.text, c.facts)
+                    for c in (compose_region(record, r, seed, naming) for r in record.regions)
+                ]
+                out.append((compose_face(record, seed, naming).text, face_facts(record)))
+            texts = [(describe_region(record, r, seed).text, region_facts(record, r)) for r in record.regions]
+            out += [*texts, (describe_face(record, seed).text, face_facts(record))]
+    return out
+
+
+def _wrong(text: str, rng: random.Random) -> str:
+    """The text with a wrong sentence put in at a sentence start, or inside a sentence, or one
+    of its sentences said twice, or other spaces between its words."""
+    sentences = text.split(". ")
+    at = rng.randrange(len(sentences) + 1)
+    if rng.random() < 0.1:
+        return ". ".join([*sentences[:at], rng.choice(sentences), *sentences[at:]])
+    if rng.random() < 0.1:  # other spaces between words: two, a newline, a no-break space
+        return "".join(rng.choice(("  ", "\n", "\u00a0", " ")) if c == " " else c for c in text)
+    wrong = rng.choice(WRONG)
+    if rng.random() < 0.3:  # inside a sentence, after a word
+        words = text.split(" ")
+        cut = rng.randrange(len(words) + 1)
+        return " ".join([*words[:cut], wrong.rstrip(".").lower(), *words[cut:]])
+    return ". ".join([*sentences[:at], wrong.rstrip("."), *sentences[at:]])
+
+
+def test_the_check_passes_composed_texts_and_says_why_wrong_ones_fail(astronaut: FaceRecord) -> None:
+    rng = random.Random(16)
+    records = [astronaut] + [_relabelled(astronaut, rng) for _ in range(2)]
+    texts = _texts(records)
+    assert len(texts) > 500
+    assert [(text, p) for text, facts in texts if (p := check_text(text, facts, "long"))] == []
+    wrong = [(_wrong(text, rng), facts) for text, facts in texts for _ in range(3)]
+    wrong += [(w, facts) for text, facts in texts[:40] for w in WRONG]  # each wrong sentence alone
+    found = [check_text(text, facts, style) for text, facts in wrong for style in ("long", "short")]
+    # deliberately wrong, and the gate says why; a few insertions happen to be true of the region
+    # (its own emotion, a part it covers, an AU it has), so not all
+    assert sum(bool(p) for p in found) > 0.85 * len(found)
+    kinds = {p.split(" ")[1] if p.startswith("AU") else p.split(" ")[0] for ps in found for p in ps}
+    assert {"is", "states", "quotes", "names", "says", "speaks", "repeats"} <= kinds, kinds
