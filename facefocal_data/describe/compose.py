@@ -188,7 +188,7 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
         return "there is " + _noun_item(scene, fact)
     compact = len(scene.facts.aus) > COMPACT_ABOVE
     if compact:  # many AUs: the shortest wordings, so the text stays within the gate's length
-        fits = sorted(fits, key=lambda w: len(w.both))[:1]
+        fits = tuple(sorted(fits, key=lambda w: len(w.both))[:1])
     wording = scene.pick(fits)
     form = wording.side if scene.one_side else wording.both
     if fact.intensity and wording.only is None and "," not in form and scene.rng.random() < DEGREE_SHARE:
