@@ -59,6 +59,7 @@ class Phrase:
     states: frozenset[str]
     slots: frozenset[str]
     facts: frozenset[str]  # the states a slot fills (`states` less what the wording itself says)
+    line: int = 0  # the line of the bank it was written on: the expansions of one line share it
 
 
 @dataclass(frozen=True)
@@ -134,19 +135,23 @@ def parts_named(text: str) -> frozenset[str]:
 def _phrases(groups: Any, where: str) -> tuple[Phrase, ...]:
     """A list of {states, say} groups; each sentence's slots must state exactly the group's facts."""
     out = []
+    line = 0
     for group in groups or ():
         states = frozenset(group["states"])
-        for text in _flat(group["say"]):
-            slots = frozenset(SLOT.findall(text))
-            stated = {SLOT_FACTS[s.lower()] for s in slots if s.lower() in SLOT_FACTS}
-            unknown = {s for s in slots if s.lower() not in SLOT_FACTS and s.lower() not in FREE_SLOTS}
-            if unknown or stated != states - WORDING_FACTS:
-                raise PhraseBankError(
-                    f"{where}: {text!r} fills {sorted(stated)} (unknown slots {sorted(unknown)}) "
-                    f"but its group states {sorted(states)}"
-                )
-            out.append(Phrase(text, states, frozenset(s.lower() for s in slots), frozenset(stated)))
-    return tuple(out)
+        for written in group["say"]:
+            for text in expand(written):
+                slots = frozenset(SLOT.findall(text))
+                stated = {SLOT_FACTS[s.lower()] for s in slots if s.lower() in SLOT_FACTS}
+                unknown = {s for s in slots if s.lower() not in SLOT_FACTS and s.lower() not in FREE_SLOTS}
+                if unknown or stated != states - WORDING_FACTS:
+                    raise PhraseBankError(
+                        f"{where}: {text!r} fills {sorted(stated)} (unknown slots {sorted(unknown)}) "
+                        f"but its group states {sorted(states)}"
+                    )
+                slots_ = frozenset(s.lower() for s in slots)
+                out.append(Phrase(text, states, slots_, frozenset(stated), line))
+            line += 1
+    return tuple(dict.fromkeys(out))
 
 
 def _pairs(au: str, both: str, side: str) -> list[tuple[str, str]]:
@@ -272,18 +277,28 @@ def _literal(text: str) -> str:
     return r"\s+".join(re.escape(word) for word in text.split())
 
 
+PIECE = re.compile(r"\s+|\[[^\]]*\]|[^\s\[]+")  # white space, a choice, or a word with its punctuation
+
+
 def _pattern(text: str, adverbs: str) -> str:
     """A wording as a regex: each `[a|b]` choice any of its alternatives (or none, where one is
     empty), its {adv} slot one bank adverb or none; words apart by any white space."""
     out: list[str] = []
-    for i, piece in enumerate(CHOICE.split(text)):
-        if i % 2:
-            alts = [_literal(a) for a in piece.split("|")]
-            out.append("(?:" + "|".join(rf"\s+{a}" if a else "" for a in alts) + ")")
+    spaced = False
+    for piece in PIECE.findall(text):
+        if piece.isspace():
+            spaced = True
             continue
-        for word in piece.split():
-            out.append(rf"(?:\s+(?:{adverbs}))?" if word == "{adv}" else rf"\s+{re.escape(word)}")
-    return "".join(out).removeprefix(r"\s+")
+        lead = r"\s+" if spaced and out else ""
+        spaced = False
+        if piece == "{adv}":
+            out.append(rf"(?:\s+(?:{adverbs}))?")
+        elif piece.startswith("["):
+            alternatives = (lead + _literal(a) if a else "" for a in piece[1:-1].split("|"))
+            out.append("(?:" + "|".join(alternatives) + ")")
+        else:
+            out.append(lead + re.escape(piece))
+    return "".join(out)
 
 
 @dataclass(frozen=True)
