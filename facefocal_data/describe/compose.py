@@ -15,8 +15,10 @@ AU12 (Lip Corner Puller)").
 
 from __future__ import annotations
 
+import math
 import random
 import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -24,7 +26,7 @@ from typing import TypeVar
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
-from .bank import Phrase, PhraseBank, load_bank, parts_named
+from .bank import Phrase, PhraseBank, Wording, load_bank, parts_named
 from .factcheck import LENGTH_WORDS, check_text
 from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
 from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
@@ -85,8 +87,7 @@ class _Scene:
         line = lines[i]
         if len(line) == 1:
             return line[0]
-        inner = _order(self.seed, self.record.record_id, f"{key}.{i}", len(line))
-        return line[inner[(self.slot // len(lines)) % len(line)]]
+        return line[_nth(self.seed, self.record.record_id, f"{key}.{i}", len(line), self.slot // len(lines))]
 
     def fresh(self, options: Sequence[T]) -> T:
         """A pick this text has not used yet, while there is one: no connective twice."""
@@ -113,7 +114,18 @@ def _lines(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
     return lines
 
 
-@lru_cache(maxsize=8192)
+def _nth(seed: int, record_id: str, key: str, size: int, k: int) -> int:
+    """The k-th of a record's seeded walk through `size` options that visits each once before any
+    twice (an offset and a stride prime to `size`): a line's expansions are many, and shuffling
+    them per text cost more than composing it."""
+    mix = zlib.crc32(f"{seed}:{record_id}:{key}".encode())
+    stride = 1 + (mix >> 8) % max(1, size - 1)
+    while math.gcd(stride, size) != 1:
+        stride += 1
+    return (mix + stride * k) % size
+
+
+@lru_cache(maxsize=4096)
 def _order(seed: int, record_id: str, key: str, size: int) -> tuple[int, ...]:
     """A record's seeded order of a phrase group of `size` options (cached: its texts share it)."""
     order = list(range(size))
@@ -190,14 +202,26 @@ def _noun_item(scene: _Scene, fact: AUFact) -> str:
     return scene.pick(groups[kind]).format(code=fact.au, name=fact.name, intensity=fact.intensity or "")
 
 
+_FITTING: dict[tuple[int, str, bool, frozenset[str], str | None], tuple[PhraseBank, list[Wording]]] = {}
+
+
+def _fitting(
+    bank: PhraseBank, au: str, one_side: bool, parts: frozenset[str], intensity: str | None
+) -> list[Wording]:
+    """The AU's wordings that name only the region's parts and suit the intensity (the same few
+    keys for every text: filtering the expansions per clause was the composer's slowest step)."""
+    key = (id(bank), au, one_side, parts, intensity)
+    hit = _FITTING.get(key)
+    if hit is None or hit[0] is not bank:
+        suits = [w for w in bank.wordings[au] if w.only is None or intensity in w.only]
+        fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
+        hit = _FITTING[key] = (bank, fits)
+    return hit[1]
+
+
 def _clause_item(scene: _Scene, fact: AUFact) -> str:
     """The appearance change, with the code and name when the naming is `both`."""
-    fits = [
-        w
-        for w in scene.bank.wordings[fact.au]
-        if (w.parts_side if scene.one_side else w.parts_both) <= scene.facts.parts
-        and (w.only is None or fact.intensity in w.only)
-    ]
+    fits = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity)
     if not fits:  # no wording fits the region's vocabulary: say it in the code + name form
         return "there is " + _noun_item(scene, fact)
     compact = len(scene.facts.aus) > COMPACT_ABOVE
