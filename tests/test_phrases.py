@@ -272,6 +272,8 @@ def test_articles_and_agreement() -> None:
         "a AU12 and an happy face": "an AU12 and a happy face",
         "a one-sided pull, a upturned corner": "a one-sided pull, an upturned corner",
         "an slight AU04": "a slight AU04",
+        "a 8-year-old, a 18-year-old, an 28-year-old": "an 8-year-old, an 18-year-old, a 28-year-old",
+        "a 11-year-old, a 84-year-old, an 0.87 chance": "an 11-year-old, an 84-year-old, a 0.87 chance",
     }
     for text, fixed in cases.items():
         assert fix_articles(text) == fixed
@@ -279,7 +281,7 @@ def test_articles_and_agreement() -> None:
 
 def test_no_article_or_number_disagreement_in_real_texts(records: list[FaceRecord]) -> None:
     wrong = re.compile(
-        r"\b(?:a (?!one|uni|use|usu)[aeiou]\w*|an (?!AU)[^aeiouAEIOU\W]\w*|"
+        r"\b(?:a (?!one|uni|use|usu)[aeiou]\w*|an (?!AU|8|1[18]\b)[^aeiouAEIOU\W]\w*|a (?:8|1[18]\b)|"
         r"(?<!between the )(?<!above the )(?<!corner of the )"  # "the space between the eyebrows is"
         r"(?:corners|lips|brows|eyebrows|cheeks|eyes|lids|eyelids|furrows|folds|creases) is|"
         r"(?<!of this )(?<!of the )"  # "the eyelids of this eye are": the verb agrees with "eyelids"

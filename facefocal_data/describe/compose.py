@@ -40,7 +40,8 @@ DEGREE_SHARE = 0.25  # share of AU clauses that say the intensity after the word
 HERE_BY_NAME = 0.35  # share of back-references that name the region again instead of "this area"
 COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
 NASION = 168  # MediaPipe landmark on the face's vertical midline
-ARTICLE = re.compile(r"\b([Aa]n?) (?=([A-Za-z][\w-]*))")
+ARTICLE = re.compile(r"\b([Aa]n?) (?=([A-Za-z0-9][\w-]*))")
+DIGITS = re.compile(r"\d+")
 T = TypeVar("T")
 
 
@@ -134,7 +135,12 @@ def _order(seed: int, record_id: str, key: str, size: int) -> tuple[int, ...]:
 
 
 def article(word: str) -> str:
-    """'an' before a vowel sound: 'an extreme', 'a moderate', 'an AU12', 'a one-sided'."""
+    """'an' before a vowel sound: 'an extreme', 'a moderate', 'an AU12', 'a one-sided', 'an 8-year-old',
+    'an 11-year-old', 'a 0.87 chance'."""
+    if word[0].isdigit():  # eight, eleven, eighteen, eighty-: the numbers said with a vowel first
+        digits = DIGITS.match(word)
+        number = digits.group() if digits else word
+        return "an" if number.startswith("8") or number in ("11", "18") else "a"
     if len(word) > 1 and word[:2].isupper():  # an initialism is read letter by letter
         return "an" if word[0] in "AEFHILMNORSX" else "a"
     lower = word.lower()
