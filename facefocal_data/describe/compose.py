@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import random
 import re
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -83,17 +82,20 @@ class _Scene:
         Options are dealt by the bank line they come from, then among that line's expansions, so
         a line written as a large grammar is not dealt more often than a short one."""
         lines = _lines(options)
-        order = _order(self.seed, self.record.record_id, key, len(lines))
+        order, mix = _order(self.seed, self.record.record_id, key, len(lines))
         i = order[self.slot % len(lines)]
         line = lines[i]
         if len(line) == 1:
             return line[0]
-        return line[_nth(self.seed, self.record.record_id, f"{key}.{i}", len(line), self.slot // len(lines))]
+        return line[_nth(mix, i, len(line), self.slot // len(lines))]
 
     def fresh(self, options: Sequence[T]) -> T:
         """A pick this text has not used yet, while there is one: no connective twice."""
-        unused = [o for o in options if o not in self.used] or list(options)
-        choice = self.pick(unused)
+        choice = self.pick(options)
+        if choice in self.used:  # a second draw, then the unused ones: most picks need neither
+            choice = self.pick(options)
+            if choice in self.used:
+                choice = self.pick([o for o in options if o not in self.used] or options)
         self.used.add(choice)
         return choice
 
@@ -115,23 +117,25 @@ def _lines(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
     return lines
 
 
-def _nth(seed: int, record_id: str, key: str, size: int, k: int) -> int:
-    """The k-th of a record's seeded walk through `size` options that visits each once before any
-    twice (an offset and a stride prime to `size`): a line's expansions are many, and shuffling
-    them per text cost more than composing it."""
-    mix = zlib.crc32(f"{seed}:{record_id}:{key}".encode())
-    stride = 1 + (mix >> 8) % max(1, size - 1)
+def _nth(mix: int, line: int, size: int, k: int) -> int:
+    """The k-th of a record's seeded walk through a line's `size` expansions that visits each once
+    before any twice (an offset and a stride prime to `size`, from the record's `mix` and the
+    line): shuffling the expansions per text cost more than composing it."""
+    h = (mix * 2654435761 + line * 40503 + 12345) & 0xFFFFFFFF
+    stride = 1 + (h >> 8) % (size - 1)
     while math.gcd(stride, size) != 1:
         stride += 1
-    return (mix + stride * k) % size
+    return (h + stride * k) % size
 
 
 @lru_cache(maxsize=4096)
-def _order(seed: int, record_id: str, key: str, size: int) -> tuple[int, ...]:
-    """A record's seeded order of a phrase group of `size` options (cached: its texts share it)."""
+def _order(seed: int, record_id: str, key: str, size: int) -> tuple[tuple[int, ...], int]:
+    """A record's seeded order of a phrase group of `size` lines, and a number to walk each
+    line's expansions by (cached: the record's texts share them)."""
     order = list(range(size))
-    seeded_rng(seed, record_id, "deal", key, str(size)).shuffle(order)
-    return tuple(order)
+    rng = seeded_rng(seed, record_id, "deal", key, str(size))
+    rng.shuffle(order)
+    return tuple(order), rng.getrandbits(32)
 
 
 def article(word: str) -> str:
