@@ -23,6 +23,8 @@ from .facts import PART_WORDS
 BANK_DIR = Path(__file__).with_name("phrases")
 FILES = ("aus", "regions", "emotion", "age")
 SLOT = re.compile(r"\{(\w+)\}")
+CHOICE = re.compile(r"\[([^\[\]]*)\]")  # "[drawn|pulled] up": one sentence written as a small grammar
+MAX_EXPANSIONS = 5000  # per phrase: a typo in a choice list should not make millions
 WORD = re.compile(r"[a-z]+")
 SPACES = r"\s+"
 # slot -> the fact a phrase states by filling it
@@ -58,6 +60,7 @@ class Phrase:
     states: frozenset[str]
     slots: frozenset[str]
     facts: frozenset[str]  # the states a slot fills (`states` less what the wording itself says)
+    line: int = 0  # the line of the bank it was written on: the expansions of one line share it
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ class PhraseBank:
     code_name: dict[str, tuple[str, ...]]  # graded | annotated | ungraded noun phrases
     attach: dict[str, tuple[str, ...]]  # estimate | annotated: clause + code and name
     plain_annotated: tuple[str, ...]
-    wordings: dict[str, tuple[Wording, ...]]
+    wordings: dict[str, tuple[Wording, ...]]  # every expansion of every wording
+    patterns: dict[str, tuple[str, ...]]  # au -> its wordings as written (with [a|b] choices)
     cues: dict[str, tuple[tuple[str, str], ...]]  # au -> (both, side) noun phrases
     families: dict[str, Family]
     cover_words: dict[str, str]
@@ -99,6 +103,29 @@ class PhraseBank:
     bin_words: dict[str, str]
 
 
+def choices(text: str) -> list[list[str]]:
+    """The alternatives of each `[a|b]` choice of a phrase, in order ("[a|]": a or nothing)."""
+    return [group.split("|") for group in CHOICE.findall(text)]
+
+
+def expand(text: str) -> list[str]:
+    """Every sentence a phrase written as a small grammar stands for: each `[a|b|c]` choice is one
+    of its alternatives; spaces are tidied (an empty alternative leaves none behind)."""
+    parts = CHOICE.split(text)  # literal, choice, literal, choice, ...
+    out = [""]
+    for i, part in enumerate(parts):
+        options = part.split("|") if i % 2 else [part]
+        out = [head + option for head in out for option in options]
+        if len(out) > MAX_EXPANSIONS:
+            raise PhraseBankError(f"{text!r} stands for more than {MAX_EXPANSIONS} sentences")
+    return [" ".join(t.split()) for t in out]
+
+
+def _flat(items: Any) -> tuple[str, ...]:
+    """A list of phrases, each expanded, order kept, duplicates dropped."""
+    return tuple(dict.fromkeys(t for item in items for t in expand(item)))
+
+
 @cache
 def parts_named(text: str) -> frozenset[str]:
     """Canonical face parts a piece of text names (slots left out)."""
@@ -109,19 +136,31 @@ def parts_named(text: str) -> frozenset[str]:
 def _phrases(groups: Any, where: str) -> tuple[Phrase, ...]:
     """A list of {states, say} groups; each sentence's slots must state exactly the group's facts."""
     out = []
+    line = 0
     for group in groups or ():
         states = frozenset(group["states"])
-        for text in group["say"]:
-            slots = frozenset(SLOT.findall(text))
-            stated = {SLOT_FACTS[s.lower()] for s in slots if s.lower() in SLOT_FACTS}
-            unknown = {s for s in slots if s.lower() not in SLOT_FACTS and s.lower() not in FREE_SLOTS}
-            if unknown or stated != states - WORDING_FACTS:
-                raise PhraseBankError(
-                    f"{where}: {text!r} fills {sorted(stated)} (unknown slots {sorted(unknown)}) "
-                    f"but its group states {sorted(states)}"
-                )
-            out.append(Phrase(text, states, frozenset(s.lower() for s in slots), frozenset(stated)))
-    return tuple(out)
+        for written in group["say"]:
+            for text in expand(written):
+                slots = frozenset(SLOT.findall(text))
+                stated = {SLOT_FACTS[s.lower()] for s in slots if s.lower() in SLOT_FACTS}
+                unknown = {s for s in slots if s.lower() not in SLOT_FACTS and s.lower() not in FREE_SLOTS}
+                if unknown or stated != states - WORDING_FACTS:
+                    raise PhraseBankError(
+                        f"{where}: {text!r} fills {sorted(stated)} (unknown slots {sorted(unknown)}) "
+                        f"but its group states {sorted(states)}"
+                    )
+                slots_ = frozenset(s.lower() for s in slots)
+                out.append(Phrase(text, states, slots_, frozenset(stated), line))
+            line += 1
+    return tuple(dict.fromkeys(out))
+
+
+def _pairs(au: str, both: str, side: str) -> list[tuple[str, str]]:
+    """A wording's both-sides and one-side forms expanded together: their `[a|b]` choices are
+    aligned (the i-th alternative of one is the i-th of the other), so each pair says one thing."""
+    if [len(c) for c in choices(both)] != [len(c) for c in choices(side)]:
+        raise PhraseBankError(f"aus.yaml {au}: {both!r} and {side!r} need the same choices, in order")
+    return list(dict.fromkeys(zip(expand(both), expand(side), strict=True)))
 
 
 def _wordings(au: str, entry: dict[str, Any]) -> tuple[Wording, ...]:
@@ -131,24 +170,22 @@ def _wordings(au: str, entry: dict[str, Any]) -> tuple[Wording, ...]:
         only = item.get("only")
         if only is None and not all("{adv}" in t for t in (both, side)):
             raise PhraseBankError(f"aus.yaml {au}: {both!r} has no {{adv}} and no `only` intensities")
-        if any(t.startswith("{adv}") or t.endswith("{adv}") for t in (both, side)):
-            raise PhraseBankError(f"aus.yaml {au}: {both!r}: {{adv}} goes between words")
         if only is not None and not set(only) <= set(INTENSITIES):
             raise PhraseBankError(f"aus.yaml {au}: `only` {only} are not intensity words {INTENSITIES}")
-        out.append(
-            Wording(
-                both, side, parts_named(both), parts_named(side), None if only is None else frozenset(only)
-            )
-        )
+        for b, s in _pairs(au, both, side):
+            if any(t.startswith("{adv}") or t.endswith("{adv}") for t in (b, s)):
+                raise PhraseBankError(f"aus.yaml {au}: {b!r}: {{adv}} goes between words")
+            limit = None if only is None else frozenset(only)
+            out.append(Wording(b, s, parts_named(b), parts_named(s), limit))
     if not out:
         raise PhraseBankError(f"aus.yaml {au}: no wordings")
     return tuple(out)
 
 
-def _cues(entry: Any) -> tuple[tuple[str, str], ...]:
+def _cues(au: str, entry: Any) -> tuple[tuple[str, str], ...]:
     """An AU's `cue`: one {both, side} noun phrase or a list of them."""
     entries = entry if isinstance(entry, list) else [entry]
-    return tuple((c["both"], c.get("side", c["both"])) for c in entries)
+    return tuple(p for c in entries for p in _pairs(au, c["both"], c.get("side", c["both"])))
 
 
 def _read(name: str) -> dict[str, Any]:
@@ -169,19 +206,23 @@ def _au_part(data: dict[str, Any]) -> dict[str, Any]:
         if set(data[key]) != set(INTENSITIES):
             raise PhraseBankError(f"aus.yaml: {key} for exactly {INTENSITIES}")
     return {
-        "adverbs": {k: tuple(v) for k, v in data["adverbs"].items()},
-        "degrees": {k: tuple(v) for k, v in data["degrees"].items()},
+        "adverbs": {k: _flat(v) for k, v in data["adverbs"].items()},
+        "degrees": {k: _flat(v) for k, v in data["degrees"].items()},
         "code_name": {k: tuple(v) for k, v in data["code_name"].items()},
         "attach": {k: tuple(v) for k, v in data["attach"].items()},
-        "plain_annotated": tuple(data["plain_annotated"]),
+        "plain_annotated": _flat(data["plain_annotated"]),
         "wordings": {au: _wordings(au, entry) for au, entry in aus.items()},
-        "cues": {au: _cues(e["cue"]) for au, e in aus.items()},
+        "patterns": {
+            au: tuple(dict.fromkeys(t for i in e["say"] for t in (i["both"], i.get("side", i["both"]))))
+            for au, e in aus.items()
+        },
+        "cues": {au: _cues(au, e["cue"]) for au, e in aus.items()},
     }
 
 
 def _region_part(data: dict[str, Any]) -> dict[str, Any]:
     families = {
-        name: Family(tuple(f["names"]), tuple(f["preps"]), tuple(f.get("covering", ())))
+        name: Family(_flat(f["names"]), _flat(f["preps"]), _flat(f.get("covering", ())))
         for name, f in data["families"].items()
     }
     frames = {
@@ -193,14 +234,14 @@ def _region_part(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "families": families,
         "cover_words": dict(data["cover_words"]),
-        "here": tuple(data["here"]),
+        "here": _flat(data["here"]),
         "frames": frames,
-        "pair": tuple(data["pair"]),
+        "pair": _flat(data["pair"]),
     }
 
 
 def _emotion_part(data: dict[str, Any]) -> dict[str, Any]:
-    words = {k: (tuple(v["noun"]), tuple(v["adj"])) for k, v in data["words"].items()}
+    words = {k: (_flat(v["noun"]), _flat(v["adj"])) for k, v in data["words"].items()}
     emotion = {
         f"{status}.{kind}": _phrases(groups, f"emotion.yaml {status}.{kind}")
         for status in ("estimate", "uncertain", "gt")
@@ -237,12 +278,28 @@ def _literal(text: str) -> str:
     return r"\s+".join(re.escape(word) for word in text.split())
 
 
+PIECE = re.compile(r"\s+|\[[^\]]*\]|[^\s\[]+")  # white space, a choice, or a word with its punctuation
+
+
 def _pattern(text: str, adverbs: str) -> str:
-    """A wording as a regex: its {adv} slot takes one bank adverb or none."""
-    head, slot, tail = text.partition("{adv}")
-    if not slot:
-        return _literal(text)
-    return rf"{_literal(head)}\s+(?:(?:{adverbs})\s+)?{_literal(tail)}"
+    """A wording as a regex: each `[a|b]` choice any of its alternatives (or none, where one is
+    empty), its {adv} slot one bank adverb or none; words apart by any white space."""
+    out: list[str] = []
+    spaced = False
+    for piece in PIECE.findall(text):
+        if piece.isspace():
+            spaced = True
+            continue
+        lead = r"\s+" if spaced and out else ""
+        spaced = False
+        if piece == "{adv}":
+            out.append(rf"(?:\s+(?:{adverbs}))?")
+        elif piece.startswith("["):
+            alternatives = (lead + _literal(a) if a else "" for a in piece[1:-1].split("|"))
+            out.append("(?:" + "|".join(alternatives) + ")")
+        else:
+            out.append(lead + re.escape(piece))
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -272,23 +329,30 @@ class PlainIndex:
         return found
 
 
-def _longest(item: tuple[str, str]) -> int:
-    return -len(item[0])
+def _longest(item: tuple[str, tuple[int, str]]) -> int:
+    return -item[1][0]
 
 
 @cache
 def plain_index() -> PlainIndex:
-    """The AU wordings (any side form, any bank adverb or none) for `factcheck.plain_mentions`."""
+    """The AU wordings (any side form, any bank adverb or none) for `factcheck.plain_mentions`:
+    each wording as written, a regex over all its choices, filed under every pair of first words
+    one of its expansions starts with."""
     bank = load_bank()
     adverbs = "|".join(sorted({_literal(a) for v in bank.adverbs.values() for a in v}, key=len, reverse=True))
-    index: dict[str, list[tuple[str, str]]] = {}
-    for au, wordings in bank.wordings.items():
-        for i, form in enumerate(sorted({t.lower() for w in wordings for t in (w.both, w.side)})):
-            index.setdefault(" ".join(form.split()[:2]), []).append((form, f"{au}_{i}"))
+    index: dict[str, dict[str, tuple[int, str]]] = {}
+    for au, patterns in bank.patterns.items():
+        for i, pattern in enumerate(patterns):
+            forms = [f.lower() for f in expand(pattern)]
+            size = max(len(f) for f in forms)
+            for form in forms:
+                index.setdefault(" ".join(form.split()[:2]), {})[f"{au}_{i}"] = (size, pattern.lower())
     starts = _starts(sorted(index, key=len, reverse=True))
     by_start = {  # longest wording first, so that none hides a longer one it begins
         k: re.compile(
-            "(?:" + "|".join(f"(?P<{g}>{_pattern(f, adverbs)})" for f, g in sorted(v, key=_longest)) + r")\b"
+            "(?:"
+            + "|".join(f"(?P<{g}>{_pattern(p, adverbs)})" for g, (_, p) in sorted(v.items(), key=_longest))
+            + r")\b"
         )
         for k, v in index.items()
     }

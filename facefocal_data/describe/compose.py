@@ -15,6 +15,7 @@ AU12 (Lip Corner Puller)").
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from typing import TypeVar
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
 from .bank import Phrase, PhraseBank, Wording, load_bank, parts_named, plain_index
-from .factcheck import check_text
+from .factcheck import LENGTH_WORDS, check_text
 from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
 from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
 
@@ -40,7 +41,8 @@ COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code f
 NASION = 168  # MediaPipe landmark on the face's vertical midline
 # 'a'/'an' and the next word; the word boundary before it is checked in `fix_articles` (a
 # pattern that starts with a word boundary is tried at every character: slow on every sentence)
-ARTICLE = re.compile(r"([Aa]n?) (?=([A-Za-z][\w-]*))")
+ARTICLE = re.compile(r"([Aa]n?) (?=([A-Za-z0-9][\w-]*))")
+DIGITS = re.compile(r"\d+")
 T = TypeVar("T")
 
 
@@ -78,28 +80,73 @@ class _Scene:
     def deal(self, key: str, options: Sequence[T]) -> T:
         """The option at this text's place in its record's seeded order of the group: the ~24
         texts of one face take different options while the group has enough, instead of
-        restating the face's emotion and age in the same words; other records use other orders."""
-        order = _order(self.seed, self.record.record_id, key, len(options))
-        return options[order[self.slot % len(options)]]
+        restating the face's emotion and age in the same words; other records use other orders.
+        Options are dealt by the bank line they come from, then among that line's expansions, so
+        a line written as a large grammar is not dealt more often than a short one."""
+        lines = _lines(options)
+        order, mix = _order(self.seed, self.record.record_id, key, len(lines))
+        i = order[self.slot % len(lines)]
+        line = lines[i]
+        if len(line) == 1:
+            return line[0]
+        return line[_nth(mix, i, len(line), self.slot // len(lines))]
 
     def fresh(self, options: Sequence[T]) -> T:
         """A pick this text has not used yet, while there is one: no connective twice."""
-        unused = [o for o in options if o not in self.used] or list(options)
-        choice = self.pick(unused)
+        choice = self.pick(options)
+        if choice in self.used:  # a second draw, then the unused ones: most picks need neither
+            choice = self.pick(options)
+            if choice in self.used:
+                choice = self.pick([o for o in options if o not in self.used] or options)
         self.used.add(choice)
         return choice
 
 
+_LINES: dict[int, tuple[Sequence[object], tuple[tuple[object, ...], ...]]] = {}
+
+
+def _lines(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
+    """A group's options by the bank line each was written on, kept per group (groups live as
+    long as the bank or the describer's caches, so their ids stay theirs)."""
+    hit = _LINES.get(id(options))
+    if hit is not None and hit[0] is options:
+        return hit[1]  # type: ignore[return-value]
+    by_line: dict[object, list[T]] = {}
+    for i, option in enumerate(options):
+        by_line.setdefault(getattr(option, "line", i), []).append(option)
+    lines = tuple(tuple(v) for v in by_line.values())
+    _LINES[id(options)] = (options, lines)
+    return lines
+
+
+def _nth(mix: int, line: int, size: int, k: int) -> int:
+    """The k-th of a record's seeded walk through a line's `size` expansions that visits each once
+    before any twice (an offset and a stride prime to `size`, from the record's `mix` and the
+    line): shuffling the expansions per text cost more than composing it."""
+    h = (mix * 2654435761 + line * 40503 + 12345) & 0xFFFFFFFF
+    stride = 1 + (h >> 8) % (size - 1)
+    while math.gcd(stride, size) != 1:
+        stride += 1
+    return (h + stride * k) % size
+
+
 @lru_cache(maxsize=4096)
-def _order(seed: int, record_id: str, key: str, size: int) -> tuple[int, ...]:
-    """A record's seeded order of a phrase group of `size` options (cached: its texts share it)."""
+def _order(seed: int, record_id: str, key: str, size: int) -> tuple[tuple[int, ...], int]:
+    """A record's seeded order of a phrase group of `size` lines, and a number to walk each
+    line's expansions by (cached: the record's texts share them)."""
     order = list(range(size))
-    seeded_rng(seed, record_id, "deal", key, str(size)).shuffle(order)
-    return tuple(order)
+    rng = seeded_rng(seed, record_id, "deal", key, str(size))
+    rng.shuffle(order)
+    return tuple(order), rng.getrandbits(32)
 
 
 def article(word: str) -> str:
-    """'an' before a vowel sound: 'an extreme', 'a moderate', 'an AU12', 'a one-sided'."""
+    """'an' before a vowel sound: 'an extreme', 'a moderate', 'an AU12', 'a one-sided', 'an 8-year-old',
+    'an 11-year-old', 'a 0.87 chance'."""
+    if word[0].isdigit():  # eight, eleven, eighteen, eighty-: the numbers said with a vowel first
+        digits = DIGITS.match(word)
+        number = digits.group() if digits else word
+        return "an" if number.startswith("8") or number in ("11", "18") else "a"
     if len(word) > 1 and word[:2].isupper():  # an initialism is read letter by letter
         return "an" if word[0] in "AEFHILMNORSX" else "a"
     lower = word.lower()
@@ -170,25 +217,31 @@ def _noun_item(scene: _Scene, fact: AUFact) -> str:
     return scene.pick(groups[kind]).format(code=fact.au, name=fact.name, intensity=fact.intensity or "")
 
 
+_FITTING: dict[tuple[int, str, bool, frozenset[str], str | None], tuple[PhraseBank, list[Wording]]] = {}
+
+
+def _fitting(
+    bank: PhraseBank, au: str, one_side: bool, parts: frozenset[str], intensity: str | None
+) -> list[Wording]:
+    """The AU's wordings that name only the region's parts and suit the intensity (the same few
+    keys for every text: filtering the expansions per clause was the composer's slowest step)."""
+    key = (id(bank), au, one_side, parts, intensity)
+    hit = _FITTING.get(key)
+    if hit is None or hit[0] is not bank:
+        suits = [w for w in bank.wordings[au] if w.only is None or intensity in w.only]
+        fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
+        hit = _FITTING[key] = (bank, fits)
+    return hit[1]
+
+
 def _clause_item(scene: _Scene, fact: AUFact) -> str:
     """The appearance change, with the code and name when the naming is `both`."""
-    wordings = scene.bank.wordings[fact.au]
-    key = (id(wordings), scene.one_side, scene.facts.parts, fact.intensity)
-    hit = _FITS.get(key)
-    if hit is None or hit[0] is not wordings:  # the same few for every text: filtering each was slow
-        fits = tuple(
-            w
-            for w in wordings
-            if (w.parts_side if scene.one_side else w.parts_both) <= scene.facts.parts
-            and (w.only is None or fact.intensity in w.only)
-        )
-        hit = _FITS[key] = (wordings, fits)
-    fits = hit[1]
+    fits = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity)
     if not fits:  # no wording fits the region's vocabulary: say it in the code + name form
         return "there is " + _noun_item(scene, fact)
     compact = len(scene.facts.aus) > COMPACT_ABOVE
     if compact:  # many AUs: the shortest wordings, so the text stays within the gate's length
-        fits = tuple(sorted(fits, key=lambda w: len(w.both))[:1])
+        fits = sorted(fits, key=lambda w: len(w.both))[:1]
     wording = scene.pick(fits)
     form = wording.side if scene.one_side else wording.both
     if fact.intensity and wording.only is None and "," not in form and scene.rng.random() < DEGREE_SHARE:
@@ -205,10 +258,6 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
     return scene.pick(scene.bank.plain_annotated).format(clause=clause) if annotated else clause
 
 
-# (AU's wordings, side form, region vocabulary, intensity) -> the wordings that fit; the entry
-# keeps the wordings it was made from, so that an id is never taken for another bank's
-_Wordings = tuple[Wording, ...]
-_FITS: dict[tuple[int, bool, frozenset[str], str | None], tuple[_Wordings, _Wordings]] = {}
 
 
 def _au_sentences(scene: _Scene, name: str) -> list[str]:
@@ -263,9 +312,7 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
     cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion, frozenset())]
     kind = "neutral" if facts.emotion == "neutral" else "cue" if cues else "no_cue"
     group = f"{status}.{'face_' if face_level else ''}{kind}"
-    phrases = scene.bank.emotion[group]
-    if facts.emotion_p is None:
-        phrases = tuple(p for p in phrases if "p" not in p.slots)
+    phrases = _without_p(scene.bank.emotion[group]) if facts.emotion_p is None else scene.bank.emotion[group]
     nouns, adjectives = scene.bank.emotion_words.get(facts.emotion, ((facts.emotion,), (facts.emotion,)))
     values = {
         "noun": scene.pick(nouns),
@@ -277,6 +324,17 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
     return _fill(scene.deal(f"emotion.{group}.{facts.emotion_p is None}", phrases), scene, **values)
 
 
+_WITHOUT_P: dict[int, tuple[tuple[Phrase, ...], tuple[Phrase, ...]]] = {}
+
+
+def _without_p(phrases: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
+    """The group's phrases that need no probability (kept per group: filtering per text was slow)."""
+    hit = _WITHOUT_P.get(id(phrases))
+    if hit is None or hit[0] is not phrases:
+        hit = _WITHOUT_P[id(phrases)] = (phrases, tuple(p for p in phrases if "p" not in p.slots))
+    return hit[1]
+
+
 def _here(scene: _Scene) -> str:
     """How a later sentence refers back to the region: "this area", or by its name again."""
     if scene.family == "face":
@@ -286,8 +344,10 @@ def _here(scene: _Scene) -> str:
     return scene.again if scene.again and scene.rng.random() < HERE_BY_NAME else scene.pick(scene.bank.here)
 
 
-def _age_sentence(scene: _Scene) -> str | None:
-    """Point estimate, likely range and bin, each when the label has it, said as a person would."""
+def _age_sentence(scene: _Scene, every_form: bool) -> str | None:
+    """The age as a person would say it: the face text (`every_form`) gives the point estimate,
+    likely range and bin, each when the label has it; a region text the point estimate alone or
+    with one of the others, dealt, so that a face's ~24 texts do not say its age three ways each."""
     facts, label = scene.facts, scene.record.age
     if facts.age_years is None or label is None:
         return None
@@ -302,24 +362,28 @@ def _age_sentence(scene: _Scene) -> str | None:
         if facts.age_bin in scene.bank.bin_words:
             values["bin_words"] = scene.bank.bin_words[facts.age_bin]
     status = "gt" if _is_gt(label) else "estimate"
-    key = (id(scene.bank), status, frozenset(have), frozenset(values), facts.age_at_least)
+    key = (id(scene.bank), status, frozenset(have), frozenset(values), facts.age_at_least, every_form)
     group = _AGE_GROUPS.get(key)
-    if group is None:  # the same few groups for every text: filtering 160 phrases per text was slow
+    if group is None:  # the same few groups for every text: filtering the phrases per text was slow
         group = _AGE_GROUPS[key] = _age_group(scene.bank.age[status], *key[2:])
-    return _fill(scene.deal(f"age.{sorted(have)}.{facts.age_at_least}", group), scene, **values)
+    return _fill(scene.deal(f"age.{sorted(have)}.{facts.age_at_least}.{every_form}", group), scene, **values)
 
 
-_AGE_GROUPS: dict[tuple[int, str, frozenset[str], frozenset[str], bool], tuple[Phrase, ...]] = {}
+_AGE_GROUPS: dict[tuple[int, str, frozenset[str], frozenset[str], bool, bool], tuple[Phrase, ...]] = {}
+AGE_FORMS = 2  # at most this many of the age facts in a region text (the face text states all)
 
 
 def _age_group(
-    phrases: tuple[Phrase, ...], have: frozenset[str], slots: frozenset[str], at_least: bool
+    phrases: tuple[Phrase, ...], have: frozenset[str], slots: frozenset[str], at_least: bool, every: bool
 ) -> tuple[Phrase, ...]:
-    """The age sentences that state every age fact there is (and no other), with slots to fill."""
-    usable = [p for p in phrases if p.facts <= have and p.slots <= slots]
+    """The age sentences that state the point estimate and, with `every`, every other age fact
+    there is (else at most one more), and no fact the label lacks, with slots to fill."""
+    usable = [p for p in phrases if "age.years" in p.facts and p.facts <= have and p.slots <= slots]
     usable = [p for p in usable if ("age.at_least" in p.states) == at_least]
     most = max(len(p.facts) for p in usable)  # every age fact there is, when a group says them all
-    return tuple(p for p in usable if len(p.facts) == most)
+    if every:
+        return tuple(p for p in usable if len(p.facts) == most)
+    return tuple(p for p in usable if len(p.facts) <= AGE_FORMS)
 
 
 AGE_FIRST, AGE_BEFORE_EMOTION = 0.15, 0.4  # seeded shares of the sentence orders
@@ -327,8 +391,10 @@ AGE_FIRST, AGE_BEFORE_EMOTION = 0.15, 0.4  # seeded shares of the sentence order
 
 def _text(scene: _Scene, first: list[str]) -> str:
     """The AU sentences, the emotion and the age in a seeded order (the age may lead; the emotion
-    follows the AUs, which it may refer back to); articles agree, capitals start."""
-    emotion, age = _emotion_sentence(scene, scene.family == "face"), _age_sentence(scene)
+    follows the AUs, which it may refer back to); articles agree, capitals start. A region text
+    too short for the gate states the age every way it can."""
+    face = scene.family == "face"
+    emotion, age = _emotion_sentence(scene, face), _age_sentence(scene, face)
     roll = scene.rng.random()
     if roll < AGE_FIRST:
         order = [age, *first, emotion]
@@ -336,7 +402,11 @@ def _text(scene: _Scene, first: list[str]) -> str:
         order = [*first, age, emotion]
     else:
         order = [*first, emotion, age]
-    return " ".join(_capital(fix_articles(s)) for s in order if s)
+    text = " ".join(_capital(fix_articles(s)) for s in order if s)
+    if not face and age and len(text.split()) < LENGTH_WORDS["long"][0]:
+        full = _age_sentence(scene, True) or age
+        text = " ".join(_capital(fix_articles(full if s is age else s)) for s in order if s)
+    return text
 
 
 def _one_side(record: FaceRecord, region: Region | None, family: str) -> bool:

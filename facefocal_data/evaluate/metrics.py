@@ -161,10 +161,11 @@ AGE_STATED = re.compile(
 )
 
 
-# an age said without "years": "looks about 29", "an age of 40", "estimated at 35"
+# an age said without "years": "looks about 29", "an age of 40", "estimated at 35", "is perhaps 29"
 AGE_STATED_BARE = re.compile(
-    r"\b(?:about|around|roughly|approximately|aged?|age of|age is|estimated at|at least)"
-    r"\s+(\d{1,3})(?![\d.])",
+    r"\b(?:about|around|roughly|approximately|aged?|age of|age is|estimated at|at least|perhaps|maybe|"
+    r"probably|likely|close to|some)"
+    r"\s+(\d{1,3})(?!\d|\.\d)",  # a full stop may follow ("is about 47."), a decimal may not
     re.IGNORECASE,
 )
 
