@@ -155,6 +155,9 @@ def article(word: str) -> str:
     return "an" if lower[0] in "aeiou" else "a"
 
 
+_ARTICLE_OF: dict[tuple[str, str], str] = {}  # (the article as written, next word) -> fixed article
+
+
 def fix_articles(text: str) -> str:
     """Every 'a'/'an' agrees with the word after it; phrases are written with 'a'."""
 
@@ -162,8 +165,14 @@ def fix_articles(text: str) -> str:
         at = match.start()
         if at and (text[at - 1].isalnum() or text[at - 1] == "_"):  # inside a word ("can ", "via ")
             return match.group()
-        word = article(match.group(2))
-        return (word.capitalize() if match.group(1)[0] == "A" else word) + " "
+        key: tuple[str, str] = (match.group(1), match.group(2))
+        hit = _ARTICLE_OF.get(key)
+        if hit is None:  # the bank's few next words: each worked out once
+            word = article(key[1])
+            hit = (word.capitalize() if key[0][0] == "A" else word) + " "
+            if len(_ARTICLE_OF) < 65536:
+                _ARTICLE_OF[key] = hit
+        return hit
 
     return ARTICLE.sub(fixed, text)
 
@@ -200,8 +209,20 @@ def _region_name(scene: _Scene, record: FaceRecord, region: Region | None) -> st
         if family.covering and 0 < len(parts) <= MAX_COVER_PARTS and scene.rng.random() < 0.5:
             cover = join([scene.bank.cover_words[p] for p in parts if p in scene.bank.cover_words])
             return scene.pick(family.covering).format(cover=cover)
-    names = [n for n in family.names if parts_named(n) <= scene.facts.parts] or list(family.names)
-    return scene.pick(names).format(side=scene.side or "")
+    return scene.pick(_names(family.names, scene.facts.parts)).format(side=scene.side or "")
+
+
+_NAMES: dict[tuple[int, frozenset[str]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _names(names: tuple[str, ...], parts: frozenset[str]) -> tuple[str, ...]:
+    """A family's names that name only the region's parts, else all of them (kept per family and
+    parts: the same few for every text, and every text names its region twice)."""
+    key = (id(names), parts)
+    hit = _NAMES.get(key)
+    if hit is None or hit[0] is not names:
+        hit = _NAMES[key] = (names, tuple(n for n in names if parts_named(n) <= parts) or names)
+    return hit[1]
 
 
 def _where(scene: _Scene, name: str) -> str:
@@ -217,32 +238,38 @@ def _noun_item(scene: _Scene, fact: AUFact) -> str:
     return scene.pick(groups[kind]).format(code=fact.au, name=fact.name, intensity=fact.intensity or "")
 
 
-_FITTING: dict[tuple[int, str, bool, frozenset[str], str | None], tuple[PhraseBank, list[Wording]]] = {}
+_Fits = tuple[PhraseBank, list[Wording], list[Wording]]
+_FITTING: dict[tuple[int, str, bool, frozenset[str], str | None], _Fits] = {}
 
 
 def _fitting(
     bank: PhraseBank, au: str, one_side: bool, parts: frozenset[str], intensity: str | None
-) -> list[Wording]:
-    """The AU's wordings that name only the region's parts and suit the intensity (the same few
-    keys for every text: filtering the expansions per clause was the composer's slowest step)."""
+) -> _Fits:
+    """The AU's wordings that name only the region's parts and suit the intensity, and the
+    shortest of them (the first shortest, as a stable sort has it) for the compact form: the
+    same few keys for every text, so filtering and sorting per clause was wasted work."""
     key = (id(bank), au, one_side, parts, intensity)
     hit = _FITTING.get(key)
     if hit is None or hit[0] is not bank:
         suits = [w for w in bank.wordings[au] if w.only is None or intensity in w.only]
         fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
-        hit = _FITTING[key] = (bank, fits)
-    return hit[1]
+        shortest = [min(fits, key=_both_length)] if fits else []
+        hit = _FITTING[key] = (bank, fits, shortest)
+    return hit
+
+
+def _both_length(wording: Wording) -> int:
+    return len(wording.both)
 
 
 def _clause_item(scene: _Scene, fact: AUFact) -> str:
     """The appearance change, with the code and name when the naming is `both`."""
-    fits = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity)
+    _, fits, shortest = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity)
     if not fits:  # no wording fits the region's vocabulary: say it in the code + name form
         return "there is " + _noun_item(scene, fact)
     compact = len(scene.facts.aus) > COMPACT_ABOVE
-    if compact:  # many AUs: the shortest wordings, so the text stays within the gate's length
-        fits = sorted(fits, key=lambda w: len(w.both))[:1]
-    wording = scene.pick(fits)
+    # many AUs: the shortest wording, so the text stays within the gate's length
+    wording = scene.pick(shortest if compact else fits)
     form = wording.side if scene.one_side else wording.both
     if fact.intensity and wording.only is None and "," not in form and scene.rng.random() < DEGREE_SHARE:
         degree = scene.fresh(scene.bank.degrees[fact.intensity])  # "parted to a strong degree"
@@ -256,8 +283,6 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
         frame = frames[0] if compact else scene.fresh(frames[1:] or frames)  # the first is the shortest
         return frame.format(clause=clause, code=fact.au, name=fact.name)
     return scene.pick(scene.bank.plain_annotated).format(clause=clause) if annotated else clause
-
-
 
 
 def _au_sentences(scene: _Scene, name: str) -> list[str]:
@@ -363,13 +388,15 @@ def _age_sentence(scene: _Scene, every_form: bool) -> str | None:
             values["bin_words"] = scene.bank.bin_words[facts.age_bin]
     status = "gt" if _is_gt(label) else "estimate"
     key = (id(scene.bank), status, frozenset(have), frozenset(values), facts.age_at_least, every_form)
-    group = _AGE_GROUPS.get(key)
-    if group is None:  # the same few groups for every text: filtering the phrases per text was slow
-        group = _AGE_GROUPS[key] = _age_group(scene.bank.age[status], *key[2:])
-    return _fill(scene.deal(f"age.{sorted(have)}.{facts.age_at_least}.{every_form}", group), scene, **values)
+    hit = _AGE_GROUPS.get(key)
+    if hit is None:  # the same few groups for every text: filtering the phrases per text was slow
+        group = _age_group(scene.bank.age[status], *key[2:])
+        hit = _AGE_GROUPS[key] = (group, f"age.{sorted(have)}.{facts.age_at_least}.{every_form}")
+    return _fill(scene.deal(hit[1], hit[0]), scene, **values)
 
 
-_AGE_GROUPS: dict[tuple[int, str, frozenset[str], frozenset[str], bool, bool], tuple[Phrase, ...]] = {}
+_AgeKey = tuple[int, str, frozenset[str], frozenset[str], bool, bool]
+_AGE_GROUPS: dict[_AgeKey, tuple[tuple[Phrase, ...], str]] = {}
 AGE_FORMS = 2  # at most this many of the age facts in a region text (the face text states all)
 
 
@@ -402,10 +429,12 @@ def _text(scene: _Scene, first: list[str]) -> str:
         order = [*first, age, emotion]
     else:
         order = [*first, emotion, age]
-    text = " ".join(_capital(fix_articles(s)) for s in order if s)
+    # the articles fixed over the whole text at once: a sentence ends with a stop, so no
+    # 'a' at the end of one is read with the next, and 'A'/'An' after a capital stays one
+    text = fix_articles(" ".join([_capital(s) for s in order if s]))
     if not face and age and len(text.split()) < LENGTH_WORDS["long"][0]:
         full = _age_sentence(scene, True) or age
-        text = " ".join(_capital(fix_articles(full if s is age else s)) for s in order if s)
+        text = fix_articles(" ".join([_capital(full if s is age else s) for s in order if s]))
     return text
 
 

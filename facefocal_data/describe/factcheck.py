@@ -311,8 +311,11 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
 
 
 def _check_repetition(text: str) -> list[str]:
+    pieces = SENTENCE_SPLIT.split(text)
+    if len({s.strip().lower() for s in pieces}) == len(pieces):
+        return []  # no two sentences alike even lower-cased and stripped (most texts)
     # len(s.split(None, 2)) >= 3 is len(s.split()) >= 3 without splitting the whole sentence
-    sentences = [s.strip().lower() for s in SENTENCE_SPLIT.split(text) if len(s.split(None, 2)) >= 3]
+    sentences = [s.strip().lower() for s in pieces if len(s.split(None, 2)) >= 3]
     return ["repeats a sentence"] if len(sentences) != len(set(sentences)) else []
 
 
