@@ -12,6 +12,11 @@ import pytest
 from PIL import Image
 
 from facefocal_data.config import Recipe
+from facefocal_data.engines import open_builder
+from facefocal_data.faces import FaceAnalyzer
+from facefocal_data.record import FaceRecord
+from facefocal_data.sources import SourceItem
+from facefocal_data.stages import WorkItem
 
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -54,6 +59,19 @@ def models_ready(request: pytest.FixtureRequest) -> None:
 @pytest.fixture(scope="session")
 def astronaut_rgb() -> np.ndarray:
     return np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
+    """The astronaut built with the template describer, once per test module (tests rewrite its
+    texts); a module may define its own `astronaut`."""
+    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
+    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
+    work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"), rgb=astronaut_rgb)
+    work.scan = analyzer.scan(astronaut_rgb)
+    open_builder(recipe, analyzer.geometry_source, describe=True)([work])
+    analyzer.close()
+    return work.records[0]
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -27,27 +26,12 @@ from facefocal_data.describe.factcheck import au_mentions, check_text, numbers_s
 from facefocal_data.describe.facts import face_facts, region_facts
 from facefocal_data.describe.llm import LLMDescriber
 from facefocal_data.describe.template import describe_face, describe_region
-from facefocal_data.engines import open_builder
 from facefocal_data.errors import RecipeError
-from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.record import FaceRecord
-from facefocal_data.sources import SourceItem
-from facefocal_data.stages import WorkItem
 
-from .conftest import ASTRONAUT, TEMPLATE_RECIPE, note_case
+from .conftest import ASTRONAUT, note_case
 
 Reply = Callable[[dict[str, Any]], tuple[int, Any]]
-
-
-@pytest.fixture(scope="module")
-def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
-    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
-    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
-    work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"), rgb=astronaut_rgb)
-    work.scan = analyzer.scan(astronaut_rgb)
-    open_builder(recipe, analyzer.geometry_source, describe=True)([work])
-    analyzer.close()
-    return work.records[0]
 
 
 def _region(record: FaceRecord, region_id: str):  # type: ignore[no-untyped-def]

@@ -11,21 +11,11 @@ from __future__ import annotations
 import copy
 import random
 
-import numpy as np
-import pytest
-
-from facefocal_data.config import Recipe
 from facefocal_data.describe.compose import compose_face, compose_region
 from facefocal_data.describe.factcheck import check_text
 from facefocal_data.describe.facts import Facts, face_facts, region_facts
 from facefocal_data.describe.template import describe_face, describe_region
-from facefocal_data.engines import open_builder
-from facefocal_data.faces import FaceAnalyzer
 from facefocal_data.record import EmotionLabel, FaceRecord
-from facefocal_data.sources import SourceItem
-from facefocal_data.stages import WorkItem
-
-from .conftest import ASTRONAUT, TEMPLATE_RECIPE
 
 WRONG = (
     "AU04 (Brow Lowerer) is visible.",
@@ -49,17 +39,6 @@ WRONG = (
     "xAU1 (AU12, Lip Corner Puller), AU_4 and BAU04 (Brow Lowerer) shows.",
     "bathe the lips; soothe lip corners are strongly drawn up and back.",
 )
-
-
-@pytest.fixture(scope="module")
-def astronaut(astronaut_rgb: np.ndarray) -> FaceRecord:
-    recipe = Recipe.model_validate(TEMPLATE_RECIPE)
-    analyzer = FaceAnalyzer(recipe.detector, recipe.landmarks, recipe.crop)
-    work = WorkItem(SourceItem("astronaut.png", ASTRONAUT, "examples"), rgb=astronaut_rgb)
-    work.scan = analyzer.scan(astronaut_rgb)
-    open_builder(recipe, analyzer.geometry_source, describe=True)([work])
-    analyzer.close()
-    return work.records[0]
 
 
 def _relabelled(record: FaceRecord, rng: random.Random) -> FaceRecord:
