@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
-from .bank import Phrase, PhraseBank, Wording, load_bank, parts_named, plain_index
+from .bank import Phrase, PhraseBank, Wording, after_word_char, load_bank, parts_named, plain_index
 from .factcheck import LENGTH_WORDS, check_text
 from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
 from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
@@ -162,8 +162,7 @@ def fix_articles(text: str) -> str:
     """Every 'a'/'an' agrees with the word after it; phrases are written with 'a'."""
 
     def fixed(match: re.Match[str]) -> str:
-        at = match.start()
-        if at and (text[at - 1].isalnum() or text[at - 1] == "_"):  # inside a word ("can ", "via ")
+        if after_word_char(text, match.start()):  # inside a word ("can ", "via ")
             return match.group()
         key: tuple[str, str] = (match.group(1), match.group(2))
         hit = _ARTICLE_OF.get(key)

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from ..facs import AU_NAMES
 from ..record import FaceRecord, Region
-from .bank import plain_index
+from .bank import after_word_char, plain_index
 from .facts import PART_WORDS, Facts, region_facts
 
 # "AU12", "AU 12", "AU1" optionally followed by "(Name)", or inside brackets as "(AU12, Name)"
@@ -143,7 +143,7 @@ def _au_matches(text: str) -> Iterator[re.Match[str]]:
     at = 0
     while (match := AU_SCAN.search(text, at)) is not None:
         begin = match.start()
-        if begin and (text[begin - 1].isalnum() or text[begin - 1] == "_"):
+        if after_word_char(text, begin):
             at = begin + 1
             continue
         yield match
@@ -229,15 +229,10 @@ def _extra_facts(text: str, words: frozenset[str]) -> list[str]:
         at, word = match.start(), match.group()
         if at == 0 or (text[at - 1] == " " and text[at - 2 : at - 1] in SENTENCE_ENDS_AFTER):
             continue  # most capitals: a sentence's first word after ". " (or the text's)
-        if word in KNOWN_CAPITALISED or _after_word_char(text, at) or _starts_sentence(text, at):
+        if word in KNOWN_CAPITALISED or after_word_char(text, at) or _starts_sentence(text, at):
             continue
         problems.append(f"names {word!r}, a proper name no label states")
     return problems
-
-
-def _after_word_char(text: str, at: int) -> bool:
-    """Whether a word character (regex \\w) comes before `at`: no word boundary there."""
-    return at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_")
 
 
 def _starts_sentence(text: str, at: int) -> bool:
