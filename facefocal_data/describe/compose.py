@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
@@ -102,21 +102,30 @@ class _Scene:
         return choice
 
 
-_LINES: dict[int, tuple[Sequence[object], tuple[tuple[object, ...], ...]]] = {}
+_KEPT: dict[tuple[object, ...], tuple[object, object]] = {}
+
+
+def _kept(owner: object, key: tuple[object, ...], make: Callable[[], T]) -> T:
+    """`make()`, worked out once per `owner` (the bank or one of its phrase groups) and `key`:
+    every text filters the same few groups the same few ways, and doing it per text was slow.
+    An entry holds its owner, so an object that reuses a freed one's id never finds its entry."""
+    full = (id(owner), *key)
+    hit = _KEPT.get(full)
+    if hit is None or hit[0] is not owner:
+        hit = _KEPT[full] = (owner, make())
+    return cast(T, hit[1])
 
 
 def _lines(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
-    """A group's options by the bank line each was written on, kept per group (groups live as
-    long as the bank or the describer's caches, so their ids stay theirs)."""
-    hit = _LINES.get(id(options))
-    if hit is not None and hit[0] is options:
-        return hit[1]  # type: ignore[return-value]
+    """A group's options by the bank line each was written on."""
+    return _kept(options, ("lines",), lambda: _by_line(options))
+
+
+def _by_line(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
     by_line: dict[object, list[T]] = {}
     for i, option in enumerate(options):
         by_line.setdefault(getattr(option, "line", i), []).append(option)
-    lines = tuple(tuple(v) for v in by_line.values())
-    _LINES[id(options)] = (options, lines)
-    return lines
+    return tuple(tuple(v) for v in by_line.values())
 
 
 def _nth(mix: int, line: int, size: int, k: int) -> int:
@@ -211,17 +220,10 @@ def _region_name(scene: _Scene, record: FaceRecord, region: Region | None) -> st
     return scene.pick(_names(family.names, scene.facts.parts)).format(side=scene.side or "")
 
 
-_NAMES: dict[tuple[int, frozenset[str]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
-
-
 def _names(names: tuple[str, ...], parts: frozenset[str]) -> tuple[str, ...]:
-    """A family's names that name only the region's parts, else all of them (kept per family and
-    parts: the same few for every text, and every text names its region twice)."""
-    key = (id(names), parts)
-    hit = _NAMES.get(key)
-    if hit is None or hit[0] is not names:
-        hit = _NAMES[key] = (names, tuple(n for n in names if parts_named(n) <= parts) or names)
-    return hit[1]
+    """A family's names that name only the region's parts, else all of them (every text names
+    its region twice)."""
+    return _kept(names, ("names", parts), lambda: tuple(n for n in names if parts_named(n) <= parts) or names)
 
 
 def _where(scene: _Scene, name: str) -> str:
@@ -237,24 +239,18 @@ def _noun_item(scene: _Scene, fact: AUFact) -> str:
     return scene.pick(groups[kind]).format(code=fact.au, name=fact.name, intensity=fact.intensity or "")
 
 
-_Fits = tuple[PhraseBank, list[Wording], list[Wording]]
-_FITTING: dict[tuple[int, str, bool, frozenset[str], str | None], _Fits] = {}
-
-
 def _fitting(
     bank: PhraseBank, au: str, one_side: bool, parts: frozenset[str], intensity: str | None
-) -> _Fits:
+) -> tuple[list[Wording], list[Wording]]:
     """The AU's wordings that name only the region's parts and suit the intensity, and the
-    shortest of them (the first shortest, as a stable sort has it) for the compact form: the
-    same few keys for every text, so filtering and sorting per clause was wasted work."""
-    key = (id(bank), au, one_side, parts, intensity)
-    hit = _FITTING.get(key)
-    if hit is None or hit[0] is not bank:
+    shortest of them (the first shortest, as a stable sort has it) for the compact form."""
+
+    def make() -> tuple[list[Wording], list[Wording]]:
         suits = [w for w in bank.wordings[au] if w.only is None or intensity in w.only]
         fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
-        shortest = [min(fits, key=_both_length)] if fits else []
-        hit = _FITTING[key] = (bank, fits, shortest)
-    return hit
+        return fits, [min(fits, key=_both_length)] if fits else []
+
+    return _kept(bank, ("fits", au, one_side, parts, intensity), make)
 
 
 def _both_length(wording: Wording) -> int:
@@ -263,7 +259,7 @@ def _both_length(wording: Wording) -> int:
 
 def _clause_item(scene: _Scene, fact: AUFact) -> str:
     """The appearance change, with the code and name when the naming is `both`."""
-    _, fits, shortest = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity)
+    fits, shortest = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity)
     if not fits:  # no wording fits the region's vocabulary: say it in the code + name form
         return "there is " + _noun_item(scene, fact)
     compact = len(scene.facts.aus) > COMPACT_ABOVE
@@ -348,15 +344,9 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
     return _fill(scene.deal(f"emotion.{group}.{facts.emotion_p is None}", phrases), scene, **values)
 
 
-_WITHOUT_P: dict[int, tuple[tuple[Phrase, ...], tuple[Phrase, ...]]] = {}
-
-
 def _without_p(phrases: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
-    """The group's phrases that need no probability (kept per group: filtering per text was slow)."""
-    hit = _WITHOUT_P.get(id(phrases))
-    if hit is None or hit[0] is not phrases:
-        hit = _WITHOUT_P[id(phrases)] = (phrases, tuple(p for p in phrases if "p" not in p.slots))
-    return hit[1]
+    """The group's phrases that need no probability."""
+    return _kept(phrases, ("without_p",), lambda: tuple(p for p in phrases if "p" not in p.slots))
 
 
 def _here(scene: _Scene) -> str:
@@ -386,16 +376,15 @@ def _age_sentence(scene: _Scene, every_form: bool) -> str | None:
         if facts.age_bin in scene.bank.bin_words:
             values["bin_words"] = scene.bank.bin_words[facts.age_bin]
     status = "gt" if _is_gt(label) else "estimate"
-    key = (id(scene.bank), status, frozenset(have), frozenset(values), facts.age_at_least, every_form)
-    hit = _AGE_GROUPS.get(key)
-    if hit is None:  # the same few groups for every text: filtering the phrases per text was slow
-        group = _age_group(scene.bank.age[status], *key[2:])
-        hit = _AGE_GROUPS[key] = (group, f"age.{sorted(have)}.{facts.age_at_least}.{every_form}")
-    return _fill(scene.deal(hit[1], hit[0]), scene, **values)
+    key = (frozenset(have), frozenset(values), facts.age_at_least, every_form)
+
+    def make() -> tuple[tuple[Phrase, ...], str]:  # the group, and its key for `deal`
+        return _age_group(scene.bank.age[status], *key), f"age.{sorted(have)}.{key[2]}.{every_form}"
+
+    group, deal_key = _kept(scene.bank, ("age", status, *key), make)
+    return _fill(scene.deal(deal_key, group), scene, **values)
 
 
-_AgeKey = tuple[int, str, frozenset[str], frozenset[str], bool, bool]
-_AGE_GROUPS: dict[_AgeKey, tuple[tuple[Phrase, ...], str]] = {}
 AGE_FORMS = 2  # at most this many of the age facts in a region text (the face text states all)
 
 
