@@ -1,0 +1,88 @@
+"""Issue 16's targets on a real default build of a folder of face images.
+
+`facefocal build DIR` with the default recipe (no describer flag) `--runs` times into fresh
+folders, then, over the last build's texts: faces/s end to end and the describe stage's share of
+stage time (each run: the share moves with machine load, so read all of them), distinct-2 over
+all region texts (and over size-matched random samples), the commonest sentence's share, words
+per region text, the fact check's pass rate (every region and face text against its labels),
+`facefocal evaluate`'s own reading of AUs, emotion and age from each region text (precision /
+recall / hallucination), and link-grammar failures over a seeded sample of unique sentences.
+
+Run: python benchmarks/bench_build_texts.py DIR [--runs 3] [--grammar-sample 1000]
+Not a test: machines are noisy; read the ratios, not the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench_describe import ISSUE_SAMPLE_SIZES
+from bench_describe import _fact_reading as fact_reading
+from bench_describe import _gate_pass as gate_pass
+from bench_describe import _grammar as grammar_figures
+from bench_describe import _sampled_distinct_2 as sampled_distinct_2
+
+from facefocal_data.describe.quality import variety
+from facefocal_data.exporters.base import iter_records
+from facefocal_data.pipeline import BuildSummary, build
+from facefocal_data.record import FaceRecord
+
+
+def _run_line(summary: BuildSummary) -> str:
+    total = sum(summary.stage_seconds.values())
+    share = summary.stage_seconds.get("describe", 0.0) / total if total else 0.0
+    return (
+        f"{summary.faces} faces in {summary.seconds:.1f} s ({summary.faces_per_second:.1f} faces/s); "
+        f"describe {summary.stage_seconds.get('describe', 0.0):.2f} s "
+        f"of {total:.1f} s stage time = {share:.1%}"
+    )
+
+
+def text_figures(records: list[FaceRecord], grammar_sample: int, seed: int) -> dict[str, Any]:
+    """What the issue measures over a build's texts."""
+    region_texts = [region.description.text for record in records for region in record.regions]
+    stats = variety(region_texts)
+    row: dict[str, Any] = {
+        "region texts": len(region_texts),
+        "distinct-2, all region texts": stats.distinct_2,
+        "distinct-2 of 184 / 3,542 random region texts": " / ".join(
+            f"{sampled_distinct_2(region_texts, k):.4f}" for k in ISSUE_SAMPLE_SIZES
+        ),
+        "top sentence share": stats.top_sentence_share,
+        "top sentence": stats.top_sentence,
+        "words per region text": stats.words_per_text,
+        "fact check pass": gate_pass(records),
+        "evaluator reading P / R / halluc.": fact_reading(records),
+        "fallbacks": sum(
+            bool(text.fallback_used)
+            for record in records
+            for text in [record.face_description, *(g.description for g in record.regions)]
+        ),
+    }
+    faces = [record.face_description.text for record in records]
+    return row | grammar_figures(region_texts + faces, grammar_sample, seed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("images", type=Path, help="a folder of face images")
+    parser.add_argument("--runs", type=int, default=3, help="builds, each into a fresh folder")
+    parser.add_argument("--grammar-sample", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(args.runs):
+            out = Path(tmp) / f"out{run}"
+            print(f"build {run + 1}: {_run_line(build(args.images, out))}", flush=True)
+        records = list(iter_records(out, pixels=False))
+    for key, value in text_figures(records, args.grammar_sample, args.seed).items():
+        print(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
+
+
+if __name__ == "__main__":
+    main()
