@@ -95,7 +95,26 @@ LETTERS_ONLY = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 BRACKETED = re.compile(r"\[[^\]]*\]")
 PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
 SENTENCE_SPLIT = re.compile(r"[.;!?]\s+")
-LENGTH_WORDS = {"short": (8, 60), "long": (20, 140)}
+# "terse": the phrase describer's region texts (bank v4), which say the emotion and the age in
+# one sentence, an at-rest region's often with its rest: 8 words state every fact of one
+# numbers written in words, as prose writes an age ("about thirty-five", "a twelve-year-old"): read
+# as the number they say, so a wrong one fails as a wrong digit does. "one" is not read ("one
+# side", "no one"); the bank writes 0 and 1 in digits.
+# fmt: off
+SMALL_NUMBERS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+]
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+# fmt: on
+NUMBER_VALUES = {w: i for i, w in enumerate(SMALL_NUMBERS) if i >= 2}
+NUMBER_VALUES |= {w: 20 + 10 * i for i, w in enumerate(TENS)}
+NUMBER_WORD_SET = frozenset(NUMBER_VALUES)
+NUMBER_WORDS = re.compile(
+    rf"\b({'|'.join(TENS)})(?:-({'|'.join(SMALL_NUMBERS[1:10])}))?\b|\b({'|'.join(SMALL_NUMBERS[2:])})\b",
+    re.IGNORECASE,
+)
+LENGTH_WORDS = {"short": (8, 60), "long": (20, 140), "terse": (8, 140)}
 WORDS_PER_AU = 10  # each present AU may take this many more words
 
 
@@ -264,8 +283,39 @@ def _parts(words: frozenset[str]) -> set[str]:
 def numbers_stated(text: str) -> tuple[list[float], list[int]]:
     """(decimals, integers) the text quotes, leaving out AU codes, percentages and box coordinates.
 
-    Integers of four or more digits are no age and no fact a text quotes; they are left out."""
-    return _numbers(read(text).bare)
+    Integers of four or more digits are no age and no fact a text quotes; they are left out.
+    Numbers in words ("thirty-five") count as their digits."""
+    reading = read(text)
+    return _numbers(
+        as_digits(reading.bare) if not reading.words.isdisjoint(NUMBER_WORD_SET) else reading.bare
+    )
+
+
+def in_words(n: int) -> str:
+    """2-99 in words ("twenty-nine"); other numbers in digits."""
+    if not 2 <= n <= 99:
+        return str(n)
+    if n < 20:
+        return SMALL_NUMBERS[n]
+    tens, ones = divmod(n, 10)
+    return TENS[tens - 2] + (f"-{SMALL_NUMBERS[ones]}" if ones else "")
+
+
+def _word_number(match: re.Match[str]) -> str:
+    tens, ones, small = match.groups()
+    if small:
+        return str(NUMBER_VALUES[small.lower()])
+    return str(NUMBER_VALUES[tens.lower()] + (SMALL_NUMBERS.index(ones.lower()) if ones else 0))
+
+
+def as_digits(text: str) -> str:
+    """The text with its numbers in words as digits ("about twenty-nine" -> "about 29")."""
+    return NUMBER_WORDS.sub(_word_number, text)
+
+
+def _digits(reading: Reading) -> str:
+    """The bare text with its numbers in words as digits (the set test first: most have none)."""
+    return reading.bare if reading.words.isdisjoint(NUMBER_WORD_SET) else as_digits(reading.bare)
 
 
 def _numbers(bare: str) -> tuple[list[float], list[int]]:
@@ -295,7 +345,7 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     problems = _check_aus(reading, set(present), described)
     mentioned = {au for au, _ in reading.mentions} | described
     problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
-    problems += _check_emotion(reading.words, facts) + _check_numbers(reading.bare, facts)
+    problems += _check_emotion(reading.words, facts) + _check_numbers(_digits(reading), facts)
     problems += _check_parts(reading, facts) + _check_repetition(text) + _extra_facts(text, reading.words)
     low, high = LENGTH_WORDS[style]
     high += WORDS_PER_AU * len(present)

@@ -8,6 +8,7 @@ that talks about a part outside it is not grounded in the region.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -152,9 +153,23 @@ def _label_facts(record: FaceRecord) -> dict[str, Any]:
         emotion_uncertain=bool(emotion and emotion.uncertain),
         age_years=None if age is None or age.years is None else round(age.years),
         age_range=age_range,
-        age_bin=None if age is None else age.bin,
+        age_bin=None if age is None or age.years is None else _bin_of(round(age.years), age.bin),
         age_at_least=age is not None and age.range_edge == "above",
     )
+
+
+BIN_ENDS = re.compile(r"^(\d+)(?:-(\d+)|\+)$")  # "60-69", "70+"
+
+
+def _bin_of(years: int, age_bin: str | None) -> str | None:
+    """The label's bin when it holds the rounded years a text states, else None: the bin is of
+    the model's years (69.6 is in 60-69), and "about 70, in the 60-69 group" contradicts
+    itself; the text then leaves the bin out (a bin of another form is kept)."""
+    match = BIN_ENDS.match(age_bin or "")
+    if match is None:
+        return age_bin
+    low, high = int(match.group(1)), match.group(2)
+    return age_bin if low <= years and (high is None or years <= int(high)) else None
 
 
 def region_facts(record: FaceRecord, region: Region) -> Facts:
