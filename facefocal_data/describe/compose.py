@@ -404,8 +404,8 @@ def _age_group(
 
 
 AGE_FIRST, AGE_BEFORE_EMOTION = 0.15, 0.4  # seeded shares of the sentence orders
-BLEND_SHARE = 0.85  # region texts that say the emotion and the age in one sentence
-REST_BLEND = 0.5  # of those at rest: one sentence for the rest, the emotion and the age
+BLEND_SHARE = 0.9  # region texts that say the emotion and the age in one sentence
+REST_BLEND = 0.7  # of those at rest: one sentence for the rest, the emotion and the age
 TAIL_SHARE = 0.6  # of those whose AUs are the emotion's cues: the blend said after the AU sentence
 IN_WORDS = 0.35  # region texts that write the age in words
 ONE_YEAR = re.compile(r"\b1 years\b")
@@ -474,6 +474,16 @@ def _blend(scene: _Scene, group: str) -> str:
     return _fill(frame, scene, **_blend_values(scene))
 
 
+def _rest_blends(phrases: tuple[Phrase, ...], status: str) -> tuple[Phrase, ...]:
+    """The at-rest blends for the emotion label's status: `uncertain` ones say it is uncertain."""
+    uncertain = status == "uncertain"
+    return _kept(
+        phrases,
+        ("status", uncertain),
+        lambda: tuple(p for p in phrases if ("uncertain" in p.states) == uncertain),
+    )
+
+
 def _region_text(scene: _Scene, name: str) -> str:
     """A region's text; most say the emotion and the age in one sentence (or with the at-rest
     statement, or after the AU sentence when its AUs are the emotion's cues): each fact once."""
@@ -481,8 +491,8 @@ def _region_text(scene: _Scene, name: str) -> str:
     if status is None or scene.rng.random() >= BLEND_SHARE:
         return _text(scene, _au_sentences(scene, name) if scene.facts.aus else [_rest_sentence(scene, name)])
     if not scene.facts.aus:
-        if status == "estimate" and scene.rng.random() < REST_BLEND:
-            frame = scene.deal("rest.blend", scene.bank.frames["rest.blend"])
+        if scene.rng.random() < REST_BLEND:
+            frame = scene.deal(f"rest.blend.{status}", _rest_blends(scene.bank.frames["rest.blend"], status))
             values = _blend_values(scene)
             return _joined(scene, [_fill(frame, scene, name=name, where=_where(scene, name), **values)])
         first = [_rest_sentence(scene, name)]

@@ -27,13 +27,13 @@ AU_MENTION = re.compile(
 # letters is scanned for them, one that starts with a boundary is tried at every character
 AU_SCAN = re.compile(AU_MENTION.pattern.removeprefix(r"\b"), AU_MENTION.flags)
 EMOTION_WORDS: dict[str, tuple[str, ...]] = {
-    "happiness": ("happiness", "happy", "joy", "joyful"),
-    "sadness": ("sadness", "sad"),
-    "surprise": ("surprise", "surprised"),
-    "fear": ("fear", "fearful", "afraid", "scared"),
+    "happiness": ("happiness", "happy", "joy", "joyful", "cheerful"),
+    "sadness": ("sadness", "sad", "unhappy"),
+    "surprise": ("surprise", "surprised", "astonished"),
+    "fear": ("fear", "fearful", "afraid", "scared", "frightened"),
     "anger": ("anger", "angry"),
     "disgust": ("disgust", "disgusted"),
-    "contempt": ("contempt", "contemptuous"),
+    "contempt": ("contempt", "contemptuous", "scornful"),
     "neutral": ("neutral",),
 }
 # What no label states: a text naming any of these says more than the facts (clothing, hair,
@@ -110,8 +110,10 @@ TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "nin
 NUMBER_VALUES = {w: i for i, w in enumerate(SMALL_NUMBERS) if i >= 2}
 NUMBER_VALUES |= {w: 20 + 10 * i for i, w in enumerate(TENS)}
 NUMBER_WORD_SET = frozenset(NUMBER_VALUES)
+# the word boundary before a number is checked in `_word_number` (a pattern that starts with a
+# boundary is tried at every character; one that starts with its letters is scanned for them)
 NUMBER_WORDS = re.compile(
-    rf"\b({'|'.join(TENS)})(?:-({'|'.join(SMALL_NUMBERS[1:10])}))?\b|\b({'|'.join(SMALL_NUMBERS[2:])})\b",
+    rf"({'|'.join(TENS)})(?:-({'|'.join(SMALL_NUMBERS[1:10])}))?\b|({'|'.join(SMALL_NUMBERS[2:])})\b",
     re.IGNORECASE,
 )
 LENGTH_WORDS = {"short": (8, 60), "long": (20, 140), "terse": (8, 140)}
@@ -302,6 +304,8 @@ def in_words(n: int) -> str:
 
 
 def _word_number(match: re.Match[str]) -> str:
+    if after_word_char(match.string, match.start()):  # inside a word ("often", "twentieth")
+        return match.group()
     tens, ones, small = match.groups()
     if small:
         return str(NUMBER_VALUES[small.lower()])

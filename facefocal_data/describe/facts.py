@@ -161,6 +161,7 @@ def _label_facts(record: FaceRecord) -> dict[str, Any]:
 BIN_ENDS = re.compile(r"^(\d+)(?:-(\d+)|\+)$")  # "60-69", "70+"
 
 
+@lru_cache(maxsize=1024)
 def _bin_of(years: int, age_bin: str | None) -> str | None:
     """The label's bin when it holds the rounded years a text states, else None: the bin is of
     the model's years (69.6 is in 60-69), and "about 70, in the 60-69 group" contradicts
