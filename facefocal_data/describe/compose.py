@@ -450,11 +450,14 @@ def _blend_status(scene: _Scene) -> str | None:
     return "uncertain" if facts.emotion_uncertain else "estimate"
 
 
-def _blend_values(scene: _Scene) -> dict[str, str]:
+def _blend_values(scene: _Scene, frame: Phrase) -> dict[str, str]:
+    """A blend's slot values: the emotion's adjective, the age, the probability; {here} only
+    where the frame has it (a seeded pick the others need not pay for)."""
     facts = scene.facts
     adjectives = scene.bank.emotion_words.get(facts.emotion or "", ((), (facts.emotion or "",)))[1]
     p = "" if facts.emotion_p is None else f"{facts.emotion_p:.2f}"
-    return {"adj": scene.pick(adjectives), "years": _years(scene), "p": p, "here": _here(scene)}
+    values = {"adj": scene.pick(adjectives), "years": _years(scene), "p": p}
+    return values | {"here": _here(scene)} if "here" in frame.slots else values
 
 
 def _years(scene: _Scene) -> str:
@@ -471,7 +474,7 @@ def _blend(scene: _Scene, group: str) -> str:
     if scene.facts.emotion_p is None:
         phrases = _without_p(phrases)
     frame = scene.deal(f"blend.{group}.{scene.facts.emotion_p is None}", phrases)
-    return _fill(frame, scene, **_blend_values(scene))
+    return _fill(frame, scene, **_blend_values(scene, frame))
 
 
 def _rest_blends(phrases: tuple[Phrase, ...], status: str) -> tuple[Phrase, ...]:
@@ -493,7 +496,7 @@ def _region_text(scene: _Scene, name: str) -> str:
     if not scene.facts.aus:
         if scene.rng.random() < REST_BLEND:
             frame = scene.deal(f"rest.blend.{status}", _rest_blends(scene.bank.frames["rest.blend"], status))
-            values = _blend_values(scene)
+            values = _blend_values(scene, frame)
             return _joined(scene, [_fill(frame, scene, name=name, where=_where(scene, name), **values)])
         first = [_rest_sentence(scene, name)]
     else:

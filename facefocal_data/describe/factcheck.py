@@ -110,6 +110,8 @@ TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "nin
 NUMBER_VALUES = {w: i for i, w in enumerate(SMALL_NUMBERS) if i >= 2}
 NUMBER_VALUES |= {w: 20 + 10 * i for i, w in enumerate(TENS)}
 NUMBER_WORD_SET = frozenset(NUMBER_VALUES)
+TENS_SET = frozenset(TENS)
+ONES_AFTER_TENS = re.compile(rf"-({'|'.join(SMALL_NUMBERS[1:10])})\b")  # "-nine" after "twenty"
 # the word boundary before a number is checked in `_word_number` (a pattern that starts with a
 # boundary is tried at every character; one that starts with its letters is scanned for them)
 NUMBER_WORDS = re.compile(
@@ -288,9 +290,8 @@ def numbers_stated(text: str) -> tuple[list[float], list[int]]:
     Integers of four or more digits are no age and no fact a text quotes; they are left out.
     Numbers in words ("thirty-five") count as their digits."""
     reading = read(text)
-    return _numbers(
-        as_digits(reading.bare) if not reading.words.isdisjoint(NUMBER_WORD_SET) else reading.bare
-    )
+    decimals, integers = _numbers(reading.bare)
+    return decimals, integers + _word_integers(reading)
 
 
 def in_words(n: int) -> str:
@@ -317,9 +318,27 @@ def as_digits(text: str) -> str:
     return NUMBER_WORDS.sub(_word_number, text)
 
 
-def _digits(reading: Reading) -> str:
-    """The bare text with its numbers in words as digits (the set test first: most have none)."""
-    return reading.bare if reading.words.isdisjoint(NUMBER_WORD_SET) else as_digits(reading.bare)
+def _word_integers(reading: Reading) -> list[int]:
+    """The numbers the text writes in words ("twenty-nine" 29, "seventeen" 17), found by the
+    words it has (most texts have none; `as_digits`, a regex over the text, cost 80 µs a text)."""
+    present = reading.words & NUMBER_WORD_SET
+    if not present:
+        return []
+    lower, out = reading.bare_lower, []
+    for word in present:
+        at = lower.find(word)
+        while at >= 0:
+            end = at + len(word)
+            if not (after_word_char(lower, at) or lower[end : end + 1].isalpha() or _after_tens(lower, at)):
+                ones = ONES_AFTER_TENS.match(lower, end) if word in TENS_SET else None
+                out.append(NUMBER_VALUES[word] + (SMALL_NUMBERS.index(ones.group(1)) if ones else 0))
+            at = lower.find(word, end)
+    return out
+
+
+def _after_tens(lower: str, at: int) -> bool:
+    """Whether a word at `at` is the ones of a compound ("nine" in "twenty-nine")."""
+    return lower[at - 1 : at] == "-" and any(lower.endswith(t, 0, at - 1) for t in TENS)
 
 
 def _numbers(bare: str) -> tuple[list[float], list[int]]:
@@ -349,7 +368,7 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     problems = _check_aus(reading, set(present), described)
     mentioned = {au for au, _ in reading.mentions} | described
     problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
-    problems += _check_emotion(reading.words, facts) + _check_numbers(_digits(reading), facts)
+    problems += _check_emotion(reading.words, facts) + _check_numbers(reading, facts)
     problems += _check_parts(reading, facts) + _check_repetition(text) + _extra_facts(text, reading.words)
     low, high = LENGTH_WORDS[style]
     high += WORDS_PER_AU * len(present)
@@ -380,8 +399,9 @@ def _check_emotion(words: frozenset[str], facts: Facts) -> list[str]:
     return problems
 
 
-def _check_numbers(bare: str, facts: Facts) -> list[str]:
-    decimals, integers = _numbers(bare)
+def _check_numbers(reading: Reading, facts: Facts) -> list[str]:
+    decimals, integers = _numbers(reading.bare)
+    integers += _word_integers(reading)
     problems = []
     if decimals:
         known = {a.value for a in facts.aus if a.value is not None} | {facts.emotion_p}
