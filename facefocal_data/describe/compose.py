@@ -4,7 +4,8 @@ Each text is assembled from bank phrases (describe/phrases/*.yaml) chosen with a
 generator seeded by `describe.seed`, the record id and the region id, so a rerun writes the same
 text and two records read differently. The emotion, age, opening and at-rest sentences are dealt
 from a seeded per-record order instead (`_Scene.deal`): all ~24 texts of a face state its emotion
-and age, and drawn independently they kept restating them in the same words. Every phrase is
+and age, and drawn independently they kept restating them in the same words. Most region texts
+(bank v4) say the emotion and the age once, in one sentence (`_region_text`). Every phrase is
 tagged with the facts it states; the composed text's `states` are their union, and the fact
 check still gates every text (a text that fails it is replaced by the template text with the
 reasons, as the LLM describer does).
