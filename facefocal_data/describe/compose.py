@@ -28,7 +28,16 @@ from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
 from .bank import Phrase, PhraseBank, Wording, after_word_char, load_bank, parts_named, plain_index
 from .factcheck import LENGTH_WORDS, check_text, in_words
-from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
+from .facts import (
+    AUFact,
+    Facts,
+    bin_holds,
+    face_facts,
+    family_of,
+    region_facts,
+    region_parts,
+    strongest_aus,
+)
 from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
 
 AU_NAMINGS = ("both", "plain", "code_name")
@@ -373,7 +382,7 @@ def _age_sentence(scene: _Scene, every_form: bool) -> str | None:
     if facts.age_range and facts.age_range[0] < facts.age_range[1] and not facts.age_at_least:
         have.add("age.range")
         values |= {"low": str(facts.age_range[0]), "high": str(facts.age_range[1])}
-    if facts.age_bin:
+    if facts.age_bin and bin_holds(facts.age_years, facts.age_bin):  # not "about 70, in the 60-69 group"
         have.add("age.bin")
         values["bin"] = facts.age_bin
         if facts.age_bin in scene.bank.bin_words:

@@ -153,7 +153,7 @@ def _label_facts(record: FaceRecord) -> dict[str, Any]:
         emotion_uncertain=bool(emotion and emotion.uncertain),
         age_years=None if age is None or age.years is None else round(age.years),
         age_range=age_range,
-        age_bin=None if age is None or age.years is None else _bin_of(round(age.years), age.bin),
+        age_bin=None if age is None else age.bin,
         age_at_least=age is not None and age.range_edge == "above",
     )
 
@@ -162,15 +162,16 @@ BIN_ENDS = re.compile(r"^(\d+)(?:-(\d+)|\+)$")  # "60-69", "70+"
 
 
 @lru_cache(maxsize=1024)
-def _bin_of(years: int, age_bin: str | None) -> str | None:
-    """The label's bin when it holds the rounded years a text states, else None: the bin is of
-    the model's years (69.6 is in 60-69), and "about 70, in the 60-69 group" contradicts
-    itself; the text then leaves the bin out (a bin of another form is kept)."""
-    match = BIN_ENDS.match(age_bin or "")
+def bin_holds(years: int, age_bin: str) -> bool:
+    """Whether the label's bin holds the rounded years a text states. The bin is of the model's
+    years (69.6 is in 60-69), so "about 70, in the 60-69 group" would contradict itself: the
+    phrase describer then leaves the bin out (the record and the check keep it; a bin of
+    another form counts as holding)."""
+    match = BIN_ENDS.match(age_bin)
     if match is None:
-        return age_bin
+        return True
     low, high = int(match.group(1)), match.group(2)
-    return age_bin if low <= years and (high is None or years <= int(high)) else None
+    return low <= years and (high is None or years <= int(high))
 
 
 def region_facts(record: FaceRecord, region: Region) -> Facts:
