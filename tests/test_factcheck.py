@@ -12,9 +12,10 @@ import copy
 import random
 
 from facefocal_data.describe.compose import compose_face, compose_region
-from facefocal_data.describe.factcheck import check_text
+from facefocal_data.describe.factcheck import EMOTION_WORDS, as_digits, check_text, in_words, numbers_stated
 from facefocal_data.describe.facts import Facts, face_facts, region_facts
 from facefocal_data.describe.template import describe_face, describe_region
+from facefocal_data.evaluate.metrics import age_stated
 from facefocal_data.record import EmotionLabel, FaceRecord
 
 WRONG = (
@@ -91,7 +92,8 @@ def test_the_check_passes_composed_texts_and_says_why_wrong_ones_fail(astronaut:
     records = [astronaut] + [_relabelled(astronaut, rng) for _ in range(2)]
     texts = _texts(records)
     assert len(texts) > 500
-    assert [(text, p) for text, facts in texts if (p := check_text(text, facts, "long"))] == []
+    # region texts are terse (bank v4: emotion and age may share a sentence), face texts long
+    assert [(text, p) for text, facts in texts if (p := check_text(text, facts, "terse"))] == []
     wrong = [(_wrong(text, rng), facts) for text, facts in texts for _ in range(3)]
     wrong += [(w, facts) for text, facts in texts[:40] for w in WRONG]  # each wrong sentence alone
     found = [check_text(text, facts, style) for text, facts in wrong for style in ("long", "short")]
@@ -100,3 +102,29 @@ def test_the_check_passes_composed_texts_and_says_why_wrong_ones_fail(astronaut:
     assert sum(bool(p) for p in found) > 0.85 * len(found)
     kinds = {p.split(" ")[1] if p.startswith("AU") else p.split(" ")[0] for ps in found for p in ps}
     assert {"is", "states", "quotes", "names", "says", "speaks", "repeats"} <= kinds, kinds
+
+
+def test_numbers_in_words_are_read_as_their_digits(astronaut: FaceRecord) -> None:
+    """An age written in words ("about thirty-five", "a twelve-year-old") states that age; a wrong
+    one fails as a wrong digit does, in words or digits, hyphenated or not."""
+    facts = region_facts(astronaut, astronaut.regions[0])
+    assert facts.age_years is not None and facts.age_years >= 22
+    years, words = facts.age_years, in_words(facts.age_years)
+    present = " ".join(f"{a.au} ({a.name})." for a in facts.aus) or "Nothing moves here."
+    emotion = f"The person looks {EMOTION_WORDS[facts.emotion or 'neutral'][-1]}."
+    base = f"{present} {emotion} "
+    right = [f"This {words}-year-old is at rest.", f"The person is about {words}."]
+    assert [check_text(base + t, facts, "terse") for t in right] == [[], []]
+    assert numbers_stated(f"About {words}.") == ([], [years])
+    wrong_years = in_words(years + 40 if years < 50 else years - 20)
+    for text in (f"The person is about {wrong_years}.", f"A {wrong_years}-year-old."):
+        problems = check_text(base + text, facts, "terse")
+        assert "does not state the age" in " ".join(problems), (text, problems)
+        assert any("which is no age" in p for p in problems), (text, problems)
+    # a wrong number in words beside the right age: rejected as a wrong digit is
+    for extra in ("seventeen", "ninety-nine", "eighty", "ninety one"):
+        digits = as_digits(extra)
+        both = [check_text(base + f"About {years}. And {x}.", facts, "terse") for x in (extra, digits)]
+        assert both[0] == both[1] != [], (extra, both)
+    assert in_words(1) == "1" and in_words(100) == "100" and in_words(29) == "twenty-nine"
+    assert age_stated(f"A {words}-year-old looks happy.") == years

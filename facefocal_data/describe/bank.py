@@ -95,10 +95,11 @@ class PhraseBank:
     families: dict[str, Family]
     cover_words: dict[str, str]
     here: tuple[str, ...]
-    frames: dict[str, tuple[Phrase, ...]]  # open.clause, open.noun, more.*, rest
+    frames: dict[str, tuple[Phrase, ...]]  # open.clause, open.noun, more.*, rest, rest.blend
     pair: tuple[str, ...]
     emotion_words: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # label -> (nouns, adjectives)
     emotion: dict[str, tuple[Phrase, ...]]  # "estimate.cue" -> phrases
+    blend: dict[str, tuple[Phrase, ...]]  # estimate | uncertain | tail: emotion and age in one sentence
     age: dict[str, tuple[Phrase, ...]]  # "estimate" | "gt" -> phrases
     bin_words: dict[str, str]
 
@@ -231,6 +232,7 @@ def _region_part(data: dict[str, Any]) -> dict[str, Any]:
         for style, groups in data[kind].items()
     }
     frames["rest"] = _phrases(data["rest"], "regions.yaml rest")
+    frames["rest.blend"] = _phrases(data["rest_blend"], "regions.yaml rest_blend")
     return {
         "families": families,
         "cover_words": dict(data["cover_words"]),
@@ -247,7 +249,8 @@ def _emotion_part(data: dict[str, Any]) -> dict[str, Any]:
         for status in ("estimate", "uncertain", "gt")
         for kind, groups in data[status].items()
     }
-    return {"emotion_words": words, "emotion": emotion}
+    blend = {kind: _phrases(groups, f"emotion.yaml blend.{kind}") for kind, groups in data["blend"].items()}
+    return {"emotion_words": words, "emotion": emotion, "blend": blend}
 
 
 def _age_part(data: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Each text is assembled from bank phrases (describe/phrases/*.yaml) chosen with a
 generator seeded by `describe.seed`, the record id and the region id, so a rerun writes the same
 text and two records read differently. The emotion, age, opening and at-rest sentences are dealt
 from a seeded per-record order instead (`_Scene.deal`): all ~24 texts of a face state its emotion
-and age, and drawn independently they kept restating them in the same words. Every phrase is
+and age, and drawn independently they kept restating them in the same words. Most region texts
+(bank v4) say the emotion and the age once, in one sentence (`_region_text`). Every phrase is
 tagged with the facts it states; the composed text's `states` are their union, and the fact
 check still gates every text (a text that fails it is replaced by the template text with the
 reasons, as the LLM describer does).
@@ -26,8 +27,17 @@ from typing import TypeVar, cast
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
 from .bank import Phrase, PhraseBank, Wording, after_word_char, load_bank, parts_named, plain_index
-from .factcheck import LENGTH_WORDS, check_text
-from .facts import AUFact, Facts, face_facts, family_of, region_facts, region_parts, strongest_aus
+from .factcheck import LENGTH_WORDS, check_text, in_words
+from .facts import (
+    AUFact,
+    Facts,
+    bin_holds,
+    face_facts,
+    family_of,
+    region_facts,
+    region_parts,
+    strongest_aus,
+)
 from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
 
 AU_NAMINGS = ("both", "plain", "code_name")
@@ -48,11 +58,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Composed:
-    """A composed text, the facts its phrases state, and the facts it was checked against."""
+    """A composed text, the facts its phrases state, the facts it is checked against, and the
+    gate's length style (a region text is "terse": its emotion and age may share one sentence)."""
 
     text: str
     states: frozenset[str]
     facts: Facts
+    style: str = "long"
 
 
 @dataclass
@@ -365,12 +377,12 @@ def _age_sentence(scene: _Scene, every_form: bool) -> str | None:
     facts, label = scene.facts, scene.record.age
     if facts.age_years is None or label is None:
         return None
-    values = {"years": str(facts.age_years)}
+    values = {"years": str(facts.age_years) if every_form else _years(scene)}
     have = {"age.years"}
     if facts.age_range and facts.age_range[0] < facts.age_range[1] and not facts.age_at_least:
         have.add("age.range")
         values |= {"low": str(facts.age_range[0]), "high": str(facts.age_range[1])}
-    if facts.age_bin:
+    if facts.age_bin and bin_holds(facts.age_years, facts.age_bin):  # not "about 70, in the 60-69 group"
         have.add("age.bin")
         values["bin"] = facts.age_bin
         if facts.age_bin in scene.bank.bin_words:
@@ -402,6 +414,11 @@ def _age_group(
 
 
 AGE_FIRST, AGE_BEFORE_EMOTION = 0.15, 0.4  # seeded shares of the sentence orders
+BLEND_SHARE = 0.9  # region texts that say the emotion and the age in one sentence
+REST_BLEND = 0.7  # of those at rest: one sentence for the rest, the emotion and the age
+TAIL_SHARE = 0.6  # of those whose AUs are the emotion's cues: the blend said after the AU sentence
+IN_WORDS = 0.35  # region texts that write the age in words
+ONE_YEAR = re.compile(r"\b1 years\b")
 
 
 def _text(scene: _Scene, first: list[str]) -> str:
@@ -417,13 +434,89 @@ def _text(scene: _Scene, first: list[str]) -> str:
         order = [*first, age, emotion]
     else:
         order = [*first, emotion, age]
-    # the articles fixed over the whole text at once: a sentence ends with a stop, so no
-    # 'a' at the end of one is read with the next, and 'A'/'An' after a capital stays one
-    text = fix_articles(" ".join([_capital(s) for s in order if s]))
-    if not face and age and len(text.split()) < LENGTH_WORDS["long"][0]:
+    text = _joined(scene, order)
+    if not face and age and len(text.split()) < LENGTH_WORDS["terse"][0]:
         full = _age_sentence(scene, True) or age
-        text = fix_articles(" ".join([_capital(full if s is age else s) for s in order if s]))
+        text = _joined(scene, [full if s is age else s for s in order])
     return text
+
+
+def _joined(scene: _Scene, order: Sequence[str | None]) -> str:
+    """The sentences as one text: the articles fixed over the whole text at once (a sentence ends
+    with a stop, so no 'a' at the end of one is read with the next; 'A'/'An' after a capital
+    stays one), "1 year" for an age of one (the bank writes "{years} years")."""
+    text = fix_articles(" ".join([_capital(s) for s in order if s]))
+    return ONE_YEAR.sub("1 year", text) if scene.facts.age_years == 1 else text
+
+
+def _blend_status(scene: _Scene) -> str | None:
+    """'estimate' or 'uncertain' (the emotion label's status) when this region text may say the
+    emotion and the age in one sentence: both are estimates, the age no lower bound."""
+    facts, emotion, age = scene.facts, scene.record.emotion, scene.record.age
+    if facts.emotion is None or emotion is None or facts.age_years is None or age is None:
+        return None
+    if _is_gt(emotion) or _is_gt(age) or facts.age_at_least:
+        return None
+    return "uncertain" if facts.emotion_uncertain else "estimate"
+
+
+def _blend_values(scene: _Scene, frame: Phrase) -> dict[str, str]:
+    """A blend's slot values: the emotion's adjective, the age, the probability; {here} only
+    where the frame has it (a seeded pick the others need not pay for)."""
+    facts = scene.facts
+    adjectives = scene.bank.emotion_words.get(facts.emotion or "", ((), (facts.emotion or "",)))[1]
+    p = "" if facts.emotion_p is None else f"{facts.emotion_p:.2f}"
+    values = {"adj": scene.pick(adjectives), "years": _years(scene), "p": p}
+    return values | {"here": _here(scene)} if "here" in frame.slots else values
+
+
+def _years(scene: _Scene) -> str:
+    """The point estimate for a region text: in words in some texts ("about thirty-five", as prose
+    writes an age; the fact check and the evaluator read them), else in digits."""
+    years = scene.facts.age_years
+    assert years is not None
+    return in_words(years) if scene.rng.random() < IN_WORDS else str(years)
+
+
+def _blend(scene: _Scene, group: str) -> str:
+    """One bank sentence (or tail) of `group` that says the emotion and the age together."""
+    phrases = scene.bank.blend[group]
+    if scene.facts.emotion_p is None:
+        phrases = _without_p(phrases)
+    frame = scene.deal(f"blend.{group}.{scene.facts.emotion_p is None}", phrases)
+    return _fill(frame, scene, **_blend_values(scene, frame))
+
+
+def _rest_blends(phrases: tuple[Phrase, ...], status: str) -> tuple[Phrase, ...]:
+    """The at-rest blends for the emotion label's status: `uncertain` ones say it is uncertain."""
+    uncertain = status == "uncertain"
+    return _kept(
+        phrases,
+        ("status", uncertain),
+        lambda: tuple(p for p in phrases if ("uncertain" in p.states) == uncertain),
+    )
+
+
+def _region_text(scene: _Scene, name: str) -> str:
+    """A region's text; most say the emotion and the age in one sentence (or with the at-rest
+    statement, or after the AU sentence when its AUs are the emotion's cues): each fact once."""
+    status = _blend_status(scene)
+    if status is None or scene.rng.random() >= BLEND_SHARE:
+        return _text(scene, _au_sentences(scene, name) if scene.facts.aus else [_rest_sentence(scene, name)])
+    if not scene.facts.aus:
+        if scene.rng.random() < REST_BLEND:
+            frame = scene.deal(f"rest.blend.{status}", _rest_blends(scene.bank.frames["rest.blend"], status))
+            values = _blend_values(scene, frame)
+            return _joined(scene, [_fill(frame, scene, name=name, where=_where(scene, name), **values)])
+        first = [_rest_sentence(scene, name)]
+    else:
+        first = _au_sentences(scene, name)
+        cues = EMOTION_CUES.get(scene.facts.emotion or "", frozenset())
+        cued = any(a.au in cues for a in scene.facts.aus)
+        if status == "estimate" and cued and scene.rng.random() < TAIL_SHARE:
+            return _joined(scene, [*first[:-1], f"{first[-1][:-1]}, {_blend(scene, 'tail')}."])
+    said = _blend(scene, status)
+    return _joined(scene, [said, *first] if scene.rng.random() < AGE_FIRST else [*first, said])
 
 
 def _one_side(record: FaceRecord, region: Region | None, family: str) -> bool:
@@ -458,9 +551,7 @@ def compose_region(
     )
     name = _region_name(scene, record, region)
     scene.again = _region_name(scene, record, region)
-    first = _au_sentences(scene, name) if facts.aus else [_rest_sentence(scene, name)]
-    text = _text(scene, first)
-    return Composed(text, frozenset(scene.states), facts)
+    return Composed(_region_text(scene, name), frozenset(scene.states), facts, "terse")
 
 
 def compose_face(
@@ -530,7 +621,7 @@ class PhraseDescriber:
 
     def _gated(self, composed: Composed, template: Callable[[], Description]) -> Description:
         """The composed text if it passes the gate; else the template text, with the reasons."""
-        problems = check_text(composed.text, composed.facts, "long")
+        problems = check_text(composed.text, composed.facts, composed.style)
         if not problems:
             return Description(composed.text, "phrases", None, self.prompt_version, [], False)
         self.fallbacks += 1

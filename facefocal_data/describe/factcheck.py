@@ -27,13 +27,13 @@ AU_MENTION = re.compile(
 # letters is scanned for them, one that starts with a boundary is tried at every character
 AU_SCAN = re.compile(AU_MENTION.pattern.removeprefix(r"\b"), AU_MENTION.flags)
 EMOTION_WORDS: dict[str, tuple[str, ...]] = {
-    "happiness": ("happiness", "happy", "joy", "joyful"),
-    "sadness": ("sadness", "sad"),
-    "surprise": ("surprise", "surprised"),
-    "fear": ("fear", "fearful", "afraid", "scared"),
+    "happiness": ("happiness", "happy", "joy", "joyful", "cheerful"),
+    "sadness": ("sadness", "sad", "unhappy"),
+    "surprise": ("surprise", "surprised", "astonished"),
+    "fear": ("fear", "fearful", "afraid", "scared", "frightened"),
     "anger": ("anger", "angry"),
     "disgust": ("disgust", "disgusted"),
-    "contempt": ("contempt", "contemptuous"),
+    "contempt": ("contempt", "contemptuous", "scornful"),
     "neutral": ("neutral",),
 }
 # What no label states: a text naming any of these says more than the facts (clothing, hair,
@@ -95,7 +95,30 @@ LETTERS_ONLY = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 BRACKETED = re.compile(r"\[[^\]]*\]")
 PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
 SENTENCE_SPLIT = re.compile(r"[.;!?]\s+")
-LENGTH_WORDS = {"short": (8, 60), "long": (20, 140)}
+# "terse": the phrase describer's region texts (bank v4), which say the emotion and the age in
+# one sentence, an at-rest region's often with its rest: 8 words state every fact of one
+# numbers written in words, as prose writes an age ("about thirty-five", "a twelve-year-old"): read
+# as the number they say, so a wrong one fails as a wrong digit does. "one" is not read ("one
+# side", "no one"); the bank writes 0 and 1 in digits.
+# fmt: off
+SMALL_NUMBERS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+]
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+# fmt: on
+NUMBER_VALUES = {w: i for i, w in enumerate(SMALL_NUMBERS) if i >= 2}
+NUMBER_VALUES |= {w: 20 + 10 * i for i, w in enumerate(TENS)}
+NUMBER_WORD_SET = frozenset(NUMBER_VALUES)
+TENS_SET = frozenset(TENS)
+ONES_AFTER_TENS = re.compile(rf"-({'|'.join(SMALL_NUMBERS[1:10])})\b")  # "-nine" after "twenty"
+# the word boundary before a number is checked in `_word_number` (a pattern that starts with a
+# boundary is tried at every character; one that starts with its letters is scanned for them)
+NUMBER_WORDS = re.compile(
+    rf"({'|'.join(TENS)})(?:-({'|'.join(SMALL_NUMBERS[1:10])}))?\b|({'|'.join(SMALL_NUMBERS[2:])})\b",
+    re.IGNORECASE,
+)
+LENGTH_WORDS = {"short": (8, 60), "long": (20, 140), "terse": (8, 140)}
 WORDS_PER_AU = 10  # each present AU may take this many more words
 
 
@@ -264,8 +287,58 @@ def _parts(words: frozenset[str]) -> set[str]:
 def numbers_stated(text: str) -> tuple[list[float], list[int]]:
     """(decimals, integers) the text quotes, leaving out AU codes, percentages and box coordinates.
 
-    Integers of four or more digits are no age and no fact a text quotes; they are left out."""
-    return _numbers(read(text).bare)
+    Integers of four or more digits are no age and no fact a text quotes; they are left out.
+    Numbers in words ("thirty-five") count as their digits."""
+    reading = read(text)
+    decimals, integers = _numbers(reading.bare)
+    return decimals, integers + _word_integers(reading)
+
+
+def in_words(n: int) -> str:
+    """2-99 in words ("twenty-nine"); other numbers in digits."""
+    if not 2 <= n <= 99:
+        return str(n)
+    if n < 20:
+        return SMALL_NUMBERS[n]
+    tens, ones = divmod(n, 10)
+    return TENS[tens - 2] + (f"-{SMALL_NUMBERS[ones]}" if ones else "")
+
+
+def _word_number(match: re.Match[str]) -> str:
+    if after_word_char(match.string, match.start()):  # inside a word ("often", "twentieth")
+        return match.group()
+    tens, ones, small = match.groups()
+    if small:
+        return str(NUMBER_VALUES[small.lower()])
+    return str(NUMBER_VALUES[tens.lower()] + (SMALL_NUMBERS.index(ones.lower()) if ones else 0))
+
+
+def as_digits(text: str) -> str:
+    """The text with its numbers in words as digits ("about twenty-nine" -> "about 29")."""
+    return NUMBER_WORDS.sub(_word_number, text)
+
+
+def _word_integers(reading: Reading) -> list[int]:
+    """The numbers the text writes in words ("twenty-nine" 29, "seventeen" 17), found by the
+    words it has (most texts have none; `as_digits`, a regex over the text, cost 80 µs a text)."""
+    present = reading.words & NUMBER_WORD_SET
+    if not present:
+        return []
+    lower, out = reading.bare_lower, []
+    for word in present:
+        at = lower.find(word)
+        while at >= 0:
+            end = at + len(word)
+            if not (after_word_char(lower, at) or lower[end : end + 1].isalpha() or _after_tens(lower, at)):
+                ones = ONES_AFTER_TENS.match(lower, end) if word in TENS_SET else None
+                out.append(NUMBER_VALUES[word] + (SMALL_NUMBERS.index(ones.group(1)) if ones else 0))
+            at = lower.find(word, end)
+    return out
+
+
+def _after_tens(lower: str, at: int) -> bool:
+    """Whether a word at `at` is the ones of a compound ("nine" in "twenty-nine")."""
+    return lower[at - 1 : at] == "-" and any(lower.endswith(t, 0, at - 1) for t in TENS)
 
 
 def _numbers(bare: str) -> tuple[list[float], list[int]]:
@@ -295,7 +368,7 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     problems = _check_aus(reading, set(present), described)
     mentioned = {au for au, _ in reading.mentions} | described
     problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
-    problems += _check_emotion(reading.words, facts) + _check_numbers(reading.bare, facts)
+    problems += _check_emotion(reading.words, facts) + _check_numbers(reading, facts)
     problems += _check_parts(reading, facts) + _check_repetition(text) + _extra_facts(text, reading.words)
     low, high = LENGTH_WORDS[style]
     high += WORDS_PER_AU * len(present)
@@ -326,8 +399,9 @@ def _check_emotion(words: frozenset[str], facts: Facts) -> list[str]:
     return problems
 
 
-def _check_numbers(bare: str, facts: Facts) -> list[str]:
-    decimals, integers = _numbers(bare)
+def _check_numbers(reading: Reading, facts: Facts) -> list[str]:
+    decimals, integers = _numbers(reading.bare)
+    integers += _word_integers(reading)
     problems = []
     if decimals:
         known = {a.value for a in facts.aus if a.value is not None} | {facts.emotion_p}

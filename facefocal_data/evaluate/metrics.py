@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..describe.factcheck import aus_stated, emotions_stated, parts_stated
+from ..describe.factcheck import as_digits, aus_stated, emotions_stated, parts_stated
 from ..describe.facts import Facts
 from ..errors import BackendUnavailableError
 
@@ -171,6 +171,8 @@ AGE_STATED_BARE = re.compile(
 
 
 def age_stated(text: str) -> float | None:
+    """The first age the text states, in digits or in words ("a twenty-nine-year-old")."""
+    text = as_digits(text)
     match = AGE_STATED.search(text) or AGE_STATED_BARE.search(text)
     return float(match.group(1)) if match else None
 
