@@ -8,6 +8,7 @@ answers, a key echoed back in an error.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -46,6 +47,23 @@ def test_template_text_passes_the_gate_for_every_region(astronaut: FaceRecord) -
         text = describe_region(astronaut, region).text
         assert check_text(text, region_facts(astronaut, region), "long") == [], (region.region_id, text)
     assert check_text(describe_face(astronaut).text, face_facts(astronaut), "long") == []
+
+
+def test_template_says_1_year_and_no_bin_the_rounded_age_is_outside(astronaut: FaceRecord) -> None:
+    """ "1 year", not "1 years"; 69.6 is written 70, so its bin (60-69) is left out of the text."""
+    record = copy.deepcopy(astronaut)
+    assert record.age is not None
+    record.age.years, record.age.interval, record.age.bin = 1.2, [0.6, 2.4], "0-2"
+    texts = [describe_region(record, r, seed).text for seed in range(4) for r in record.regions]
+    assert all(re.search(r"\b1 year\b", t) and "1 years" not in t for t in texts)
+    record.age.years, record.age.interval, record.age.bin = 69.6, [62.0, 78.0], "60-69"
+    for seed in range(4):
+        for region in record.regions:
+            text = describe_region(record, region, seed).text
+            assert "70 years" in text and "60-69" not in text, text
+            assert check_text(text, region_facts(record, region), "long") == [], text
+    record.age.years = 64.4
+    assert "60-69" in describe_face(record).text
 
 
 def test_gate_catches_each_kind_of_unfaithful_text(astronaut: FaceRecord) -> None:

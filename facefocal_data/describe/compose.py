@@ -31,14 +31,21 @@ from .factcheck import LENGTH_WORDS, check_text, in_words
 from .facts import (
     AUFact,
     Facts,
-    bin_holds,
     face_facts,
     family_of,
     region_facts,
     region_parts,
     strongest_aus,
 )
-from .template import EMOTION_CUES, describe_face, describe_region, join, region_name, seeded_rng
+from .template import (
+    EMOTION_CUES,
+    bin_holds,
+    describe_face,
+    describe_region,
+    join,
+    region_name,
+    seeded_rng,
+)
 
 AU_NAMINGS = ("both", "plain", "code_name")
 SIDED_FAMILIES = frozenset({"brow", "eye", "nasolabial", "cheek_upper", "cheek_lower"})

@@ -8,7 +8,6 @@ that talks about a part outside it is not grounded in the region.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -156,22 +155,6 @@ def _label_facts(record: FaceRecord) -> dict[str, Any]:
         age_bin=None if age is None else age.bin,
         age_at_least=age is not None and age.range_edge == "above",
     )
-
-
-BIN_ENDS = re.compile(r"^(\d+)(?:-(\d+)|\+)$")  # "60-69", "70+"
-
-
-@lru_cache(maxsize=1024)
-def bin_holds(years: int, age_bin: str) -> bool:
-    """Whether the label's bin holds the rounded years a text states. The bin is of the model's
-    years (69.6 is in 60-69), so "about 70, in the 60-69 group" would contradict itself: the
-    phrase describer then leaves the bin out (the record and the check keep it; a bin of
-    another form counts as holding)."""
-    match = BIN_ENDS.match(age_bin)
-    if match is None:
-        return True
-    low, high = int(match.group(1)), match.group(2)
-    return low <= years and (high is None or years <= int(high))
 
 
 def region_facts(record: FaceRecord, region: Region) -> Facts:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
+from functools import lru_cache
 
 from ..facs import AU_NAMES, EMOTION_PROTOTYPES, intensity_word
 from ..record import AgeLabel, AULabel, Description, EmotionLabel, FaceRecord, Region
@@ -105,17 +107,34 @@ def _emotion_sentence(rng: random.Random, present: list[AULabel], emotion: Emoti
     return rng.choice(CUE).format(cues=names, verb=verb, is_are=is_are, emotion=emotion.label, p=p)
 
 
+BIN_ENDS = re.compile(r"^(\d+)(?:-(\d+)|\+)$")  # "60-69", "70+"
+
+
+@lru_cache(maxsize=1024)
+def bin_holds(years: int, age_bin: str) -> bool:
+    """Whether the label's bin holds the rounded years a text states. The bin is of the model's
+    years (69.6 is in 60-69), so "about 70, in the 60-69 group" would contradict itself: the
+    phrase describer and the template then leave the bin out (the record and the check keep
+    it; a bin of another form counts as holding)."""
+    match = BIN_ENDS.match(age_bin)
+    if match is None:
+        return True
+    low, high = int(match.group(1)), match.group(2)
+    return low <= years and (high is None or years <= int(high))
+
+
 def _age_sentence(rng: random.Random, age: AgeLabel, with_bin: bool = True) -> str | None:
     if age.years is None:
         return None
+    years = round(age.years)
+    with_bin = with_bin and bool(age.bin) and bin_holds(years, age.bin or "")
     if age.range_edge == "above":  # the model's top reading: a lower bound, not an estimate
-        return f"Estimated age: at least {round(age.years)} years" + (
-            f" (bin {age.bin})." if with_bin and age.bin else "."
-        )
+        return f"Estimated age: at least {years} years" + (f" (bin {age.bin})." if with_bin else ".")
     low, high = age.interval or (age.years, age.years)
-    return rng.choice(AGE if with_bin and age.bin else AGE_NO_BIN).format(
-        years=round(age.years), low=round(low), high=round(high), bin=age.bin
-    )
+    text = rng.choice(AGE if with_bin else AGE_NO_BIN)
+    if years == 1:
+        text = text.replace("{years} years", "{years} year")
+    return text.format(years=years, low=round(low), high=round(high), bin=age.bin)
 
 
 def describe_region(record: FaceRecord, region: Region, seed: int = 0, with_bin: bool = True) -> Description:
