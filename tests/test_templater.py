@@ -108,6 +108,7 @@ def test_a_signature_says_what_kinds_of_fact_a_text_states_not_which(astronaut: 
     assert other.age is not None and other.emotion is not None
     other.age.years = (other.age.years or 30) + 23
     other.age.interval = [other.age.years - 5, other.age.years + 9]
+    other.age.bin = f"{int(other.age.years) // 10 * 10}-{int(other.age.years) // 10 * 10 + 9}"
     mouth = next(i for i, r in enumerate(astronaut.regions) if r.region_id == "mouth")
     a = _text_of(astronaut, astronaut.regions[mouth]).signature
     b = _text_of(other, other.regions[mouth]).signature
@@ -115,6 +116,9 @@ def test_a_signature_says_what_kinds_of_fact_a_text_states_not_which(astronaut: 
     key = a.key()
     assert "AU" not in key and "happiness" not in key and str(astronaut.age.years) not in key
     assert set(a.required()) >= {"region", "emotion", "age"}
+    other.age.years = 69.6  # stated as 70: its bin, 60-69, is not asked for ("about 70 ... 60-69")
+    other.age.interval, other.age.bin = [62.0, 78.0], "60-69"
+    assert _text_of(other, other.regions[mouth]).signature.age == ("years", "range")
 
 
 def test_template_checks_reject_facts_written_into_the_template() -> None:

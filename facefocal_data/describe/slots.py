@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from ..record import FaceRecord, Region
 from .bank import PhraseBank
 from .facts import Facts, family_of
-from .template import EMOTION_CUES, join
+from .template import EMOTION_CUES, bin_holds, join
 
 MAX_AU_SLOTS = 3  # more present AUs than this: one `{aus}` slot holds the whole list
 AGE_SLOTS: dict[str, tuple[str, ...]] = {
@@ -74,7 +74,7 @@ def _age_form(facts: Facts) -> tuple[str, ...]:
     form = ["years"]
     if facts.age_range and facts.age_range[0] < facts.age_range[1]:
         form.append("range")
-    if facts.age_bin:
+    if facts.age_bin and bin_holds(facts.age_years, facts.age_bin):  # not "about 70 ... 60-69"
         form.append("bin")
     return tuple(form)
 
