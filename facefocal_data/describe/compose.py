@@ -426,6 +426,7 @@ REST_BLEND = 0.7  # of those at rest: one sentence for the rest, the emotion and
 TAIL_SHARE = 0.6  # of those whose AUs are the emotion's cues: the blend said after the AU sentence
 IN_WORDS = 0.35  # region texts that write the age in words
 ONE_YEAR = re.compile(r"\b1 years\b")
+CONTRAST = re.compile(r"\b(?:but|yet|though)\b")  # "no action unit here, yet the person looks happy"
 
 
 def _text(scene: _Scene, first: list[str]) -> str:
@@ -485,22 +486,37 @@ def _years(scene: _Scene) -> str:
     return in_words(years) if scene.rng.random() < IN_WORDS else str(years)
 
 
-def _blend(scene: _Scene, group: str) -> str:
-    """One bank sentence (or tail) of `group` that says the emotion and the age together."""
+def _blend(scene: _Scene, group: str, after_which: bool = False) -> str:
+    """One bank sentence (or tail) of `group` that says the emotion and the age together;
+    `after_which`: a tail after a clause that has its own "which" does not begin with one."""
     phrases = scene.bank.blend[group]
     if scene.facts.emotion_p is None:
         phrases = _without_p(phrases)
-    frame = scene.deal(f"blend.{group}.{scene.facts.emotion_p is None}", phrases)
+    if after_which:
+        phrases = _without_which(phrases)
+    frame = scene.deal(f"blend.{group}.{scene.facts.emotion_p is None}.{after_which}", phrases)
     return _fill(frame, scene, **_blend_values(scene, frame))
 
 
-def _rest_blends(phrases: tuple[Phrase, ...], status: str) -> tuple[Phrase, ...]:
-    """The at-rest blends for the emotion label's status: `uncertain` ones say it is uncertain."""
+def _without_which(phrases: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
+    """The tails that do not begin with "which" (for a clause that has one)."""
+    return _kept(phrases, ("no which",), lambda: tuple(p for p in phrases if not p.text.startswith("which")))
+
+
+def _rest_blends(phrases: tuple[Phrase, ...], status: str, neutral: bool) -> tuple[Phrase, ...]:
+    """The at-rest blends for the emotion label's status: `uncertain` ones say it is uncertain.
+    A neutral face gets none that sets the rest against the expression ("no action unit here,
+    yet the person looks neutral": a region at rest is what a neutral face has)."""
     uncertain = status == "uncertain"
+    contrast_ok = uncertain or not neutral  # an uncertain one contrasts the guess with its doubt
     return _kept(
         phrases,
-        ("status", uncertain),
-        lambda: tuple(p for p in phrases if ("uncertain" in p.states) == uncertain),
+        ("status", uncertain, contrast_ok),
+        lambda: tuple(
+            p
+            for p in phrases
+            if ("uncertain" in p.states) == uncertain and (contrast_ok or not CONTRAST.search(p.text))
+        ),
     )
 
 
@@ -512,7 +528,9 @@ def _region_text(scene: _Scene, name: str) -> str:
         return _text(scene, _au_sentences(scene, name) if scene.facts.aus else [_rest_sentence(scene, name)])
     if not scene.facts.aus:
         if scene.rng.random() < REST_BLEND:
-            frame = scene.deal(f"rest.blend.{status}", _rest_blends(scene.bank.frames["rest.blend"], status))
+            neutral = scene.facts.emotion == "neutral"
+            frames = _rest_blends(scene.bank.frames["rest.blend"], status, neutral)
+            frame = scene.deal(f"rest.blend.{status}.{neutral}", frames)
             values = _blend_values(scene, frame)
             return _joined(scene, [_fill(frame, scene, name=name, where=_where(scene, name), **values)])
         first = [_rest_sentence(scene, name)]
@@ -521,7 +539,8 @@ def _region_text(scene: _Scene, name: str) -> str:
         cues = EMOTION_CUES.get(scene.facts.emotion or "", frozenset())
         cued = any(a.au in cues for a in scene.facts.aus)
         if status == "estimate" and cued and scene.rng.random() < TAIL_SHARE:
-            return _joined(scene, [*first[:-1], f"{first[-1][:-1]}, {_blend(scene, 'tail')}."])
+            tail = _blend(scene, "tail", after_which="which" in first[-1])
+            return _joined(scene, [*first[:-1], f"{first[-1][:-1]}, {tail}."])
     said = _blend(scene, status)
     return _joined(scene, [said, *first] if scene.rng.random() < AGE_FIRST else [*first, said])
 
