@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
@@ -34,6 +34,7 @@ from .facts import (
     bin_holds,
     face_facts,
     family_of,
+    label_facts,
     region_facts,
     region_parts,
     strongest_aus,
@@ -531,10 +532,18 @@ def _labels(labels: list[AULabel]) -> dict[str, AULabel]:
 
 
 def compose_region(
-    record: FaceRecord, region: Region, seed: int = 0, naming: str = "both", bank: PhraseBank | None = None
+    record: FaceRecord,
+    region: Region,
+    seed: int = 0,
+    naming: str = "both",
+    bank: PhraseBank | None = None,
+    slot: int | None = None,
+    labels: dict[str, Any] | None = None,
 ) -> Composed:
-    """One region's text: what moves there, the face's emotion as this region bears on it, age."""
-    facts = region_facts(record, region)
+    """One region's text: what moves there, the face's emotion as this region bears on it, age.
+    `slot` (the region's place in the record) and `labels` (`label_facts(record)`): when the
+    caller composing all of a record's texts has them, instead of working them out per text."""
+    facts = region_facts(record, region, labels)
     family = "box" if region.kind == "box" else family_of(region.region_id)
     scene = _Scene(
         seeded_rng(seed, record.record_id, region.region_id),
@@ -547,19 +556,27 @@ def compose_region(
         _one_side(record, region, family),
         _labels(region.aus),
         seed,
-        next((i for i, r in enumerate(record.regions) if r is region), len(record.regions)),
+        _slot(record, region) if slot is None else slot,
     )
     name = _region_name(scene, record, region)
     scene.again = _region_name(scene, record, region)
     return Composed(_region_text(scene, name), frozenset(scene.states), facts, "terse")
 
 
+def _slot(record: FaceRecord, region: Region) -> int:
+    return next((i for i, r in enumerate(record.regions) if r is region), len(record.regions))
+
+
 def compose_face(
-    record: FaceRecord, seed: int = 0, naming: str = "both", bank: PhraseBank | None = None
+    record: FaceRecord,
+    seed: int = 0,
+    naming: str = "both",
+    bank: PhraseBank | None = None,
+    labels: dict[str, Any] | None = None,
 ) -> Composed:
     """The face-level text: every present AU at its strongest, the emotion with its probability, age."""
-    facts = face_facts(record)
-    labels = strongest_aus(record)
+    facts = face_facts(record, labels)
+    strongest = strongest_aus(record)
     scene = _Scene(
         seeded_rng(seed, record.record_id, "face"),
         bank or load_bank(),
@@ -569,7 +586,7 @@ def compose_face(
         "face",
         None,
         False,
-        _labels(labels),
+        _labels(strongest),
         seed,
         len(record.regions),
     )
@@ -629,10 +646,11 @@ class PhraseDescriber:
         return Description(fallback.text, "template", None, fallback.prompt_version, problems, True)
 
     def __call__(self, record: FaceRecord) -> None:
-        for region in record.regions:
-            composed = compose_region(record, region, self.seed, self.naming, self.bank)
+        labels = label_facts(record)  # the same for every text of the record
+        for slot, region in enumerate(record.regions):
+            composed = compose_region(record, region, self.seed, self.naming, self.bank, slot, labels)
             region.description = self._gated(composed, partial(describe_region, record, region, self.seed))
-        composed = compose_face(record, self.seed, self.naming, self.bank)
+        composed = compose_face(record, self.seed, self.naming, self.bank, labels)
         record.face_description = self._gated(composed, lambda: describe_face(record, self.seed))
 
     def describe_batch(self, records: list[FaceRecord]) -> None:
