@@ -233,9 +233,10 @@ def region_parts(record: FaceRecord, region: Region) -> frozenset[str]:
 def _box_parts(box: tuple[int, ...], boxes: list[tuple[str, list[int]]]) -> frozenset[str]:
     x1, y1, x2, y2 = box
     parts: set[str] = set()
-    for family, (bx1, by1, bx2, by2) in boxes:
-        inter = max(0, min(x2, bx2) - max(x1, bx1)) * max(0, min(y2, by2) - max(y1, by1))
-        if inter >= BOX_PART_OVERLAP * max(1, (bx2 - bx1) * (by2 - by1)):
+    for family, (bx1, by1, bx2, by2) in boxes:  # conditionals, not min/max: 4 calls a box
+        wide = (x2 if x2 < bx2 else bx2) - (x1 if x1 > bx1 else bx1)
+        high = (y2 if y2 < by2 else by2) - (y1 if y1 > by1 else by1)
+        if wide > 0 and high > 0 and wide * high >= BOX_PART_OVERLAP * max(1, (bx2 - bx1) * (by2 - by1)):
             parts |= REGION_PARTS.get(family, set())
     return frozenset(parts)
 
