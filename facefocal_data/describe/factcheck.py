@@ -104,6 +104,19 @@ BARE_NAME = {au: re.compile(rf"\b{re.escape(name)}\b") for name, au in NAME_TO_A
 # the words of each name: a name is found only where all of its words are (names are words of
 # letters, so its words are among WORD's words wherever it occurs); most texts have none
 NAME_WORDS = [(name, au, frozenset(WORD.findall(name))) for name, au in NAME_TO_AU.items()]
+_NameWords = tuple[str, str, frozenset[str]]
+
+
+def _by_last_word(entries: list[_NameWords]) -> dict[str, list[_NameWords]]:
+    """NAME_WORDS filed by each name's last word: a text is tried for the names it may hold."""
+    by_last: dict[str, list[_NameWords]] = {}
+    for entry in entries:
+        by_last.setdefault(WORD.findall(entry[0])[-1], []).append(entry)
+    return by_last
+
+
+NAMES_BY_LAST = _by_last_word(NAME_WORDS)
+NAME_LAST_WORDS = frozenset(NAMES_BY_LAST)
 NUMERIC = re.compile(r"[\d.]*\d")  # a run of digits and dots: an integer or a decimal
 DIGITS_AND_DOTS = re.compile(r"[\d.]+")  # NUMERIC's runs before their trailing dots go: scans faster
 # bytes other than a-z as spaces: WORD's words by one split (findall was the check's slowest scan)
@@ -230,9 +243,11 @@ def _check_aus(reading: Reading, allowed: set[str], described: set[str]) -> list
 
 
 def _bare_names(reading: Reading) -> set[str]:
-    """AUs named by their canonical name alone, outside the AU mentions."""
+    """AUs named by their canonical name alone, outside the AU mentions: only the names whose
+    last word the text has are tried (most texts have none)."""
     bare, words = reading.bare_lower, reading.bare_words
-    found = (au for name, au, need in NAME_WORDS if need <= words and name in bare)
+    candidates = (entry for word in words & NAME_LAST_WORDS for entry in NAMES_BY_LAST[word])
+    found = (au for name, au, need in candidates if need <= words and name in bare)
     return {au for au in found if BARE_NAME[au].search(bare)}
 
 
