@@ -8,6 +8,7 @@ region), so a dataset is not one sentence repeated; the same input and seed give
 
 from __future__ import annotations
 
+import _random
 import hashlib
 import random
 
@@ -68,7 +69,7 @@ class _Seeded(random.Random):
     gauss_next = None  # what random.Random.__init__ sets; `gauss` keeps its own on the instance
 
 
-_SEED = random.Random.__mro__[1].seed  # the C seeding under random.Random.seed (an int seeds alike)
+_SEED = _random.Random.seed  # the C seeding under random.Random.seed (an int seeds alike)
 
 
 def seeded_rng(seed: int, *keys: str) -> random.Random:
