@@ -259,11 +259,24 @@ def _fitting(
     shortest of them (the first shortest, as a stable sort has it) for the compact form."""
 
     def make() -> tuple[list[Wording], list[Wording]]:
-        suits = [w for w in bank.wordings[au] if w.only is None or intensity in w.only]
+        suits, by_length = _suiting(bank, au, intensity)
         fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
-        return fits, [min(fits, key=_both_length)] if fits else []
+        if not fits:
+            return fits, []
+        return fits, [next(w for w in by_length if (w.parts_side if one_side else w.parts_both) <= parts)]
 
     return _kept(bank, ("fits", au, one_side, parts, intensity), make)
+
+
+def _suiting(bank: PhraseBank, au: str, intensity: str | None) -> tuple[list[Wording], list[Wording]]:
+    """The AU's wordings for the intensity, and the same by length (a stable sort: the first of
+    the shortest that fit is `min`'s pick over the fitting ones)."""
+
+    def make() -> tuple[list[Wording], list[Wording]]:
+        suits = [w for w in bank.wordings[au] if w.only is None or intensity in w.only]
+        return suits, sorted(suits, key=_both_length)
+
+    return _kept(bank, ("suits", au, intensity), make)
 
 
 def _both_length(wording: Wording) -> int:
