@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
@@ -33,6 +33,7 @@ from .facts import (
     Facts,
     face_facts,
     family_of,
+    label_facts,
     region_facts,
     region_parts,
     strongest_aus,
@@ -265,11 +266,24 @@ def _fitting(
     shortest of them (the first shortest, as a stable sort has it) for the compact form."""
 
     def make() -> tuple[list[Wording], list[Wording]]:
-        suits = [w for w in bank.wordings[au] if w.only is None or intensity in w.only]
+        suits, by_length = _suiting(bank, au, intensity)
         fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
-        return fits, [min(fits, key=_both_length)] if fits else []
+        if not fits:
+            return fits, []
+        return fits, [next(w for w in by_length if (w.parts_side if one_side else w.parts_both) <= parts)]
 
     return _kept(bank, ("fits", au, one_side, parts, intensity), make)
+
+
+def _suiting(bank: PhraseBank, au: str, intensity: str | None) -> tuple[list[Wording], list[Wording]]:
+    """The AU's wordings for the intensity, and the same by length (a stable sort: the first of
+    the shortest that fit is `min`'s pick over the fitting ones)."""
+
+    def make() -> tuple[list[Wording], list[Wording]]:
+        suits = [w for w in bank.wordings[au] if w.only is None or intensity in w.only]
+        return suits, sorted(suits, key=_both_length)
+
+    return _kept(bank, ("suits", au, intensity), make)
 
 
 def _both_length(wording: Wording) -> int:
@@ -557,10 +571,18 @@ def _labels(labels: list[AULabel]) -> dict[str, AULabel]:
 
 
 def compose_region(
-    record: FaceRecord, region: Region, seed: int = 0, naming: str = "both", bank: PhraseBank | None = None
+    record: FaceRecord,
+    region: Region,
+    seed: int = 0,
+    naming: str = "both",
+    bank: PhraseBank | None = None,
+    slot: int | None = None,
+    labels: dict[str, Any] | None = None,
 ) -> Composed:
-    """One region's text: what moves there, the face's emotion as this region bears on it, age."""
-    facts = region_facts(record, region)
+    """One region's text: what moves there, the face's emotion as this region bears on it, age.
+    `slot` (the region's place in the record) and `labels` (`label_facts(record)`): when the
+    caller composing all of a record's texts has them, instead of working them out per text."""
+    facts = region_facts(record, region, labels)
     family = "box" if region.kind == "box" else family_of(region.region_id)
     scene = _Scene(
         seeded_rng(seed, record.record_id, region.region_id),
@@ -573,19 +595,27 @@ def compose_region(
         _one_side(record, region, family),
         _labels(region.aus),
         seed,
-        next((i for i, r in enumerate(record.regions) if r is region), len(record.regions)),
+        _slot(record, region) if slot is None else slot,
     )
     name = _region_name(scene, record, region)
     scene.again = _region_name(scene, record, region)
     return Composed(_region_text(scene, name), frozenset(scene.states), facts, "terse")
 
 
+def _slot(record: FaceRecord, region: Region) -> int:
+    return next((i for i, r in enumerate(record.regions) if r is region), len(record.regions))
+
+
 def compose_face(
-    record: FaceRecord, seed: int = 0, naming: str = "both", bank: PhraseBank | None = None
+    record: FaceRecord,
+    seed: int = 0,
+    naming: str = "both",
+    bank: PhraseBank | None = None,
+    labels: dict[str, Any] | None = None,
 ) -> Composed:
     """The face-level text: every present AU at its strongest, the emotion with its probability, age."""
-    facts = face_facts(record)
-    labels = strongest_aus(record)
+    facts = face_facts(record, labels)
+    strongest = strongest_aus(record)
     scene = _Scene(
         seeded_rng(seed, record.record_id, "face"),
         bank or load_bank(),
@@ -595,7 +625,7 @@ def compose_face(
         "face",
         None,
         False,
-        _labels(labels),
+        _labels(strongest),
         seed,
         len(record.regions),
     )
@@ -655,10 +685,11 @@ class PhraseDescriber:
         return Description(fallback.text, "template", None, fallback.prompt_version, problems, True)
 
     def __call__(self, record: FaceRecord) -> None:
-        for region in record.regions:
-            composed = compose_region(record, region, self.seed, self.naming, self.bank)
+        labels = label_facts(record)  # the same for every text of the record
+        for slot, region in enumerate(record.regions):
+            composed = compose_region(record, region, self.seed, self.naming, self.bank, slot, labels)
             region.description = self._gated(composed, partial(describe_region, record, region, self.seed))
-        composed = compose_face(record, self.seed, self.naming, self.bank)
+        composed = compose_face(record, self.seed, self.naming, self.bank, labels)
         record.face_description = self._gated(composed, lambda: describe_face(record, self.seed))
 
     def describe_batch(self, records: list[FaceRecord]) -> None:

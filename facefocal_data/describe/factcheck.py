@@ -74,6 +74,22 @@ EXTRA_FACT_WORDS: dict[str, tuple[str, ...]] = {
     ),
 }
 # fmt: on
+
+
+def _index(groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Word -> the groups that list it: a text's words meet all of a table's words in one set
+    operation, instead of one `isdisjoint` per group (most texts name one emotion, a part or two)."""
+    index: dict[str, tuple[str, ...]] = {}
+    for group, words in groups.items():
+        for word in words:
+            index[word] = (*index.get(word, ()), group)
+    return index
+
+
+EMOTIONS_OF = _index(EMOTION_WORDS)
+EMOTION_WORD_SET = frozenset(EMOTIONS_OF)
+PARTS_OF = _index(PART_WORDS)
+PART_WORD_SET = frozenset(PARTS_OF)
 EXTRA_FACT_INDEX = {word: kind for kind, words in EXTRA_FACT_WORDS.items() for word in words}
 EXTRA_FACT_WORD_SET = frozenset(EXTRA_FACT_INDEX)  # a set meets a set in C, a dict's keys in Python
 # a capitalised word; one right after a word character is not a word of its own (the word
@@ -88,6 +104,19 @@ BARE_NAME = {au: re.compile(rf"\b{re.escape(name)}\b") for name, au in NAME_TO_A
 # the words of each name: a name is found only where all of its words are (names are words of
 # letters, so its words are among WORD's words wherever it occurs); most texts have none
 NAME_WORDS = [(name, au, frozenset(WORD.findall(name))) for name, au in NAME_TO_AU.items()]
+_NameWords = tuple[str, str, frozenset[str]]
+
+
+def _by_last_word(entries: list[_NameWords]) -> dict[str, list[_NameWords]]:
+    """NAME_WORDS filed by each name's last word: a text is tried for the names it may hold."""
+    by_last: dict[str, list[_NameWords]] = {}
+    for entry in entries:
+        by_last.setdefault(WORD.findall(entry[0])[-1], []).append(entry)
+    return by_last
+
+
+NAMES_BY_LAST = _by_last_word(NAME_WORDS)
+NAME_LAST_WORDS = frozenset(NAMES_BY_LAST)
 NUMERIC = re.compile(r"[\d.]*\d")  # a run of digits and dots: an integer or a decimal
 DIGITS_AND_DOTS = re.compile(r"[\d.]+")  # NUMERIC's runs before their trailing dots go: scans faster
 # bytes other than a-z as spaces: WORD's words by one split (findall was the check's slowest scan)
@@ -214,9 +243,11 @@ def _check_aus(reading: Reading, allowed: set[str], described: set[str]) -> list
 
 
 def _bare_names(reading: Reading) -> set[str]:
-    """AUs named by their canonical name alone, outside the AU mentions."""
+    """AUs named by their canonical name alone, outside the AU mentions: only the names whose
+    last word the text has are tried (most texts have none)."""
     bare, words = reading.bare_lower, reading.bare_words
-    found = (au for name, au, need in NAME_WORDS if need <= words and name in bare)
+    candidates = (entry for word in words & NAME_LAST_WORDS for entry in NAMES_BY_LAST[word])
+    found = (au for name, au, need in candidates if need <= words and name in bare)
     return {au for au in found if BARE_NAME[au].search(bare)}
 
 
@@ -272,7 +303,7 @@ def emotions_stated(text: str) -> set[str]:
 
 
 def _emotions(words: frozenset[str]) -> set[str]:
-    return {emotion for emotion, names in EMOTION_WORDS.items() if not words.isdisjoint(names)}
+    return {e for w in words & EMOTION_WORD_SET for e in EMOTIONS_OF[w]}
 
 
 def parts_stated(text: str) -> set[str]:
@@ -281,7 +312,7 @@ def parts_stated(text: str) -> set[str]:
 
 
 def _parts(words: frozenset[str]) -> set[str]:
-    return {part for part, names in PART_WORDS.items() if not words.isdisjoint(names)}
+    return {p for w in words & PART_WORD_SET for p in PARTS_OF[w]}
 
 
 def numbers_stated(text: str) -> tuple[list[float], list[int]]:

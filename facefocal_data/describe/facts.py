@@ -128,19 +128,9 @@ def _au_fact_of(au: str, value_type: str, value: float | None) -> AUFact:
     return AUFact(au, AU_NAMES[au], word, None if value is None else round(float(value), 2))
 
 
-def _face_facts(record: FaceRecord, region_id: str, region: str, side: str | None, present: list[AULabel]):
-    present = sorted(present, key=lambda a: -(a.value or 0))
-    return dict(
-        region_id=region_id,
-        region=region,
-        side=side,
-        aus=tuple(_au_fact(a) for a in present),
-        **_label_facts(record),
-    )
-
-
-def _label_facts(record: FaceRecord) -> dict[str, Any]:
-    """The face's emotion and age as facts (the same for all of a face's regions)."""
+def label_facts(record: FaceRecord) -> dict[str, Any]:
+    """The face's emotion and age as `Facts` fields: the same for all of a face's ~24 texts, so a
+    caller describing them all works them out once and passes them to `region_facts`."""
     emotion, age = record.emotion, record.age
     age_range = None
     if age is not None and age.years is not None:
@@ -157,14 +147,36 @@ def _label_facts(record: FaceRecord) -> dict[str, Any]:
     )
 
 
-def region_facts(record: FaceRecord, region: Region) -> Facts:
+def region_facts(record: FaceRecord, region: Region, labels: dict[str, Any] | None = None) -> Facts:
+    """The region's facts; `labels`: `label_facts(record)`, when the caller has them already."""
     present = [a for a in region.aus if a.present]
-    side = side_of(region.region_id)
     parts = region_parts(record, region)
     if present:
         parts = parts.union(*(AU_NAME_PARTS[a.au] for a in present))
-    base = _face_facts(record, region.region_id, region_name(region), side, present)
-    return Facts(**base, parts=parts)
+    rid = region.region_id
+    return _facts(record, rid, region_name(region), side_of(rid), present, labels, parts)
+
+
+def _facts(
+    record: FaceRecord,
+    region_id: str,
+    region: str,
+    side: str | None,
+    present: list[AULabel],
+    labels: dict[str, Any] | None,
+    parts: frozenset[str],
+) -> Facts:
+    aus = tuple(_au_fact(a) for a in sorted(present, key=_strength)) if present else ()
+    shared = label_facts(record) if labels is None else labels
+    # every field set at once: a frozen dataclass's __init__ sets its 12 one call each, and a
+    # build makes one Facts a text (equal to Facts(...) with the same values)
+    facts = object.__new__(Facts)
+    facts.__dict__.update(region_id=region_id, region=region, side=side, aus=aus, **shared, parts=parts)
+    return facts
+
+
+def _strength(label: AULabel) -> float:
+    return -(label.value or 0)
 
 
 def strongest_aus(record: FaceRecord) -> list[AULabel]:
@@ -177,10 +189,10 @@ def strongest_aus(record: FaceRecord) -> list[AULabel]:
     return list(best.values())
 
 
-def face_facts(record: FaceRecord) -> Facts:
+def face_facts(record: FaceRecord, labels: dict[str, Any] | None = None) -> Facts:
     """The face as one region: the strongest reading of each present AU over all regions."""
-    base = _face_facts(record, "face", "the whole face", None, strongest_aus(record))
-    return Facts(**base, parts=REGION_PARTS["full_face"])
+    full = REGION_PARTS["full_face"]
+    return _facts(record, "face", "the whole face", None, strongest_aus(record), labels, full)
 
 
 def side_of(region_id: str) -> str | None:
@@ -208,9 +220,10 @@ def region_parts(record: FaceRecord, region: Region) -> frozenset[str]:
 def _box_parts(box: tuple[int, ...], boxes: list[tuple[str, list[int]]]) -> frozenset[str]:
     x1, y1, x2, y2 = box
     parts: set[str] = set()
-    for family, (bx1, by1, bx2, by2) in boxes:
-        inter = max(0, min(x2, bx2) - max(x1, bx1)) * max(0, min(y2, by2) - max(y1, by1))
-        if inter >= BOX_PART_OVERLAP * max(1, (bx2 - bx1) * (by2 - by1)):
+    for family, (bx1, by1, bx2, by2) in boxes:  # conditionals, not min/max: 4 calls a box
+        wide = (x2 if x2 < bx2 else bx2) - (x1 if x1 > bx1 else bx1)
+        high = (y2 if y2 < by2 else by2) - (y1 if y1 > by1 else by1)
+        if wide > 0 and high > 0 and wide * high >= BOX_PART_OVERLAP * max(1, (bx2 - bx1) * (by2 - by1)):
             parts |= REGION_PARTS.get(family, set())
     return frozenset(parts)
 
