@@ -168,11 +168,7 @@ def _facts(
 ) -> Facts:
     aus = tuple(_au_fact(a) for a in sorted(present, key=_strength)) if present else ()
     shared = label_facts(record) if labels is None else labels
-    # every field set at once: a frozen dataclass's __init__ sets its 12 one call each, and a
-    # build makes one Facts a text (equal to Facts(...) with the same values)
-    facts = object.__new__(Facts)
-    facts.__dict__.update(region_id=region_id, region=region, side=side, aus=aus, **shared, parts=parts)
-    return facts
+    return Facts(region_id=region_id, region=region, side=side, aus=aus, **shared, parts=parts)
 
 
 def _strength(label: AULabel) -> float:

@@ -8,7 +8,6 @@ region), so a dataset is not one sentence repeated; the same input and seed give
 
 from __future__ import annotations
 
-import _random
 import hashlib
 import random
 import re
@@ -63,23 +62,10 @@ AGE = (
 )
 
 
-class _Seeded(random.Random):
-    """random.Random, seeded by `seeded_rng` alone: `random.Random(n)` seeds its state in C and
-    goes through two Python-level calls to do it, a third of a text's seeding cost."""
-
-    __init__ = object.__init__  # the state is set by `_SEED`, as random.Random(n) sets it
-    gauss_next = None  # what random.Random.__init__ sets; `gauss` keeps its own on the instance
-
-
-_SEED = _random.Random.seed  # the C seeding under random.Random.seed (an int seeds alike)
-
-
 def seeded_rng(seed: int, *keys: str) -> random.Random:
     """A generator for one text, from the seed and the record / region ids: reruns repeat it."""
     digest = hashlib.sha256(":".join([str(seed), *keys]).encode()).digest()
-    rng = _Seeded()
-    _SEED(rng, int.from_bytes(digest[:8], "little"))
-    return rng
+    return random.Random(int.from_bytes(digest[:8], "little"))
 
 
 def au_phrase(label: AULabel) -> str:
