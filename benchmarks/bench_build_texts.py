@@ -19,11 +19,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench_describe import ISSUE_SAMPLE_SIZES
-from bench_describe import _fact_reading as fact_reading
-from bench_describe import _gate_pass as gate_pass
-from bench_describe import _grammar as grammar_figures
-from bench_describe import _sampled_distinct_2 as sampled_distinct_2
+from bench_describe import (
+    ISSUE_SAMPLE_SIZES,
+    fact_reading,
+    gate_pass,
+    link_grammar_figures,
+    sampled_distinct_2,
+)
 
 from facefocal_data.describe.quality import variety
 from facefocal_data.exporters.base import iter_records
@@ -63,7 +65,7 @@ def text_figures(records: list[FaceRecord], grammar_sample: int, seed: int) -> d
         ),
     }
     faces = [record.face_description.text for record in records]
-    return row | grammar_figures(region_texts + faces, grammar_sample, seed)
+    return row | link_grammar_figures(region_texts + faces, grammar_sample, seed)
 
 
 def main() -> None:

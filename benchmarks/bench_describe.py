@@ -166,7 +166,7 @@ def built_records(images: Path, n: int) -> list[FaceRecord]:
         return list(iter_records(Path(tmp) / "out", pixels=False))[:n]
 
 
-def _gate_pass(records: list[FaceRecord]) -> float:
+def gate_pass(records: list[FaceRecord]) -> float:
     """The gate's pass rate, each text under its describer's length style (the phrase
     describer's region texts are `terse`: bank v4 says the emotion and the age in one sentence)."""
     results = []
@@ -179,7 +179,7 @@ def _gate_pass(records: list[FaceRecord]) -> float:
     return sum(results) / len(results)
 
 
-def _fact_reading(records: list[FaceRecord]) -> str:
+def fact_reading(records: list[FaceRecord]) -> str:
     """`facefocal evaluate`'s own reading of AUs, emotion and age from each region text (no phrase
     bank), scored against the labels: precision / recall / hallucination rate."""
     total = FactCount()
@@ -191,7 +191,7 @@ def _fact_reading(records: list[FaceRecord]) -> str:
     return " / ".join("n/a" if scores[k] is None else f"{scores[k]:.4f}" for k in keys)
 
 
-def _grammar(texts: list[str], sample: int, seed: int) -> dict[str, Any]:
+def link_grammar_figures(texts: list[str], sample: int, seed: int) -> dict[str, Any]:
     if not parser_available() or sample <= 0:
         return {}
     unique = sorted({s for text in texts for s in sentences(text)})
@@ -206,7 +206,7 @@ def _grammar(texts: list[str], sample: int, seed: int) -> dict[str, Any]:
     }
 
 
-def _sampled_distinct_2(texts: list[str], size: int, draws: int = 5) -> float:
+def sampled_distinct_2(texts: list[str], size: int, draws: int = 5) -> float:
     """Mean distinct-2 of seeded random samples of `size` texts: a size-matched figure, since
     distinct-2 over a whole build falls as the build grows."""
     if len(texts) < size:
@@ -228,8 +228,8 @@ def measure(describer: Any, records: list[FaceRecord], sample: int, seed: int) -
         "describe share at 7 / 10 faces/s": " / ".join(
             f"{per_face / (per_face + 1 / fps):.1%}" for fps in VISION_FACES_PER_S
         ),
-        "fact check pass": _gate_pass(records),
-        "evaluator reading P / R / halluc.": _fact_reading(records),
+        "fact check pass": gate_pass(records),
+        "evaluator reading P / R / halluc.": fact_reading(records),
         "fallbacks": getattr(describer, "fallbacks", 0),
         "distinct-1": stats.distinct_1,
         "distinct-2": stats.distinct_2,
@@ -239,13 +239,13 @@ def measure(describer: Any, records: list[FaceRecord], sample: int, seed: int) -
         ),
         "distinct-2, box coordinates removed": distinct_n([COORDINATES.sub("", t) for t in region_texts], 2),
         "distinct-2 of 184 / 3,542 random region texts": " / ".join(
-            f"{_sampled_distinct_2(region_texts, k):.4f}" for k in ISSUE_SAMPLE_SIZES
+            f"{sampled_distinct_2(region_texts, k):.4f}" for k in ISSUE_SAMPLE_SIZES
         ),
         "top sentence share": stats.top_sentence_share,
         "top sentence": stats.top_sentence,
         "words per text": stats.words_per_text,
     }
-    return row | _grammar(region_texts + [r.face_description.text for r in records], sample, seed)
+    return row | link_grammar_figures(region_texts + [r.face_description.text for r in records], sample, seed)
 
 
 def cache_figures(records: list[FaceRecord], warmup: int = 200) -> dict[str, Any]:
@@ -445,7 +445,7 @@ def measure_templater(
     ]
     listing = sum("aus" in s.required() for s in unparsed_texts)
     row["no template parsed: texts listing 4+ AUs / others"] = f"{listing} / {len(unparsed_texts) - listing}"
-    row["fact check pass, all texts"] = _gate_pass(records)
+    row["fact check pass, all texts"] = gate_pass(records)
     if templated:
         stats_ = variety(templated)
         row |= {
@@ -453,7 +453,7 @@ def measure_templater(
             "templated: top sentence share": stats_.top_sentence_share,
             "templated: words per text": stats_.words_per_text,
         }
-        row |= {f"templated: {k}": v for k, v in _grammar(templated, sample, seed).items()}
+        row |= {f"templated: {k}": v for k, v in link_grammar_figures(templated, sample, seed).items()}
     return row
 
 
