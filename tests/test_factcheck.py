@@ -127,4 +127,8 @@ def test_numbers_in_words_are_read_as_their_digits(astronaut: FaceRecord) -> Non
         both = [check_text(base + f"About {years}. And {x}.", facts, "terse") for x in (extra, digits)]
         assert both[0] == both[1] != [], (extra, both)
     assert in_words(1) == "1" and in_words(100) == "100" and in_words(29) == "twenty-nine"
+    # the counting words are no ages: free text says "the two brows" (the bank writes 7, not seven)
+    assert in_words(7) == "7" and in_words(11) == "eleven"
+    assert numbers_stated("One side; the two brows and three action units, ten in all.") == ([], [])
+    assert check_text(base + f"About {years}. The two brows are still.", facts, "terse") == []
     assert age_stated(f"A {words}-year-old looks happy.") == years

@@ -124,11 +124,10 @@ LETTERS_ONLY = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 BRACKETED = re.compile(r"\[[^\]]*\]")
 PERCENT = re.compile(r"\d+(?:\.\d+)?\s?%")
 SENTENCE_SPLIT = re.compile(r"[.;!?]\s+")
-# "terse": the phrase describer's region texts (bank v4), which say the emotion and the age in
-# one sentence, an at-rest region's often with its rest: 8 words state every fact of one
 # numbers written in words, as prose writes an age ("about thirty-five", "a twelve-year-old"): read
-# as the number they say, so a wrong one fails as a wrong digit does. "one" is not read ("one
-# side", "no one"); the bank writes 0 and 1 in digits.
+# as the number they say, so a wrong one fails as a wrong digit does. The counting words one to
+# ten are not read ("one side", "the two brows", "three action units"); the bank writes ages
+# under 11 in digits.
 # fmt: off
 SMALL_NUMBERS = [
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -136,7 +135,8 @@ SMALL_NUMBERS = [
 ]
 TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 # fmt: on
-NUMBER_VALUES = {w: i for i, w in enumerate(SMALL_NUMBERS) if i >= 2}
+FIRST_READ = 11  # the smallest number read (and written) in words
+NUMBER_VALUES = {w: i for i, w in enumerate(SMALL_NUMBERS) if i >= FIRST_READ}
 NUMBER_VALUES |= {w: 20 + 10 * i for i, w in enumerate(TENS)}
 NUMBER_WORD_SET = frozenset(NUMBER_VALUES)
 TENS_SET = frozenset(TENS)
@@ -144,9 +144,11 @@ ONES_AFTER_TENS = re.compile(rf"-({'|'.join(SMALL_NUMBERS[1:10])})\b")  # "-nine
 # the word boundary before a number is checked in `_word_number` (a pattern that starts with a
 # boundary is tried at every character; one that starts with its letters is scanned for them)
 NUMBER_WORDS = re.compile(
-    rf"({'|'.join(TENS)})(?:-({'|'.join(SMALL_NUMBERS[1:10])}))?\b|({'|'.join(SMALL_NUMBERS[2:])})\b",
+    rf"({'|'.join(TENS)})(?:-({'|'.join(SMALL_NUMBERS[1:10])}))?\b|({'|'.join(SMALL_NUMBERS[FIRST_READ:])})\b",
     re.IGNORECASE,
 )
+# "terse": the phrase describer's region texts (bank v4), which say the emotion and the age in
+# one sentence, an at-rest region's often with its rest: 8 words state every fact of one
 LENGTH_WORDS = {"short": (8, 60), "long": (20, 140), "terse": (8, 140)}
 WORDS_PER_AU = 10  # each present AU may take this many more words
 
@@ -326,8 +328,8 @@ def numbers_stated(text: str) -> tuple[list[float], list[int]]:
 
 
 def in_words(n: int) -> str:
-    """2-99 in words ("twenty-nine"); other numbers in digits."""
-    if not 2 <= n <= 99:
+    """11-99 in words ("twenty-nine"); other numbers in digits (the check reads no smaller words)."""
+    if not FIRST_READ <= n <= 99:
         return str(n)
     if n < 20:
         return SMALL_NUMBERS[n]
