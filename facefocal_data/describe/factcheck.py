@@ -322,7 +322,11 @@ def numbers_stated(text: str) -> tuple[list[float], list[int]]:
 
     Integers of four or more digits are no age and no fact a text quotes; they are left out.
     Numbers in words ("thirty-five") count as their digits."""
-    reading = read(text)
+    return _quoted(read(text))
+
+
+def _quoted(reading: Reading) -> tuple[list[float], list[int]]:
+    """The text's numbers, in digits or in words: what the check and `numbers_stated` read."""
     decimals, integers = _numbers(reading.bare)
     return decimals, integers + _word_integers(reading)
 
@@ -362,16 +366,11 @@ def _word_integers(reading: Reading) -> list[int]:
         at = lower.find(word)
         while at >= 0:
             end = at + len(word)
-            if not (after_word_char(lower, at) or lower[end : end + 1].isalpha() or _after_tens(lower, at)):
+            if not (after_word_char(lower, at) or lower[end : end + 1].isalpha()):
                 ones = ONES_AFTER_TENS.match(lower, end) if word in TENS_SET else None
                 out.append(NUMBER_VALUES[word] + (SMALL_NUMBERS.index(ones.group(1)) if ones else 0))
             at = lower.find(word, end)
     return out
-
-
-def _after_tens(lower: str, at: int) -> bool:
-    """Whether a word at `at` is the ones of a compound ("nine" in "twenty-nine")."""
-    return lower[at - 1 : at] == "-" and any(lower.endswith(t, 0, at - 1) for t in TENS)
 
 
 def _numbers(bare: str) -> tuple[list[float], list[int]]:
@@ -433,8 +432,7 @@ def _check_emotion(words: frozenset[str], facts: Facts) -> list[str]:
 
 
 def _check_numbers(reading: Reading, facts: Facts) -> list[str]:
-    decimals, integers = _numbers(reading.bare)
-    integers += _word_integers(reading)
+    decimals, integers = _quoted(reading)
     problems = []
     if decimals:
         known = {a.value for a in facts.aus if a.value is not None} | {facts.emotion_p}
