@@ -44,6 +44,7 @@ from .template import (
     describe_face,
     describe_region,
     join,
+    one_year,
     region_name,
     seeded_rng,
 )
@@ -439,7 +440,6 @@ BLEND_SHARE = 0.9  # region texts that say the emotion and the age in one senten
 REST_BLEND = 0.7  # of those at rest: one sentence for the rest, the emotion and the age
 TAIL_SHARE = 0.6  # of those whose AUs are the emotion's cues: the blend said after the AU sentence
 IN_WORDS = 0.35  # region texts that write the age in words
-ONE_YEAR = re.compile(r"\b1 years\b")
 CONTRAST = re.compile(r"\b(?:but|yet|though)\b")  # "no action unit here, yet the person looks happy"
 
 
@@ -468,7 +468,7 @@ def _joined(scene: _Scene, order: Sequence[str | None]) -> str:
     with a stop, so no 'a' at the end of one is read with the next; 'A'/'An' after a capital
     stays one), "1 year" for an age of one (the bank writes "{years} years")."""
     text = fix_articles(" ".join([_capital(s) for s in order if s]))
-    return ONE_YEAR.sub("1 year", text) if scene.facts.age_years == 1 else text
+    return one_year(text, scene.facts.age_years)
 
 
 def _blend_status(scene: _Scene) -> str | None:

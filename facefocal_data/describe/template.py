@@ -108,6 +108,12 @@ def _emotion_sentence(rng: random.Random, present: list[AULabel], emotion: Emoti
 
 
 BIN_ENDS = re.compile(r"^(\d+)(?:-(\d+)|\+)$")  # "60-69", "70+"
+ONE_YEARS = re.compile(r"\b1 years\b")
+
+
+def one_year(text: str, years: int | None) -> str:
+    """ "1 year" for an age of one: sentences are written with "{years} years"."""
+    return ONE_YEARS.sub("1 year", text) if years == 1 else text
 
 
 @lru_cache(maxsize=1024)
@@ -132,9 +138,7 @@ def _age_sentence(rng: random.Random, age: AgeLabel, with_bin: bool = True) -> s
         return f"Estimated age: at least {years} years" + (f" (bin {age.bin})." if with_bin else ".")
     low, high = age.interval or (age.years, age.years)
     text = rng.choice(AGE if with_bin else AGE_NO_BIN)
-    if years == 1:
-        text = text.replace("{years} years", "{years} year")
-    return text.format(years=years, low=round(low), high=round(high), bin=age.bin)
+    return one_year(text.format(years=years, low=round(low), high=round(high), bin=age.bin), years)
 
 
 def describe_region(record: FaceRecord, region: Region, seed: int = 0, with_bin: bool = True) -> Description:
