@@ -54,7 +54,7 @@ from PIL import Image, ImageOps
 
 from facefocal_data.config import DescribeConfig, Recipe
 from facefocal_data.describe.compose import PhraseDescriber
-from facefocal_data.describe.factcheck import check_text
+from facefocal_data.describe.factcheck import check_text, length_style
 from facefocal_data.describe.facts import face_facts, region_facts, side_of
 from facefocal_data.describe.quality import (
     BRACKETED,
@@ -173,7 +173,7 @@ def gate_pass(records: list[FaceRecord]) -> float:
     for record in records:
         for region in record.regions:
             text = region.description
-            style = "terse" if text.describer == "phrases" else "long"
+            style = length_style(text.describer, region=True)
             results.append(not check_text(text.text, region_facts(record, region), style))
         results.append(not check_text(record.face_description.text, face_facts(record), "long"))
     return sum(results) / len(results)

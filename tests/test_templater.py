@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from facefocal_data.config import DescribeConfig, Recipe
-from facefocal_data.describe.factcheck import aus_stated, check_text, plain_mentions
+from facefocal_data.describe.factcheck import aus_stated, check_text, length_style, plain_mentions
 from facefocal_data.describe.facts import face_facts, region_facts
 from facefocal_data.describe.grammar_gate import MISSING, GrammarGate, shaped
 from facefocal_data.describe.quality import BRACKETED, parser_available, sentences, unparsed
@@ -52,7 +52,7 @@ needs_parser = pytest.mark.skipif(not parser_available(), reason="link-parser (D
 
 def _style(described: Description, region: Region | None) -> str:
     """The gate's length style for a text: a phrase-bank fallback's region text is `terse`."""
-    return "terse" if described.describer == "phrases" and region is not None else "long"
+    return length_style(described.describer, region is not None)
 
 
 @pytest.fixture(scope="module")

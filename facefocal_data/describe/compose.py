@@ -27,7 +27,7 @@ from typing import Any, TypeVar, cast
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
 from .bank import Phrase, PhraseBank, Wording, after_word_char, load_bank, parts_named, plain_index
-from .factcheck import LENGTH_WORDS, check_text, in_words
+from .factcheck import LENGTH_WORDS, check_text, in_words, length_style
 from .facts import (
     AUFact,
     Facts,
@@ -599,7 +599,8 @@ def compose_region(
     )
     name = _region_name(scene, record, region)
     scene.again = _region_name(scene, record, region)
-    return Composed(_region_text(scene, name), frozenset(scene.states), facts, "terse")
+    style = length_style("phrases", region=True)
+    return Composed(_region_text(scene, name), frozenset(scene.states), facts, style)
 
 
 def _slot(record: FaceRecord, region: Region) -> int:

@@ -150,6 +150,14 @@ NUMBER_WORDS = re.compile(
 # "terse": the phrase describer's region texts (bank v4), which say the emotion and the age in
 # one sentence, an at-rest region's often with its rest: 8 words state every fact of one
 LENGTH_WORDS = {"short": (8, 60), "long": (20, 140), "terse": (8, 140)}
+
+
+def length_style(describer: str, region: bool) -> str:
+    """The length style a written text was gated with: the phrase describer's region texts are
+    `terse`, every other text `long` (for checking a text again from its record)."""
+    return "terse" if describer == "phrases" and region else "long"
+
+
 WORDS_PER_AU = 10  # each present AU may take this many more words
 
 
