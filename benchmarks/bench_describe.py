@@ -232,7 +232,8 @@ def measure(describer: Any, records: list[FaceRecord], sample: int, seed: int) -
         "evaluator reading P / R / halluc.": fact_reading(records),
         "fallbacks": getattr(describer, "fallbacks", 0),
         "distinct-1": stats.distinct_1,
-        "distinct-2": stats.distinct_2,
+        "distinct-2": stats.distinct_2,  # word pairs, as the issue counts them
+        "distinct-2, punctuation as tokens": stats.distinct_2_punctuation,
         "distinct-2 at 8 / 50 / 250 faces": " / ".join(
             f"{distinct_n([g.description.text for r in records[:k] for g in r.regions], 2):.4f}"
             for k in (8, 50, 250)

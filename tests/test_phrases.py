@@ -31,6 +31,7 @@ from facefocal_data.describe.compose import (
     fix_articles,
 )
 from facefocal_data.describe.factcheck import (
+    AU_MENTION,
     EMOTION_WORDS,
     EXTRA_FACT_INDEX,
     as_digits,
@@ -260,6 +261,14 @@ EMOTION_SAMPLES = {
 }
 
 
+def _items(key: str) -> dict[str, str]:
+    """The {items} of a frame group of AU noun wordings: two, as the composer puts them."""
+    if not key.endswith(".nominal"):
+        return {}
+    two = "a slight parting of the lips, AU25 (Lips Part) and a marked drop of the jaw, as AU26 (Jaw Drop)"
+    return {"items": two}
+
+
 def _bank_sentences() -> dict[str, str]:
     """Every age, emotion and frame sentence of the bank, filled: sentence -> its group."""
     bank, out = load_bank(), {}
@@ -268,7 +277,7 @@ def _bank_sentences() -> dict[str, str]:
     for key, phrases in groups:
         for phrase in phrases:
             for adj, noun in EMOTION_SAMPLES["neutral" if "neutral" in key else "other"]:
-                values = _Slots(SAMPLE_VALUES | {"adj": adj, "noun": noun})
+                values = _Slots(SAMPLE_VALUES | {"adj": adj, "noun": noun} | _items(key))
                 out[_capital(fix_articles(phrase.text.format_map(values)))] = key
     return out
 
@@ -477,12 +486,40 @@ def _wordings_with_adverbs() -> dict[str, str]:
     return out
 
 
+def _nouns_with_adjectives() -> dict[str, str]:
+    """Every expansion of every AU noun wording (each side form) with one adjective and one
+    apposition of its code and name, taken in turn, alone and second in a pair; and every
+    adjective with each AU's first noun wording: a sentence -> its AU."""
+    bank = load_bank()
+    adjectives = [a for words in bank.adjectives.values() for a in words] + [""]
+    frames = bank.attach["noun"]
+    out: dict[str, str] = {}
+
+    def item(form: str, adjective: str, au: str, turn: int) -> str:
+        said = frames[turn % len(frames)].format(clause=form, code=au, name=AU_NAMES[au])
+        return fix_articles(" ".join(said.replace("{adj}", adjective).split()))
+
+    turn = 0
+    for au, wordings in bank.nouns.items():
+        for wording in wordings:
+            for form in {wording.both, wording.side}:
+                said = item(form, adjectives[turn % len(adjectives)], au, turn)
+                out[f"There is {said}."] = au
+                out[f"Here there is a slight parting of the lips, AU25 (Lips Part), and {said}."] = au
+                turn += 1
+        for adjective in adjectives[: len(adjectives) if wordings else 0]:
+            out[f"There is {item(wordings[0].both, adjective, au, turn)}."] = au
+            turn += 1
+    return out
+
+
 @pytest.mark.slow
 def test_link_grammar_parses_every_wording_with_every_adverb() -> None:
     """The bank's AU wordings in a bare sentence, each side form, each intensity adverb (~10,000
-    sentences, about a minute)."""
+    sentences, about a minute); its noun wordings likewise, each adjective."""
     _grammar_or_skip()
     assert unparsed(sorted(_wordings_with_adverbs())) == []
+    assert unparsed(sorted(_nouns_with_adjectives())) == []
 
 
 # -- the bank and the gates -----------------------------------------------------------------------
@@ -494,6 +531,9 @@ def test_every_bank_wording_states_exactly_its_au() -> None:
     for sentence, au in _wordings_with_adverbs().items():
         text = sentence[0].lower() + sentence[1:]
         assert plain_mentions(f"Here, {text}") == {au}, (au, text)
+    for sentence, au in _nouns_with_adjectives().items():
+        if sentence.startswith("There"):
+            assert plain_mentions(AU_MENTION.sub("", sentence)) == {au}, (au, sentence)
     for au in bank.wordings:
         cue_parts = {parts_named(c) for forms in bank.cues[au] for c in forms}
         assert all(p <= AU_NAME_PARTS[au] for p in cue_parts), (au, bank.cues[au])
@@ -515,8 +555,10 @@ def test_bank_phrases_say_nothing_the_facts_do_not() -> None:
         for p in phrases
     ]
     texts += [t for w in bank.wordings.values() for x in w for t in (x.both, x.side)] + list(bank.pair)
+    texts += [t for w in bank.nouns.values() for x in w for t in (x.both, x.side)]
     texts += [t for group in (*bank.code_name.values(), *bank.attach.values()) for t in group]
-    texts += [t for group in (*bank.adverbs.values(), *bank.degrees.values()) for t in group]
+    intensities = (*bank.adverbs.values(), *bank.adjectives.values(), *bank.degrees.values())
+    texts += [t for group in intensities for t in group]
     texts += [n for f in bank.families.values() for n in (*f.names, *f.covering)] + list(bank.here)
     emotion_words = {w for words in EMOTION_WORDS.values() for w in words}
     for text in texts:

@@ -45,6 +45,7 @@ SLOT_FACTS: dict[str, str] = {
 }
 FREE_SLOTS = {"here"}  # refers back, states nothing
 WORDING_FACTS = {"gt", "uncertain", "aus.none", "age.at_least"}  # stated by a group's words, not a slot
+NOUN_START = "a {adj} "  # how every noun wording begins ("a marked lowering of the brows")
 INTENSITIES = tuple(word for _, word in INTENSITY_WORDS)
 
 
@@ -85,11 +86,13 @@ class Family:
 class PhraseBank:
     version: int
     adverbs: dict[str, tuple[str, ...]]
+    adjectives: dict[str, tuple[str, ...]]  # intensity -> adjectives that state it in a noun wording
     degrees: dict[str, tuple[str, ...]]  # intensity -> phrases said after a wording instead of an adverb
     code_name: dict[str, tuple[str, ...]]  # graded | annotated | ungraded noun phrases
     attach: dict[str, tuple[str, ...]]  # estimate | annotated: clause + code and name
     plain_annotated: tuple[str, ...]
     wordings: dict[str, tuple[Wording, ...]]  # every expansion of every wording
+    nouns: dict[str, tuple[Wording, ...]]  # au -> its noun wordings ({adj}), none for some AUs
     patterns: dict[str, tuple[str, ...]]  # au -> its wordings as written (with [a|b] choices)
     cues: dict[str, tuple[tuple[str, str], ...]]  # au -> (both, side) noun phrases
     families: dict[str, Family]
@@ -164,23 +167,39 @@ def _pairs(au: str, both: str, side: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys(zip(expand(both), expand(side), strict=True)))
 
 
-def _wordings(au: str, entry: dict[str, Any]) -> tuple[Wording, ...]:
+def _wordings(au: str, entry: dict[str, Any], key: str = "say", slot: str = "{adv}") -> tuple[Wording, ...]:
+    """An AU's clause wordings (`say`, intensity in {adv}) or noun wordings (`noun`, in {adj})."""
     out = []
-    for item in entry.get("say") or ():
+    for item in entry.get(key) or ():
         both, side = item["both"], item.get("side", item["both"])
         only = item.get("only")
-        if only is None and not all("{adv}" in t for t in (both, side)):
-            raise PhraseBankError(f"aus.yaml {au}: {both!r} has no {{adv}} and no `only` intensities")
+        if only is None and not all(slot in t for t in (both, side)):
+            raise PhraseBankError(f"aus.yaml {au}: {both!r} has no {slot} and no `only` intensities")
         if only is not None and not set(only) <= set(INTENSITIES):
             raise PhraseBankError(f"aus.yaml {au}: `only` {only} are not intensity words {INTENSITIES}")
+        if key == "noun" and not all(t.startswith(NOUN_START) for t in (both, side)):
+            raise PhraseBankError(f"aus.yaml {au}: noun wording {both!r} does not begin {NOUN_START!r}")
         for b, s in _pairs(au, both, side):
-            if any(t.startswith("{adv}") or t.endswith("{adv}") for t in (b, s)):
-                raise PhraseBankError(f"aus.yaml {au}: {b!r}: {{adv}} goes between words")
+            if any(t.startswith(slot) or t.endswith(slot) for t in (b, s)):
+                raise PhraseBankError(f"aus.yaml {au}: {b!r}: {slot} goes between words")
             limit = None if only is None else frozenset(only)
             out.append(Wording(b, s, parts_named(b), parts_named(s), limit))
-    if not out:
+    if not out and key == "say":
         raise PhraseBankError(f"aus.yaml {au}: no wordings")
     return tuple(out)
+
+
+def _patterns(entry: dict[str, Any]) -> tuple[str, ...]:
+    """An AU's wordings as written, for the fact check's reading (`plain_index`): its clauses, and
+    its noun wordings from the noun on ("lowering of the [brows|eyebrows]"), which is what says
+    the AU, whatever article and adjective come before it."""
+    said = [t for i in entry["say"] for t in (i["both"], i.get("side", i["both"]))]
+    nouns = [
+        t.removeprefix(NOUN_START)
+        for i in entry.get("noun") or ()
+        for t in (i["both"], i.get("side", i["both"]))
+    ]
+    return tuple(dict.fromkeys(said + nouns))
 
 
 def _cues(au: str, entry: Any) -> tuple[tuple[str, str], ...]:
@@ -203,20 +222,19 @@ def _au_part(data: dict[str, Any]) -> dict[str, Any]:
     extra = sorted(set(aus) - set(AU_NAMES))
     if missing or extra:
         raise PhraseBankError(f"aus.yaml: missing AUs {missing}, unknown AUs {extra}")
-    for key in ("adverbs", "degrees"):
+    for key in ("adverbs", "adjectives", "degrees"):
         if set(data[key]) != set(INTENSITIES):
             raise PhraseBankError(f"aus.yaml: {key} for exactly {INTENSITIES}")
     return {
         "adverbs": {k: _flat(v) for k, v in data["adverbs"].items()},
+        "adjectives": {k: _flat(v) for k, v in data["adjectives"].items()},
         "degrees": {k: _flat(v) for k, v in data["degrees"].items()},
         "code_name": {k: tuple(v) for k, v in data["code_name"].items()},
         "attach": {k: tuple(v) for k, v in data["attach"].items()},
         "plain_annotated": _flat(data["plain_annotated"]),
         "wordings": {au: _wordings(au, entry) for au, entry in aus.items()},
-        "patterns": {
-            au: tuple(dict.fromkeys(t for i in e["say"] for t in (i["both"], i.get("side", i["both"]))))
-            for au, e in aus.items()
-        },
+        "nouns": {au: _wordings(au, entry, "noun", "{adj}") for au, entry in aus.items()},
+        "patterns": {au: _patterns(e) for au, e in aus.items()},
         "cues": {au: _cues(au, e["cue"]) for au, e in aus.items()},
     }
 

@@ -53,6 +53,9 @@ AU_NAMINGS = ("both", "plain", "code_name")
 SIDED_FAMILIES = frozenset({"brow", "eye", "nasolabial", "cheek_upper", "cheek_lower"})
 CLAUSES_PER_SENTENCE = 2
 ITEMS_PER_SENTENCE = 3
+NOMINALS_PER_SENTENCE = 2  # noun wordings carry their code and name in apposition: two read well
+PER_SENTENCE = {"noun": ITEMS_PER_SENTENCE, "nominal": NOMINALS_PER_SENTENCE, "clause": CLAUSES_PER_SENTENCE}
+NOUN_SHARE = 0.4  # texts naming AUs `both` ways that say them as noun wordings, where all have one
 MAX_COVER_PARTS = 3
 DEGREE_SHARE = 0.25  # share of AU clauses that say the intensity after the wording, not by an adverb
 HERE_BY_NAME = 0.35  # share of back-references that name the region again instead of "this area"
@@ -261,30 +264,39 @@ def _noun_item(scene: _Scene, fact: AUFact) -> str:
 
 
 def _fitting(
-    bank: PhraseBank, au: str, one_side: bool, parts: frozenset[str], intensity: str | None
+    bank: PhraseBank,
+    au: str,
+    one_side: bool,
+    parts: frozenset[str],
+    intensity: str | None,
+    nouns: bool = False,
 ) -> tuple[list[Wording], list[Wording]]:
-    """The AU's wordings that name only the region's parts and suit the intensity, and the
-    shortest of them (the first shortest, as a stable sort has it) for the compact form."""
+    """The AU's wordings (`nouns`: its noun wordings) that name only the region's parts and suit
+    the intensity, and the shortest of them (the first shortest, as a stable sort has it) for the
+    compact form."""
 
     def make() -> tuple[list[Wording], list[Wording]]:
-        suits, by_length = _suiting(bank, au, intensity)
+        suits, by_length = _suiting(bank, au, intensity, nouns)
         fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
         if not fits:
             return fits, []
         return fits, [next(w for w in by_length if (w.parts_side if one_side else w.parts_both) <= parts)]
 
-    return _kept(bank, ("fits", au, one_side, parts, intensity), make)
+    return _kept(bank, ("fits", au, one_side, parts, intensity, nouns), make)
 
 
-def _suiting(bank: PhraseBank, au: str, intensity: str | None) -> tuple[list[Wording], list[Wording]]:
+def _suiting(
+    bank: PhraseBank, au: str, intensity: str | None, nouns: bool
+) -> tuple[list[Wording], list[Wording]]:
     """The AU's wordings for the intensity, and the same by length (a stable sort: the first of
     the shortest that fit is `min`'s pick over the fitting ones)."""
 
     def make() -> tuple[list[Wording], list[Wording]]:
-        suits = [w for w in bank.wordings[au] if w.only is None or intensity in w.only]
+        wordings = (bank.nouns if nouns else bank.wordings)[au]
+        suits = [w for w in wordings if w.only is None or intensity in w.only]
         return suits, sorted(suits, key=_both_length)
 
-    return _kept(bank, ("suits", au, intensity), make)
+    return _kept(bank, ("suits", au, intensity, nouns), make)
 
 
 def _both_length(wording: Wording) -> int:
@@ -314,23 +326,52 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
     return scene.pick(scene.bank.plain_annotated).format(clause=clause) if annotated else clause
 
 
+def _nominal_item(scene: _Scene, fact: AUFact) -> str:
+    """The change as a noun phrase with its code and name: 'a marked lowering of the brows, as
+    AU04 (Brow Lowerer)' (`_nominal` has checked that a noun wording fits)."""
+    fits, shortest = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity, True)
+    compact = len(scene.facts.aus) > COMPACT_ABOVE
+    wording = scene.pick(shortest if compact else fits)
+    form = wording.side if scene.one_side else wording.both
+    adjective = scene.fresh(scene.bank.adjectives[fact.intensity]) if fact.intensity else ""
+    frames = scene.bank.attach["noun"]
+    frame = frames[0] if compact else scene.fresh(frames)  # the first is the shortest
+    return frame.format(clause=_spaces(form.replace("{adj}", adjective)), code=fact.au, name=fact.name)
+
+
+def _nominal(scene: _Scene) -> bool:
+    """Whether this text says its AUs as noun wordings (a seeded share of the texts that name AUs
+    by appearance and code, where each AU is an estimate with a noun wording for the region)."""
+    if scene.naming != "both" or scene.rng.random() >= NOUN_SHARE:
+        return False
+    return all(
+        not _is_gt(scene.labels.get(fact.au))
+        and _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity, True)[0]
+        for fact in scene.facts.aus
+    )
+
+
 def _au_sentences(scene: _Scene, name: str) -> list[str]:
-    """The region's present AUs, strongest first, a few per sentence."""
-    nouns = scene.naming == "code_name"
-    items = [(_noun_item if nouns else _clause_item)(scene, fact) for fact in scene.facts.aus]
+    """The region's present AUs, strongest first, a few per sentence: as clauses ("the brows are
+    lowered"), as noun wordings ("a marked lowering of the brows") or in the code + name form."""
+    style = "noun" if scene.naming == "code_name" else "nominal" if _nominal(scene) else "clause"
+    item = {"noun": _noun_item, "nominal": _nominal_item, "clause": _clause_item}[style]
+    items = [item(scene, fact) for fact in scene.facts.aus]
     for fact in scene.facts.aus:
         scene.states |= {fact.au} | ({f"{fact.au}:{fact.intensity}"} if fact.intensity else set())
-    size = ITEMS_PER_SENTENCE if nouns else CLAUSES_PER_SENTENCE
+    size = PER_SENTENCE[style]
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    style = "noun" if nouns else "clause"
     sentences = []
     for i, chunk in enumerate(chunks):
         kind = f"{'open' if i == 0 else 'more'}.{style}"
         frames = scene.bank.frames[kind]
         frame = scene.deal(kind, frames) if i == 0 else scene.fresh(frames)
-        joined = join(chunk) if nouns else _pair(scene, chunk)
-        slot = "items" if nouns else "clauses"
-        sentences.append(_fill(frame, scene, name=name, where=_where(scene, name), **{slot: joined}))
+        joined = _pair(scene, chunk) if style == "clause" else join(chunk)
+        slot = "clauses" if style == "clause" else "items"
+        values = {"name": name, "where": _where(scene, name), slot: joined}
+        if "here" in frame.slots:
+            values["here"] = _here(scene)
+        sentences.append(_fill(frame, scene, **values))
     return sentences
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 # a bracketed annotation: "(AU12, Lip Corner Puller)", "(Cheek Raiser)", "(probability 0.97)"
 BRACKETED = re.compile(r"\s*\([^()]*\)")
-TOKEN = re.compile(r"[\w'-]+|[^\w\s]")
+WORD_TOKEN = re.compile(r"[\w'-]+")
+TOKEN = re.compile(r"[\w'-]+|[^\w\s]")  # words and punctuation marks
 ERROR_LINE = re.compile(r"^\+\+\+\+\+ error \d+$")
 PARSER = "link-parser"
 PARSE_TIMEOUT_S = 10  # per sentence; a sentence the parser gives up on counts as failed
@@ -34,15 +35,20 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in SENTENCE_END.split(text.strip()) if s.strip()]
 
 
-def tokens(text: str) -> list[str]:
-    return TOKEN.findall(text.lower())
+def tokens(text: str, punctuation: bool = False) -> list[str]:
+    """The text's lower-case words; with `punctuation`, its punctuation marks as tokens too."""
+    return (TOKEN if punctuation else WORD_TOKEN).findall(text.lower())
 
 
-def distinct_n(texts: Iterable[str], n: int) -> float:
-    """Unique n-grams over all n-grams in all texts (Li et al. 2016), n-grams within a text."""
+def distinct_n(texts: Iterable[str], n: int, punctuation: bool = False) -> float:
+    """Unique n-grams over all n-grams in all texts (Li et al. 2016), n-grams within a text.
+
+    Word n-grams by default, as issue 16 counts "word pairs" (its 2.4 % for the template's texts
+    is this measure: 0.025 for the template over 150 faces of the dev sets, 0.011 with punctuation
+    marks as tokens). `punctuation` counts the marks as tokens: a stricter figure, also reported."""
     grams: Counter[tuple[str, ...]] = Counter()
     for text in texts:
-        words = tokens(text)
+        words = tokens(text, punctuation)
         grams.update(zip(*(words[i:] for i in range(n)), strict=False))
     total = sum(grams.values())
     return len(grams) / total if total else 0.0
@@ -54,6 +60,7 @@ class Variety:
     sentences: int
     distinct_1: float
     distinct_2: float
+    distinct_2_punctuation: float  # punctuation marks counted as tokens
     top_sentence: str
     top_sentence_share: float  # of all sentences
     words_per_text: float
@@ -70,6 +77,7 @@ def variety(texts: list[str]) -> Variety:
         sentences=total,
         distinct_1=distinct_n(texts, 1),
         distinct_2=distinct_n(texts, 2),
+        distinct_2_punctuation=distinct_n(texts, 2, punctuation=True),
         top_sentence=top,
         top_sentence_share=top_n / total if total else 0.0,
         words_per_text=words / len(texts) if texts else 0.0,
