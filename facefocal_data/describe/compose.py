@@ -366,13 +366,21 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
         kind = f"{'open' if i == 0 else 'more'}.{style}"
         frames = scene.bank.frames[kind]
         frame = scene.deal(kind, frames) if i == 0 else scene.fresh(frames)
-        joined = _pair(scene, chunk) if style == "clause" else join(chunk)
+        joined = _pair(scene, chunk) if style == "clause" else _listed(chunk, style)
         slot = "clauses" if style == "clause" else "items"
         values = {"name": name, "where": _where(scene, name), slot: joined}
         if "here" in frame.slots:
             values["here"] = _here(scene)
         sentences.append(_fill(frame, scene, **values))
     return sentences
+
+
+def _listed(items: list[str], style: str) -> str:
+    """Noun phrases as a list; noun wordings end with a name in apposition, so a comma closes it
+    before the last "and" ("a parting of the lips, AU25 (Lips Part), and a drop of the jaw")."""
+    if style == "nominal" and len(items) > 1:
+        return ", ".join(items[:-1]) + ", and " + items[-1]
+    return join(items)
 
 
 def _pair(scene: _Scene, clauses: list[str]) -> str:
