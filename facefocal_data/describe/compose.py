@@ -327,22 +327,26 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
 
 
 def _nominal_item(scene: _Scene, fact: AUFact) -> str:
-    """The change as a noun phrase with its code and name: 'a marked lowering of the brows, as
-    AU04 (Brow Lowerer)' (`_nominal` has checked that a noun wording fits)."""
+    """The change as a noun phrase, with its code and name in apposition when the naming is
+    `both`: 'a marked lowering of the brows, as AU04 (Brow Lowerer)' (`_nominal` has checked
+    that a noun wording fits)."""
     fits, shortest = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity, True)
     compact = len(scene.facts.aus) > COMPACT_ABOVE
     wording = scene.pick(shortest if compact else fits)
     form = wording.side if scene.one_side else wording.both
     adjective = scene.fresh(scene.bank.adjectives[fact.intensity]) if fact.intensity else ""
+    said = _spaces(form.replace("{adj}", adjective))
+    if scene.naming != "both":
+        return said
     frames = scene.bank.attach["noun"]
     frame = frames[0] if compact else scene.fresh(frames)  # the first is the shortest
-    return frame.format(clause=_spaces(form.replace("{adj}", adjective)), code=fact.au, name=fact.name)
+    return frame.format(clause=said, code=fact.au, name=fact.name)
 
 
 def _nominal(scene: _Scene) -> bool:
     """Whether this text says its AUs as noun wordings (a seeded share of the texts that name AUs
-    by appearance and code, where each AU is an estimate with a noun wording for the region)."""
-    if scene.naming != "both" or scene.rng.random() >= NOUN_SHARE:
+    by appearance, where each AU is an estimate with a noun wording for the region)."""
+    if scene.naming == "code_name" or scene.rng.random() >= NOUN_SHARE:
         return False
     return all(
         not _is_gt(scene.labels.get(fact.au))
@@ -366,7 +370,7 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
         kind = f"{'open' if i == 0 else 'more'}.{style}"
         frames = scene.bank.frames[kind]
         frame = scene.deal(kind, frames) if i == 0 else scene.fresh(frames)
-        joined = _pair(scene, chunk) if style == "clause" else _listed(chunk, style)
+        joined = _pair(scene, chunk) if style == "clause" else _listed(chunk, scene.naming == "both")
         slot = "clauses" if style == "clause" else "items"
         values = {"name": name, "where": _where(scene, name), slot: joined}
         if "here" in frame.slots:
@@ -375,10 +379,10 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
     return sentences
 
 
-def _listed(items: list[str], style: str) -> str:
-    """Noun phrases as a list; noun wordings end with a name in apposition, so a comma closes it
-    before the last "and" ("a parting of the lips, AU25 (Lips Part), and a drop of the jaw")."""
-    if style == "nominal" and len(items) > 1:
+def _listed(items: list[str], apposed: bool) -> str:
+    """Noun phrases as a list; `apposed`: each ends with a name in apposition, so a comma closes
+    it before the last "and" ("a parting of the lips, AU25 (Lips Part), and a drop of the jaw")."""
+    if apposed and len(items) > 1:
         return ", ".join(items[:-1]) + ", and " + items[-1]
     return join(items)
 
