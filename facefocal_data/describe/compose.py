@@ -524,12 +524,14 @@ def _blend_status(scene: _Scene) -> str | None:
 
 
 def _blend_values(scene: _Scene, frame: Phrase) -> dict[str, str]:
-    """A blend's slot values: the emotion's adjective, the age, the probability; {here} only
-    where the frame has it (a seeded pick the others need not pay for)."""
+    """A blend's slot values: the emotion's adjective, the age, the probability; {noun} and
+    {here} only where the frame has them (seeded picks the others need not pay for)."""
     facts = scene.facts
-    adjectives = scene.bank.emotion_words.get(facts.emotion or "", ((), (facts.emotion or "",)))[1]
+    nouns, adjectives = scene.bank.emotion_words.get(facts.emotion or "", ((), ()))
     p = "" if facts.emotion_p is None else f"{facts.emotion_p:.2f}"
-    values = {"adj": scene.pick(adjectives), "years": _years(scene), "p": p}
+    values = {"adj": scene.pick(adjectives or (facts.emotion or "",)), "years": _years(scene), "p": p}
+    if "noun" in frame.slots:  # "the estimate leans to sadness": only the frames that say it pick one
+        values["noun"] = scene.pick(nouns or (facts.emotion or "",))
     return values | {"here": _here(scene)} if "here" in frame.slots else values
 
 
