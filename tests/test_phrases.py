@@ -140,7 +140,8 @@ def test_every_observable_au_in_every_region_and_naming_passes(astronaut: FaceRe
 UNCERTAIN = re.compile(
     r"uncertain|hard to (?:read|pin down)|not (?:clear|plain|certain|sure|firmly|a confident)|unclear|unsure|"
     r"best guess|likeliest|most (?:likely|probable)|tentative|at a guess|close call|ambiguous|"
-    r"gives little away|weak|loose|without certainty|leans",
+    r"gives little away|weak|loose|without certainty|leans|confidence|not strongly|no reading|narrowly|"
+    r"slightly|marginally|cannot settle|evidence is|hard to say|no clear",
     re.IGNORECASE,
 )
 
