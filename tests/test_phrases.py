@@ -141,7 +141,7 @@ UNCERTAIN = re.compile(
     r"uncertain|hard to (?:read|pin down)|not (?:clear|plain|certain|sure|firmly|a confident)|unclear|unsure|"
     r"best guess|likeliest|most (?:likely|probable)|tentative|at a guess|close call|ambiguous|"
     r"gives little away|weak|loose|without certainty|leans|confidence|not strongly|no reading|narrowly|"
-    r"slightly|marginally|cannot settle|evidence is|hard to say|no clear",
+    r"slightly|marginally|cannot settle|evidence is|hard to say|no clear|barely",
     re.IGNORECASE,
 )
 

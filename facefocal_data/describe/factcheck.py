@@ -34,7 +34,7 @@ EMOTION_WORDS: dict[str, tuple[str, ...]] = {
     "anger": ("anger", "angry", "irate"),
     "disgust": ("disgust", "disgusted", "repulsed"),
     "contempt": ("contempt", "contemptuous", "scornful", "disdainful"),
-    "neutral": ("neutral",),
+    "neutral": ("neutral", "impassive"),
 }
 # What no label states: a text naming any of these says more than the facts (clothing, hair,
 # identity, background, gender, ethnicity). When a label comes to state one (a gender label,
