@@ -492,7 +492,8 @@ AGE_FIRST, AGE_BEFORE_EMOTION = 0.15, 0.4  # seeded shares of the sentence order
 BLEND_SHARE = 0.9  # region texts that say the emotion and the age in one sentence
 REST_BLEND = 0.7  # of those at rest: one sentence for the rest, the emotion and the age
 TAIL_SHARE = 0.6  # of those whose AUs are the emotion's cues: the blend said after the AU sentence
-IN_WORDS = 0.35  # region texts that write the age in words
+BLEND_FIRST = 0.3  # of the others: the emotion-and-age sentence before the AU or at-rest one
+IN_WORDS = 0.5  # region texts that write the age in words (bank v5; v4 wrote 35 %)
 CONTRAST = re.compile(r"\b(?:but|yet|though)\b")  # "no action unit here, yet the person looks happy"
 
 
@@ -536,12 +537,14 @@ def _blend_status(scene: _Scene) -> str | None:
 
 
 def _blend_values(scene: _Scene, frame: Phrase) -> dict[str, str]:
-    """A blend's slot values: the emotion's adjective, the age, the probability; {here} only
-    where the frame has it (a seeded pick the others need not pay for)."""
+    """A blend's slot values: the emotion's adjective, the age, the probability; {noun} and
+    {here} only where the frame has them (seeded picks the others need not pay for)."""
     facts = scene.facts
-    adjectives = scene.bank.emotion_words.get(facts.emotion or "", ((), (facts.emotion or "",)))[1]
+    nouns, adjectives = scene.bank.emotion_words.get(facts.emotion or "", ((), ()))
     p = "" if facts.emotion_p is None else f"{facts.emotion_p:.2f}"
-    values = {"adj": scene.pick(adjectives), "years": _years(scene), "p": p}
+    values = {"adj": scene.pick(adjectives or (facts.emotion or "",)), "years": _years(scene), "p": p}
+    if "noun" in frame.slots:  # "the estimate leans to sadness": only the frames that say it pick one
+        values["noun"] = scene.pick(nouns or (facts.emotion or "",))
     return values | {"here": _here(scene)} if "here" in frame.slots else values
 
 
@@ -609,7 +612,7 @@ def _region_text(scene: _Scene, name: str) -> str:
             tail = _blend(scene, "tail", after_which="which" in first[-1])
             return _joined(scene, [*first[:-1], f"{first[-1][:-1]}, {tail}."])
     said = _blend(scene, status)
-    return _joined(scene, [said, *first] if scene.rng.random() < AGE_FIRST else [*first, said])
+    return _joined(scene, [said, *first] if scene.rng.random() < BLEND_FIRST else [*first, said])
 
 
 def _one_side(record: FaceRecord, region: Region | None, family: str) -> bool:

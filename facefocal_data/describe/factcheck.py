@@ -27,14 +27,14 @@ AU_MENTION = re.compile(
 # letters is scanned for them, one that starts with a boundary is tried at every character
 AU_SCAN = re.compile(AU_MENTION.pattern.removeprefix(r"\b"), AU_MENTION.flags)
 EMOTION_WORDS: dict[str, tuple[str, ...]] = {
-    "happiness": ("happiness", "happy", "joy", "joyful", "cheerful"),
-    "sadness": ("sadness", "sad", "unhappy"),
-    "surprise": ("surprise", "surprised", "astonished"),
-    "fear": ("fear", "fearful", "afraid", "scared", "frightened"),
-    "anger": ("anger", "angry"),
-    "disgust": ("disgust", "disgusted"),
-    "contempt": ("contempt", "contemptuous", "scornful"),
-    "neutral": ("neutral",),
+    "happiness": ("happiness", "happy", "joy", "joyful", "cheerful", "pleased"),
+    "sadness": ("sadness", "sad", "unhappy", "sorrowful"),
+    "surprise": ("surprise", "surprised", "astonished", "amazed"),
+    "fear": ("fear", "fearful", "afraid", "scared", "frightened", "alarmed"),
+    "anger": ("anger", "angry", "irate"),
+    "disgust": ("disgust", "disgusted", "repulsed"),
+    "contempt": ("contempt", "contemptuous", "scornful", "disdainful"),
+    "neutral": ("neutral", "impassive"),
 }
 # What no label states: a text naming any of these says more than the facts (clothing, hair,
 # identity, background, gender, ethnicity). When a label comes to state one (a gender label,
