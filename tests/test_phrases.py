@@ -444,6 +444,12 @@ def test_link_grammar_parses_every_bank_sentence() -> None:
         filled["Here, " + pair.format(first="the lips are parted", second="the jaw is dropped") + "."] = (
             "pair"
         )
+    for pair in bank.pair_nominal:
+        first, second = (
+            "a slight parting of the lips, AU25 (Lips Part)",
+            "a marked drop of the jaw, AU26 (Jaw Drop)",
+        )
+        filled["The mouth shows " + pair.format(first=first, second=second) + "."] = "pair_nominal"
     for attach in (*bank.attach["estimate"], *bank.attach["annotated"], *bank.plain_annotated):
         filled[
             "Here, " + attach.format(clause="the lips are parted", code="AU25", name="Lips Part") + "."

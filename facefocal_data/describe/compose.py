@@ -366,7 +366,8 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
         kind = f"{'open' if i == 0 else 'more'}.{style}"
         frames = scene.bank.frames[kind]
         frame = scene.deal(kind, frames) if i == 0 else scene.fresh(frames)
-        joined = _pair(scene, chunk) if style == "clause" else join(chunk)
+        joiners = {"clause": scene.bank.pair, "nominal": scene.bank.pair_nominal}.get(style)
+        joined = _pair(scene, chunk, joiners) if joiners else join(chunk)
         slot = "clauses" if style == "clause" else "items"
         values = {"name": name, "where": _where(scene, name), slot: joined}
         if "here" in frame.slots:
@@ -375,10 +376,12 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
     return sentences
 
 
-def _pair(scene: _Scene, clauses: list[str]) -> str:
-    if len(clauses) == 1:
-        return clauses[0]
-    return scene.fresh(scene.bank.pair).format(first=clauses[0], second=clauses[1])
+def _pair(scene: _Scene, items: list[str], joiners: tuple[str, ...]) -> str:
+    """One or two AU clauses (or noun wordings) in one sentence, joined by a seeded connective:
+    always "and" made "and a" the commonest word pair of the noun wordings."""
+    if len(items) == 1:
+        return items[0]
+    return scene.fresh(joiners).format(first=items[0], second=items[1])
 
 
 def _rest_sentence(scene: _Scene, name: str) -> str:
