@@ -100,6 +100,7 @@ class PhraseBank:
     here: tuple[str, ...]
     frames: dict[str, tuple[Phrase, ...]]  # open.clause, open.noun, more.*, rest, rest.blend
     pair: tuple[str, ...]
+    pair_nominal: tuple[str, ...]  # two AU noun wordings with their codes in one sentence
     emotion_words: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # label -> (nouns, adjectives)
     emotion: dict[str, tuple[Phrase, ...]]  # "estimate.cue" -> phrases
     blend: dict[str, tuple[Phrase, ...]]  # estimate | uncertain | tail: emotion and age in one sentence
@@ -257,6 +258,7 @@ def _region_part(data: dict[str, Any]) -> dict[str, Any]:
         "here": _flat(data["here"]),
         "frames": frames,
         "pair": _flat(data["pair"]),
+        "pair_nominal": _flat(data["pair_nominal"]),
     }
 
 

@@ -370,7 +370,7 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
         kind = f"{'open' if i == 0 else 'more'}.{style}"
         frames = scene.bank.frames[kind]
         frame = scene.deal(kind, frames) if i == 0 else scene.fresh(frames)
-        joined = _pair(scene, chunk) if style == "clause" else _listed(chunk, scene.naming == "both")
+        joined = _pair(scene, chunk, _joiners(scene, style)) if style != "noun" else join(chunk)
         slot = "clauses" if style == "clause" else "items"
         values = {"name": name, "where": _where(scene, name), slot: joined}
         if "here" in frame.slots:
@@ -379,18 +379,21 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
     return sentences
 
 
-def _listed(items: list[str], apposed: bool) -> str:
-    """Noun phrases as a list; `apposed`: each ends with a name in apposition, so a comma closes
-    it before the last "and" ("a parting of the lips, AU25 (Lips Part), and a drop of the jaw")."""
-    if apposed and len(items) > 1:
-        return ", ".join(items[:-1]) + ", and " + items[-1]
-    return join(items)
+def _joiners(scene: _Scene, style: str) -> tuple[str, ...]:
+    """How two AUs share a sentence: clause joiners, or for noun wordings with their name in
+    apposition, joiners with a comma that closes it ("…, AU25 (Lips Part), together with …");
+    plain noun wordings are joined by "and"."""
+    if style == "clause":
+        return scene.bank.pair
+    return scene.bank.pair_nominal if scene.naming == "both" else ("{first} and {second}",)
 
 
-def _pair(scene: _Scene, clauses: list[str]) -> str:
-    if len(clauses) == 1:
-        return clauses[0]
-    return scene.fresh(scene.bank.pair).format(first=clauses[0], second=clauses[1])
+def _pair(scene: _Scene, items: list[str], joiners: tuple[str, ...]) -> str:
+    """One or two AU clauses (or noun wordings) in one sentence, joined by a seeded connective:
+    always "and" made "and a" the commonest word pair of the noun wordings."""
+    if len(items) == 1:
+        return items[0]
+    return scene.fresh(joiners).format(first=items[0], second=items[1])
 
 
 def _rest_sentence(scene: _Scene, name: str) -> str:
