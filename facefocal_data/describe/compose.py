@@ -497,6 +497,7 @@ REST_BLEND = 0.7  # of those at rest: one sentence for the rest, the emotion and
 TAIL_SHARE = 0.6  # of those whose AUs are the emotion's cues: the blend said after the AU sentence
 BLEND_FIRST = 0.3  # of the others: the emotion-and-age sentence before the AU or at-rest one
 IN_WORDS = 0.5  # region texts that write the age in words (bank v5; v4 wrote 35 %)
+RELATIVE = re.compile(r"\b(?:which|what)\b")  # a clause with its own: no tail that begins with "which"
 CONTRAST = re.compile(r"\b(?:but|yet|though)\b")  # "no action unit here, yet the person looks happy"
 
 
@@ -612,7 +613,7 @@ def _region_text(scene: _Scene, name: str) -> str:
         cues = EMOTION_CUES.get(scene.facts.emotion or "", frozenset())
         cued = any(a.au in cues for a in scene.facts.aus)
         if status == "estimate" and cued and scene.rng.random() < TAIL_SHARE:
-            tail = _blend(scene, "tail", after_which="which" in first[-1])
+            tail = _blend(scene, "tail", after_which=RELATIVE.search(first[-1]) is not None)
             return _joined(scene, [*first[:-1], f"{first[-1][:-1]}, {tail}."])
     said = _blend(scene, status)
     return _joined(scene, [said, *first] if scene.rng.random() < BLEND_FIRST else [*first, said])
