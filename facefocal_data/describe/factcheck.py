@@ -224,7 +224,7 @@ def au_mentions(text: str) -> list[tuple[str, str | None]]:
 
 def plain_mentions(text: str) -> set[str]:
     """AUs the text states in the phrase bank's plain wording ("the lip corners are drawn up")."""
-    return plain_index().mentions(text)
+    return plain_index().mentions(text, read(text).words)
 
 
 def check_aus(text: str, present: Iterable[str], described: set[str] | None = None) -> list[str]:
@@ -404,7 +404,7 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     """Every reason `text` may not be written as a description of `facts`; empty when it passes."""
     reading = read(text)
     present = [a.au for a in facts.aus]
-    described = plain_mentions(text)
+    described = plain_index().mentions(text, reading.words)
     problems = _check_aus(reading, set(present), described)
     mentioned = {au for au, _ in reading.mentions} | described
     problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
