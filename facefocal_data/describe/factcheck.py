@@ -178,23 +178,22 @@ def read(text: str) -> Reading:
     """The text's AU mentions, its bare text and the words of both, from one scan for mentions.
 
     A mention starts after a non-word character and ends before one (or at a ')'), so no word
-    runs across its edges: the text's words are the bare text's and the mentions' together."""
+    runs across its edges: the text's words are the bare text's and the mentions' together,
+    which are the words of the whole text (read once, not once for each)."""
     lower = text.lower()
+    words = _word_set(lower)
     if "au" not in lower:  # a mention starts with an a and a u (of either case): none here
-        words = _word_set(lower)
         return Reading((), text, lower, words, words)
-    mentions, pieces, spans, last = [], [], [], 0
+    mentions, pieces, last = [], [], 0
     for match in _au_matches(text):
         code, named, listed = match.groups("")
         mentions.append((f"AU{int(code):02d}", (named or listed).strip() or None))
         pieces.append(text[last : match.start()])
-        spans.append(match.group())
         last = match.end()
     pieces.append(text[last:])
     bare = " ".join(pieces)
     bare_lower = bare.lower()
-    bare_words = _word_set(bare_lower)
-    words = bare_words | _word_set(" ".join(spans).lower()) if spans else bare_words
+    bare_words = _word_set(bare_lower) if mentions else words
     return Reading(tuple(mentions), bare, bare_lower, words, bare_words)
 
 
@@ -290,10 +289,13 @@ def _extra_facts(text: str, words: frozenset[str]) -> list[str]:
         for w in sorted(words & EXTRA_FACT_WORD_SET)
     ]
     for match in CAPITAL_WORD.finditer(text):
-        at, word = match.start(), match.group()
+        word = match.group()
+        if word in KNOWN_CAPITALISED:  # most capitals: the FACS names of the AU mentions
+            continue
+        at = match.start()
         if at == 0 or (text[at - 1] == " " and text[at - 2 : at - 1] in SENTENCE_ENDS_AFTER):
-            continue  # most capitals: a sentence's first word after ". " (or the text's)
-        if word in KNOWN_CAPITALISED or after_word_char(text, at) or _starts_sentence(text, at):
+            continue  # a sentence's first word after ". " (or the text's)
+        if after_word_char(text, at) or _starts_sentence(text, at):
             continue
         problems.append(f"names {word!r}, a proper name no label states")
     return problems
