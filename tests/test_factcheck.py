@@ -132,3 +132,9 @@ def test_numbers_in_words_are_read_as_their_digits(astronaut: FaceRecord) -> Non
     assert numbers_stated("One side; the two brows and three action units, ten in all.") == ([], [])
     assert check_text(base + f"About {years}. The two brows are still.", facts, "terse") == []
     assert age_stated(f"A {words}-year-old looks happy.") == years
+
+
+def test_odd_runs_of_dots_and_digits_are_read_not_raised() -> None:
+    """A free text may write "..5" or "1..2": read as .5 and 1.0, never a ValueError that costs
+    the text its gate."""
+    assert numbers_stated("At ..5, or 1..2, or .75 or 3.") == ([0.5, 1.0, 0.75], [3])

@@ -556,6 +556,19 @@ def test_link_grammar_parses_every_wording_with_every_adverb() -> None:
 
 
 @pytest.mark.unit
+def test_bank_wordings_are_read_whatever_their_spaces_and_case() -> None:
+    """The gate's wording index searches only the start pairs whose words the text has: a
+    wording split by line breaks and tabs, in capitals, is still read, and a start pair that
+    begins inside a word is none."""
+    for sentence, au in list(_wordings_with_adverbs().items())[::5]:
+        text = sentence[0].lower() + sentence[1:]
+        spaced = text.replace(" ", " \n\t ", 3).upper()
+        assert plain_mentions(f"Here,  {spaced}") == {au}, (au, spaced)
+    assert plain_mentions("Here, the lips are parted.") == {"AU25"}
+    assert plain_mentions("Here, bathe lips are parted.") == set()
+
+
+@pytest.mark.unit
 def test_every_bank_wording_states_exactly_its_au() -> None:
     bank = load_bank()
     for sentence, au in _wordings_with_adverbs().items():

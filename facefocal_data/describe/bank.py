@@ -332,31 +332,63 @@ def _pattern(text: str, adverbs: str) -> str:
     return "".join(out)
 
 
+# a wording's entry in `PlainIndex.by_start`: (the a-z words any text it matches has, its AU, its
+# regex with the word boundary after it)
+Reading = tuple[frozenset[str], str, re.Pattern[str]]
+# a start pair's entry in `PlainIndex.by_anchor`: (its order among the starts, its a-z words, its
+# regex, its wordings)
+Start = tuple[int, frozenset[str], re.Pattern[str], tuple[Reading, ...]]
+AZ_WORD = re.compile("[a-z]+")
+
+
 @dataclass(frozen=True)
 class PlainIndex:
-    """Every AU wording as a regex, grouped by its first two words: one regex finds where a
-    wording may start, one alternation per start word pair says which AU's wording is there (the
-    group that matched is named by the AU); one big alternation was the slowest part of the check."""
+    """Every AU wording as a regex, filed under the first two words it may start with (its
+    start pair). The text's a-z words say which start pairs it may hold, each one's regex finds
+    where, and the pair's wordings are tried in order (longest first), only those whose words
+    the text has: one regex of all 124 start pairs (bank v5) scanning every text, then one
+    alternation of the pair's wordings, cost 30-40 µs a text."""
 
-    starts: re.Pattern[str]  # a start word pair; the word boundary before it is checked in `mentions`
-    by_start: dict[str, re.Pattern[str]]
+    by_anchor: dict[str, tuple[Start, ...]]  # a start pair's longest a-z word -> its entries
+    anchors: frozenset[str]  # by_anchor's keys
 
-    def mentions(self, text: str) -> set[str]:
+    def mentions(self, text: str, words: frozenset[str]) -> set[str]:
+        """The AUs `text` words plainly; `words`: its lower-case a-z words (`factcheck.read`).
+
+        Reads what one scan for the leftmost start pair at a time reads: a start after a word
+        character is none, and one found ends the next one's search (the starts are read in
+        the text's order, each dropped where it begins before the last one read ends)."""
         lower = text.lower()
-        found = set()
+        found: set[str] = set()
         at = 0
-        while (start := self.starts.search(lower, at)) is not None:
-            begin = start.start()
-            if after_word_char(lower, begin):
-                at = begin + 1  # inside a word ("bathe lips"): no start here, one may begin later
+        for begin, _, end, readings in sorted(self._starts(lower, words)):
+            if begin < at:
                 continue
-            pair = start.group()  # its spaces as in the key, most often; else normalised
-            pattern = self.by_start.get(pair) or self.by_start[" ".join(pair.split())]
-            match = pattern.match(lower, begin)
-            if match and match.lastgroup:
-                found.add(match.lastgroup.partition("_")[0])
-            at = start.end()
+            for need, au, wording in readings:
+                if need <= words and wording.match(lower, begin):
+                    found.add(au)
+                    break
+            at = end
         return found
+
+    def _starts(self, lower: str, words: frozenset[str]) -> list[tuple[int, int, int, tuple[Reading, ...]]]:
+        """(begin, order, end, wordings) of every start pair in `lower` after no word character.
+        A start pair's a-z words are whole words of the text there, so only the pairs whose
+        words the text has are searched for (most texts: two to five). At one place only one
+        pair matches but where a pair's second word begins another's (none in bank v5); the
+        order says which one the alternation of them all, in this order, finds there."""
+        out = []
+        for anchor in words & self.anchors:
+            for order, need, starts, readings in self.by_anchor[anchor]:
+                if not need <= words:
+                    continue
+                start = starts.search(lower)
+                while start is not None:
+                    begin = start.start()
+                    if not after_word_char(lower, begin):
+                        out.append((begin, order, start.end(), readings))
+                    start = starts.search(lower, begin + 1)
+        return out
 
 
 def _longest(item: tuple[str, tuple[int, str]]) -> int:
@@ -377,33 +409,53 @@ def plain_index() -> PlainIndex:
             size = max(len(f) for f in forms)
             for form in forms:
                 index.setdefault(" ".join(form.split()[:2]), {})[f"{au}_{i}"] = (size, pattern.lower())
-    starts = _starts(sorted(index, key=len, reverse=True))
+    regexes: dict[str, re.Pattern[str]] = {}
     by_start = {  # longest wording first, so that none hides a longer one it begins
-        k: re.compile(
-            "(?:"
-            + "|".join(f"(?P<{g}>{_pattern(p, adverbs)})" for g, (_, p) in sorted(v.items(), key=_longest))
-            + r")\b"
+        k: tuple(
+            (_needs(p), g.partition("_")[0], regexes.get(p) or regexes.setdefault(p, _compiled(p, adverbs)))
+            for g, (_, p) in sorted(v.items(), key=_longest)
         )
         for k, v in index.items()
     }
-    # no word boundary first: a pattern that starts with its first letters is scanned for them
-    return PlainIndex(re.compile(rf"(?:{starts})\b"), by_start)
+    by_anchor = _by_anchor(sorted(index, key=len, reverse=True), by_start)
+    return PlainIndex(by_anchor, frozenset(by_anchor))
 
 
-def _starts(keys: list[str]) -> str:
-    """The start word pairs as an alternation grouped by first word ("the (?:lip|inner|…)"):
-    the scan tries a few first words at each position instead of every pair. It finds what the
-    flat alternation finds: only pairs with the same first word can match at one place (a first
-    word is followed by spaces), and within a first word the pairs keep their order."""
+def _compiled(wording: str, adverbs: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:{_pattern(wording, adverbs)})\b")
+
+
+def _needs(wording: str) -> frozenset[str]:
+    """The a-z words every text a wording's regex matches has as words of its own: the runs of
+    a-z letters of its fixed words that neither a choice nor an {adv} slot touches (the match
+    starts after no word character and ends at a word boundary; its words are apart by spaces)."""
+    pieces = PIECE.findall(wording)
+    needs: set[str] = set()
+    for i, piece in enumerate(pieces):
+        if piece.isspace() or piece.startswith("[") or piece == "{adv}":
+            continue
+        open_left = i > 0 and not pieces[i - 1].isspace()  # right after a choice: a word goes on
+        open_right = i + 1 < len(pieces) and not pieces[i + 1].isspace()
+        for run in AZ_WORD.finditer(piece):
+            if not ((open_left and run.start() == 0) or (open_right and run.end() == len(piece))):
+                needs.add(run.group())
+    return frozenset(needs)
+
+
+def _by_anchor(keys: list[str], by_start: dict[str, tuple[Reading, ...]]) -> dict[str, tuple[Start, ...]]:
+    """Each start pair ("the lips") as a regex ("the\\s+lips\\b"), ordered as one alternation of
+    them all grouped by first word would try them (the groups as their first pairs come, longest
+    first), filed under its longest a-z word. No word boundary first: a regex that starts with
+    its letters is scanned for them (the one before is checked in `mentions`)."""
     groups: dict[str, list[str]] = {}
     for key in keys:
+        groups.setdefault(key.partition(" ")[0], []).append(key)
+    out: dict[str, list[Start]] = {}
+    for order, key in enumerate(k for group in groups.values() for k in group):
         first, _, second = key.partition(" ")
-        groups.setdefault(first, []).append(_literal(second) if second else "")
-    return "|".join(_group(re.escape(first), rests) for first, rests in groups.items())
-
-
-def _group(first: str, seconds: list[str]) -> str:
-    if all(seconds):  # every pair: the spaces once (the second word starts with no space)
-        return f"{first}{SPACES}(?:{'|'.join(seconds)})"
-    rests = "|".join(SPACES + s if s else "" for s in seconds)
-    return f"{first}(?:{rests})"
+        regex = re.compile(re.escape(first) + (SPACES + _literal(second) if second else "") + r"\b")
+        words = AZ_WORD.findall(key)
+        if not words:  # a pair that every text would be searched for: no bank wording starts so
+            raise PhraseBankError(f"a wording starts with {key!r}, which has no word of letters a-z")
+        out.setdefault(max(words, key=len), []).append((order, frozenset(words), regex, by_start[key]))
+    return {anchor: tuple(entries) for anchor, entries in out.items()}
