@@ -334,10 +334,10 @@ def _pattern(text: str, adverbs: str) -> str:
 
 # a wording's entry in `PlainIndex.by_start`: (the a-z words any text it matches has, its AU, its
 # regex with the word boundary after it)
-Reading = tuple[frozenset[str], str, re.Pattern[str]]
+Candidate = tuple[frozenset[str], str, re.Pattern[str]]
 # a start pair's entry in `PlainIndex.by_anchor`: (its order among the starts, its a-z words, its
 # regex, its wordings)
-Start = tuple[int, frozenset[str], re.Pattern[str], tuple[Reading, ...]]
+Start = tuple[int, frozenset[str], re.Pattern[str], tuple[Candidate, ...]]
 AZ_WORD = re.compile("[a-z]+")
 
 
@@ -371,7 +371,7 @@ class PlainIndex:
             at = end
         return found
 
-    def _starts(self, lower: str, words: frozenset[str]) -> list[tuple[int, int, int, tuple[Reading, ...]]]:
+    def _starts(self, lower: str, words: frozenset[str]) -> list[tuple[int, int, int, tuple[Candidate, ...]]]:
         """(begin, order, end, wordings) of every start pair in `lower` after no word character.
         A start pair's a-z words are whole words of the text there, so only the pairs whose
         words the text has are searched for (most texts: two to five). At one place only one
@@ -442,7 +442,7 @@ def _needs(wording: str) -> frozenset[str]:
     return frozenset(needs)
 
 
-def _by_anchor(keys: list[str], by_start: dict[str, tuple[Reading, ...]]) -> dict[str, tuple[Start, ...]]:
+def _by_anchor(keys: list[str], by_start: dict[str, tuple[Candidate, ...]]) -> dict[str, tuple[Start, ...]]:
     """Each start pair ("the lips") as a regex ("the\\s+lips\\b"), ordered as one alternation of
     them all grouped by first word would try them (the groups as their first pairs come, longest
     first), filed under its longest a-z word. No word boundary first: a regex that starts with

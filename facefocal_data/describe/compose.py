@@ -303,15 +303,20 @@ def _both_length(wording: Wording) -> int:
     return len(wording.both)
 
 
+def _picked(scene: _Scene, fits: list[Wording], shortest: list[Wording]) -> tuple[Wording, str, bool]:
+    """A fitting wording, its form for the region's side, and whether the text is compact: with
+    many AUs, the shortest wording, so the text stays within the gate's length."""
+    compact = len(scene.facts.aus) > COMPACT_ABOVE
+    wording = scene.pick(shortest if compact else fits)
+    return wording, wording.side if scene.one_side else wording.both, compact
+
+
 def _clause_item(scene: _Scene, fact: AUFact) -> str:
     """The appearance change, with the code and name when the naming is `both`."""
     fits, shortest = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity)
     if not fits:  # no wording fits the region's vocabulary: say it in the code + name form
         return "there is " + _noun_item(scene, fact)
-    compact = len(scene.facts.aus) > COMPACT_ABOVE
-    # many AUs: the shortest wording, so the text stays within the gate's length
-    wording = scene.pick(shortest if compact else fits)
-    form = wording.side if scene.one_side else wording.both
+    wording, form, compact = _picked(scene, fits, shortest)
     if fact.intensity and wording.only is None and "," not in form and scene.rng.random() < DEGREE_SHARE:
         degree = scene.fresh(scene.bank.degrees[fact.intensity])  # "parted to a strong degree"
         clause = _spaces(form.replace("{adv}", "")) + " " + degree
@@ -331,9 +336,7 @@ def _nominal_item(scene: _Scene, fact: AUFact) -> str:
     `both`: 'a marked lowering of the brows, as AU04 (Brow Lowerer)' (`_nominal` has checked
     that a noun wording fits)."""
     fits, shortest = _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity, True)
-    compact = len(scene.facts.aus) > COMPACT_ABOVE
-    wording = scene.pick(shortest if compact else fits)
-    form = wording.side if scene.one_side else wording.both
+    _, form, compact = _picked(scene, fits, shortest)
     adjective = scene.fresh(scene.bank.adjectives[fact.intensity]) if fact.intensity else ""
     said = _spaces(form.replace("{adj}", adjective))
     if scene.naming != "both":
