@@ -7,15 +7,20 @@ all region texts (and over size-matched random samples), the commonest sentence'
 per region text, the fact check's pass rate (every region and face text against its labels),
 `facefocal evaluate`'s own reading of AUs, emotion and age from each region text (precision /
 recall / hallucination), and link-grammar failures over a seeded sample of unique sentences.
+Each run also prints the seconds the cyclic garbage collector ran (all threads); `--gc-compare`
+alternates the build's collector thresholds (engines.BUILD_GC_THRESHOLDS) with Python's defaults.
 
-Run: python benchmarks/bench_build_texts.py DIR [--runs 3] [--grammar-sample 1000]
+Run: python benchmarks/bench_build_texts.py DIR [--runs 3] [--grammar-sample 1000] [--gc-compare]
 Not a test: machines are noisy; read the ratios, not the absolute numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +32,7 @@ from bench_describe import (
     sampled_distinct_2,
 )
 
+from facefocal_data import engines
 from facefocal_data.describe.quality import variety
 from facefocal_data.exporters.base import iter_records
 from facefocal_data.pipeline import BuildSummary, build
@@ -41,6 +47,35 @@ def _run_line(summary: BuildSummary) -> str:
         f"describe {summary.stage_seconds.get('describe', 0.0):.2f} s "
         f"of {total:.1f} s stage time = {share:.1%}"
     )
+
+
+class GcClock:
+    """Seconds the cyclic garbage collector ran, all threads together (a gc.callbacks entry)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started: dict[int, float] = {}
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        now, thread = time.perf_counter(), threading.get_ident()
+        if phase == "start":
+            self._started[thread] = now
+        elif thread in self._started:
+            self.seconds += now - self._started.pop(thread)
+
+
+def _timed_build(images: Path, out: Path, thresholds: tuple[int, int, int] | None) -> str:
+    """One build with the collector at `thresholds` (None: Python's), its line and gc seconds."""
+    clock, kept = GcClock(), engines.BUILD_GC_THRESHOLDS
+    engines.BUILD_GC_THRESHOLDS = thresholds
+    gc.callbacks.append(clock)
+    try:
+        line = _run_line(build(images, out))
+    finally:
+        gc.callbacks.remove(clock)
+        engines.BUILD_GC_THRESHOLDS = kept
+    said = "Python's default" if thresholds is None else str(thresholds)
+    return f"{line}; gc {clock.seconds:.2f} s (thresholds {said})"
 
 
 def text_figures(records: list[FaceRecord], grammar_sample: int, seed: int) -> dict[str, Any]:
@@ -77,11 +112,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="builds, each into a fresh folder")
     parser.add_argument("--grammar-sample", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--gc-compare", action="store_true", help="every other run with Python's default gc thresholds"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             out = Path(tmp) / f"out{run}"
-            print(f"build {run + 1}: {_run_line(build(args.images, out))}", flush=True)
+            thresholds = None if args.gc_compare and run % 2 else engines.BUILD_GC_THRESHOLDS
+            print(f"build {run + 1}: {_timed_build(args.images, out, thresholds)}", flush=True)
         records = list(iter_records(out, pixels=False))
     for key, value in text_figures(records, args.grammar_sample, args.seed).items():
         print(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")

@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .config import Recipe, load_recipe
 from .describe import DESCRIBERS, Describer
-from .engines import Hooks, open_analyzer, run_local, run_processes, run_ray
+from .engines import Hooks, build_gc, open_analyzer, run_local, run_processes, run_ray
 from .errors import RecipeError
 from .estimators import (
     AGE_ESTIMATORS,
@@ -248,9 +248,11 @@ def build(
     run = BuildRun(recipe, writer, summary, len(todo), on_progress, started)
     remote = engine in ("ray", "processes") or workers > 1
     hooks = run.hooks(writer.out.resolve() if remote and workers_write(recipe) else None)
+    runs_on = "processes" if remote and engine == "local" else engine
     try:
         if todo:
-            _run_engine("processes" if remote and engine == "local" else engine, todo, recipe, workers, hooks)
+            with build_gc():
+                _run_engine(runs_on, todo, recipe, workers, hooks)
     finally:
         run.close(engine, workers)
     if remote:  # the driver's main thread, and its committer thread

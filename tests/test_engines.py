@@ -211,3 +211,36 @@ def test_a_ray_node_names_itself_when_it_lacks_the_models_or_cannot_see_a_path(
         f"Ray node 10.0.0.5 (gpu-3) cannot see {item.path} (every node must see the input paths)"
     )
     assert event.code == "E_MISSING_FILE"
+
+
+def test_a_build_runs_with_its_gc_thresholds_and_gives_the_callers_back(
+    tmp_path: Path, mixed_folder: Path
+) -> None:
+    """A notebook's own collector settings survive a build, even one that fails part-way."""
+    import gc
+
+    from facefocal_data.engines import BUILD_GC_THRESHOLDS
+
+    seen: list[tuple[int, int, int]] = []
+    before = gc.get_threshold()
+    gc.set_threshold(1234, 5, 6)
+    try:
+        build(
+            mixed_folder,
+            tmp_path / "o",
+            recipe=Recipe.model_validate(TEMPLATE_RECIPE),
+            limit=2,
+            on_progress=lambda *_: seen.append(gc.get_threshold()),
+        )
+        assert seen and set(seen) == {BUILD_GC_THRESHOLDS} and gc.get_threshold() == (1234, 5, 6)
+
+        def stop(*_: object) -> None:
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            build(
+                mixed_folder, tmp_path / "p", recipe=Recipe.model_validate(TEMPLATE_RECIPE), on_progress=stop
+            )
+        assert gc.get_threshold() == (1234, 5, 6)
+    finally:
+        gc.set_threshold(*before)
