@@ -56,8 +56,10 @@ from .vision.image_io import MISSING_FILE
 # The collector's thresholds while a build runs: a build allocates millions of short-lived containers
 # (records, texts, label arrays); at Python's default (700, 10, 10) the collector made a young pass
 # every 700 allocations and full passes over every loaded module and model object, ~0.8-1.2 s of a
-# 14-18 s build of 249 faces (benchmarks/bench_build_texts.py prints it). None: Python's own.
-BUILD_GC_THRESHOLDS: tuple[int, int, int] | None = (50_000, 20, 100)
+# 14-18 s build of 249 faces (benchmarks/bench_build_texts.py prints it). A full pass still comes
+# every ~10 million allocations (~4,500 faces), so cyclic garbage cannot pile up in a long build.
+# None: Python's own.
+BUILD_GC_THRESHOLDS: tuple[int, int, int] | None = (50_000, 20, 10)
 
 
 @contextmanager
