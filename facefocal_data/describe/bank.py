@@ -358,7 +358,10 @@ class PlainIndex:
         Reads what one scan for the leftmost start pair at a time reads: a start after a word
         character is none, and one found ends the next one's search (the starts are read in
         the text's order, each dropped where it begins before the last one read ends)."""
-        lower = text.lower()
+        return self.mentions_in(text.lower(), words)
+
+    def mentions_in(self, lower: str, words: frozenset[str]) -> set[str]:
+        """`mentions` of a text already lower-cased (the gate has it; a text costs one `lower`)."""
         found: set[str] = set()
         at = 0
         for begin, _, end, readings in sorted(self._starts(lower, words)):
