@@ -288,7 +288,10 @@ def _bare_names(reading: Reading) -> set[str]:
     """AUs named by their canonical name alone, outside the AU mentions: only the names whose
     last word the text has are tried (most texts have none)."""
     bare, words = reading.bare_lower, reading.bare_words
-    candidates = (entry for word in words & NAME_LAST_WORDS for entry in NAMES_BY_LAST[word])
+    lasts = words & NAME_LAST_WORDS
+    if not lasts:  # most texts: no generators built
+        return set()
+    candidates = (entry for word in lasts for entry in NAMES_BY_LAST[word])
     found = (au for name, au, need in candidates if need <= words and name in bare)
     return {au for au in found if BARE_NAME[au].search(bare)}
 
