@@ -97,6 +97,11 @@ EXTRA_FACT_WORD_SET = frozenset(EXTRA_FACT_INDEX)  # a set meets a set in C, a d
 CAPITAL_WORD = re.compile(r"[A-Z][a-z]+\b")
 SENTENCE_ENDS = ".!?:;(\"'"  # a capital after one of these (and spaces), or at the start, starts a sentence
 SENTENCE_ENDS_AFTER = frozenset(SENTENCE_ENDS)  # one of them as a one-character string
+# CAPITAL_WORD where the loop in `_extra_facts` reads it at all: after a non-word character and
+# not after one of SENTENCE_ENDS and a space (the look-behinds come after the capital, so the
+# pattern still starts with a character). Its words all known, a text has no proper name: one
+# findall in C instead of a Python loop over every capital (sentence starts, FACS names).
+CAPITAL_INSIDE = re.compile(r"[A-Z](?<=\W[A-Z])(?<![.!?:;(\"'] [A-Z])[a-z]+\b")
 WORD = re.compile(r"[a-z]+")
 NAME_TO_AU = {name.lower(): au for au, name in AU_NAMES.items()}
 # each canonical name as a whole-word pattern, tried only where the name occurs at all
@@ -178,38 +183,46 @@ class Reading:
 
 @lru_cache(maxsize=256)
 def read(text: str) -> Reading:
-    """The text's AU mentions, its bare text and the words of both, from one scan for mentions.
+    """The text's AU mentions, its bare text and the words of both, from one scan for mentions."""
+    return _read(text, text.lower())
+
+
+def _read(text: str, lower: str) -> Reading:
+    """`read` uncached, `lower` given: `check_text`, which reads each text once, skips the cache.
 
     A mention starts after a non-word character and ends before one (or at a ')'), so no word
-    runs across its edges: the text's words are the bare text's and the mentions' together,
-    which are the words of the whole text (read once, not once for each)."""
-    lower = text.lower()
-    words = _word_set(lower)
+    runs across its edges: the text's words are the bare text's and the mentions' together
+    (the bare text read whole, the mentions' short texts apart, not the whole text twice)."""
     if "au" not in lower:  # a mention starts with an a and a u (of either case): none here
+        words = _word_set(lower)
         return Reading((), text, lower, words, words)
-    mentions, pieces, last = [], [], 0
-    for match in _au_matches(text):
+    mentions, pieces, said, last = [], [], [], 0
+    for match in _au_matches(text, lower):
         code, named, listed = match.groups("")
         mentions.append((f"AU{int(code):02d}", (named or listed).strip() or None))
         pieces.append(text[last : match.start()])
+        said.append(match.group())
         last = match.end()
+    if not mentions:
+        words = _word_set(lower)
+        return Reading((), text, lower, words, words)
     pieces.append(text[last:])
     bare = " ".join(pieces)
     bare_lower = bare.lower()
-    bare_words = _word_set(bare_lower) if mentions else words
+    bare_words = _word_set(bare_lower)
+    words = bare_words | _word_set(" ".join(said).lower())
     return Reading(tuple(mentions), bare, bare_lower, words, bare_words)
 
 
-def _au_matches(text: str) -> Iterator[re.Match[str]]:
+def _au_matches(text: str, lower: str) -> Iterator[re.Match[str]]:
     """AU_MENTION.finditer(text): candidates found by AU_SCAN, kept where a word boundary is
     before them; past one that is not, the search goes on from its next character (a mention
     may begin inside it). In an ASCII text, where a mention can only begin at an "au" of either
     case, those places are found by `str.find` and AU_SCAN matched there: its search, case-blind,
-    tried every character (5 µs a text)."""
+    tried every character (5 µs a text). `lower`: the text lower-cased (the caller has it)."""
     if not text.isascii():
         yield from _au_scan(text)
         return
-    lower = text.lower()
     at = lower.find("au")
     while at >= 0:
         match = AU_SCAN.match(text, at)
@@ -275,7 +288,10 @@ def _bare_names(reading: Reading) -> set[str]:
     """AUs named by their canonical name alone, outside the AU mentions: only the names whose
     last word the text has are tried (most texts have none)."""
     bare, words = reading.bare_lower, reading.bare_words
-    candidates = (entry for word in words & NAME_LAST_WORDS for entry in NAMES_BY_LAST[word])
+    lasts = words & NAME_LAST_WORDS
+    if not lasts:  # most texts: no generators built
+        return set()
+    candidates = (entry for word in lasts for entry in NAMES_BY_LAST[word])
     found = (au for name, au, need in candidates if need <= words and name in bare)
     return {au for au in found if BARE_NAME[au].search(bare)}
 
@@ -308,6 +324,8 @@ def _extra_facts(text: str, words: frozenset[str]) -> list[str]:
         f"says {w!r} ({EXTRA_FACT_INDEX[w]}), which no label states"
         for w in sorted(words & EXTRA_FACT_WORD_SET)
     ]
+    if KNOWN_CAPITALISED.issuperset(CAPITAL_INSIDE.findall(text)):
+        return problems  # every capital inside a sentence a FACS or emotion word (most texts)
     for match in CAPITAL_WORD.finditer(text):
         word = match.group()
         if word in KNOWN_CAPITALISED:  # most capitals: the FACS names of the AU mentions
@@ -433,9 +451,10 @@ def _numbers(bare: str) -> tuple[list[float], list[int]]:
 
 def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     """Every reason `text` may not be written as a description of `facts`; empty when it passes."""
-    reading = read(text)
+    lower = text.lower()
+    reading = _read(text, lower)
     present = [a.au for a in facts.aus]
-    described = plain_index().mentions(text, reading.words)
+    described = plain_index().mentions_in(lower, reading.words)
     problems = _check_aus(reading, set(present), described)
     mentioned = {au for au, _ in reading.mentions} | described
     problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
