@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
@@ -126,23 +126,34 @@ class _Scene:
         return choice
 
 
-_KEPT: dict[tuple[object, ...], tuple[object, object]] = {}
+_KEPT: dict[int, tuple[object, dict[tuple[object, ...], Any]]] = {}
+_LINES: dict[int, tuple[object, Any]] = {}  # `_lines`: every dealt sentence asks, so its own map
+
+
+def _memo(owner: object) -> dict[tuple[object, ...], Any]:
+    """What is worked out once per `owner` (the bank or one of its phrase groups): every text
+    filters the same few groups the same few ways, and doing it per text was slow. An entry
+    holds its owner, so an object that reuses a freed one's id never finds its entry."""
+    hit = _KEPT.get(id(owner))
+    if hit is None or hit[0] is not owner:
+        hit = _KEPT[id(owner)] = (owner, {})
+    return hit[1]
 
 
 def _kept(owner: object, key: tuple[object, ...], make: Callable[[], T]) -> T:
-    """`make()`, worked out once per `owner` (the bank or one of its phrase groups) and `key`:
-    every text filters the same few groups the same few ways, and doing it per text was slow.
-    An entry holds its owner, so an object that reuses a freed one's id never finds its entry."""
-    full = (id(owner), *key)
-    hit = _KEPT.get(full)
-    if hit is None or hit[0] is not owner:
-        hit = _KEPT[full] = (owner, make())
-    return cast(T, hit[1])
+    """`make()`, worked out once per `owner` and `key` (see `_memo`)."""
+    memo = _memo(owner)
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
 
 
 def _lines(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
     """A group's options by the bank line each was written on."""
-    return _kept(options, ("lines",), lambda: _by_line(options))
+    hit = _LINES.get(id(options))
+    if hit is None or hit[0] is not options:
+        hit = _LINES[id(options)] = (options, _by_line(options))
+    return hit[1]
 
 
 def _by_line(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
@@ -232,16 +243,29 @@ def _spaces(text: str) -> str:
 
 def _region_name(scene: _Scene, record: FaceRecord, region: Region | None) -> str:
     """A noun phrase for the region; a box by the parts it covers, never by its coordinates."""
+    return _region_names(scene, record, region, 1)[0]
+
+
+def _region_names(scene: _Scene, record: FaceRecord, region: Region | None, count: int) -> list[str]:
+    """`count` seeded names for the region, drawn in turn: a region text names its region twice,
+    and the family, its names for the region's parts and a box's cover words are looked up once."""
     family = scene.bank.families.get(scene.family)
     if family is None and region is not None:  # a region the bank does not know: the template's name
-        return region_name(region)
+        return [region_name(region)] * count
     assert family is not None
-    if region is not None and region.kind == "box":
+    cover = None
+    if region is not None and region.kind == "box" and family.covering:
         parts = sorted(region_parts(record, region))
-        if family.covering and 0 < len(parts) <= MAX_COVER_PARTS and scene.rng.random() < 0.5:
-            cover = join([scene.bank.cover_words[p] for p in parts if p in scene.bank.cover_words])
-            return scene.pick(family.covering).format(cover=cover)
-    return scene.pick(_names(family.names, scene.facts.parts)).format(side=scene.side or "")
+        if 0 < len(parts) <= MAX_COVER_PARTS:
+            cover = [scene.bank.cover_words[p] for p in parts if p in scene.bank.cover_words]
+    names, side = _names(family.names, scene.facts.parts), scene.side or ""
+    out = []
+    for _ in range(count):
+        if cover is not None and scene.rng.random() < 0.5:
+            out.append(scene.pick(family.covering).format(cover=join(cover)))
+        else:
+            out.append(scene.pick(names).format(side=side))
+    return out
 
 
 def _names(names: tuple[str, ...], parts: frozenset[str]) -> tuple[str, ...]:
@@ -274,15 +298,22 @@ def _fitting(
     """The AU's wordings (`nouns`: its noun wordings) that name only the region's parts and suit
     the intensity, and the shortest of them (the first shortest, as a stable sort has it) for the
     compact form."""
+    key = (au, one_side, parts, intensity, nouns)
+    memo = _memo(bank)  # no `_kept` here: its closure per call showed up, at ~1.5 calls a text
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = _fits(bank, au, one_side, parts, intensity, nouns)
+    return hit
 
-    def make() -> tuple[list[Wording], list[Wording]]:
-        suits, by_length = _suiting(bank, au, intensity, nouns)
-        fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
-        if not fits:
-            return fits, []
-        return fits, [next(w for w in by_length if (w.parts_side if one_side else w.parts_both) <= parts)]
 
-    return _kept(bank, ("fits", au, one_side, parts, intensity, nouns), make)
+def _fits(
+    bank: PhraseBank, au: str, one_side: bool, parts: frozenset[str], intensity: str | None, nouns: bool
+) -> tuple[list[Wording], list[Wording]]:
+    suits, by_length = _suiting(bank, au, intensity, nouns)
+    fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
+    if not fits:
+        return fits, []
+    return fits, [next(w for w in by_length if (w.parts_side if one_side else w.parts_both) <= parts)]
 
 
 def _suiting(
@@ -660,8 +691,7 @@ def compose_region(
         seed,
         _slot(record, region) if slot is None else slot,
     )
-    name = _region_name(scene, record, region)
-    scene.again = _region_name(scene, record, region)
+    name, scene.again = _region_names(scene, record, region, 2)
     style = length_style("phrases", region=True)
     return Composed(_region_text(scene, name), frozenset(scene.states), facts, style)
 
