@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any, TypeVar
@@ -91,7 +91,7 @@ class _Scene:
     family: str
     side: str | None  # "left" | "right": the subject's side of a sided region
     one_side: bool  # AU wordings in their one-side form
-    labels: dict[str, AULabel]
+    gt: frozenset[str]  # the AUs whose label is ground truth (a set test: asked per AU per text)
     seed: int = 0
     slot: int = 0  # the text's place in its record (regions in order, then the face)
     again: str = ""  # the region named once more, for a later sentence's {here}
@@ -231,7 +231,7 @@ class _Slots(dict[str, str]):
         return _capital(self[key.lower()])
 
 
-def _fill(phrase: Phrase, scene: _Scene, **values: str) -> str:
+def _fill(phrase: Phrase, scene: _Scene, values: dict[str, str]) -> str:
     """Fill a frame's slots and record the facts it states."""
     scene.states |= phrase.states
     return _spaces(phrase.text.format_map(_Slots(values)))
@@ -282,7 +282,7 @@ def _where(scene: _Scene, name: str) -> str:
 def _noun_item(scene: _Scene, fact: AUFact) -> str:
     """The code + canonical name form: 'an extreme AU25 (Lips Part)'."""
     groups = scene.bank.code_name
-    annotated = _is_gt(scene.labels.get(fact.au))
+    annotated = fact.au in scene.gt
     kind = "annotated" if annotated else "graded" if fact.intensity else "ungraded"
     return scene.pick(groups[kind]).format(code=fact.au, name=fact.name, intensity=fact.intensity or "")
 
@@ -354,7 +354,7 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
     else:
         adverb = scene.fresh(scene.bank.adverbs[fact.intensity]) if fact.intensity else ""
         clause = _spaces(form.replace("{adv}", adverb))
-    annotated = _is_gt(scene.labels.get(fact.au))
+    annotated = fact.au in scene.gt
     if scene.naming == "both":
         frames = scene.bank.attach["annotated" if annotated else "estimate"]
         frame = frames[0] if compact else scene.fresh(frames[1:] or frames)  # the first is the shortest
@@ -383,7 +383,7 @@ def _nominal(scene: _Scene) -> bool:
     if scene.naming == "code_name" or scene.rng.random() >= NOUN_SHARE:
         return False
     return all(
-        not _is_gt(scene.labels.get(fact.au))
+        fact.au not in scene.gt
         and _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity, True)[0]
         for fact in scene.facts.aus
     )
@@ -409,7 +409,7 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
         values = {"name": name, "where": _where(scene, name), slot: joined}
         if "here" in frame.slots:
             values["here"] = _here(scene)
-        sentences.append(_fill(frame, scene, **values))
+        sentences.append(_fill(frame, scene, values))
     return sentences
 
 
@@ -432,7 +432,7 @@ def _pair(scene: _Scene, items: list[str], joiners: tuple[str, ...]) -> str:
 
 def _rest_sentence(scene: _Scene, name: str) -> str:
     frame = scene.deal("rest", scene.bank.frames["rest"])
-    return _fill(frame, scene, name=name, where=_where(scene, name))
+    return _fill(frame, scene, {"name": name, "where": _where(scene, name)})
 
 
 def _is_gt(label: object) -> bool:
@@ -465,7 +465,7 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
         "here": _here(scene),
         "cues": _cue_names(scene, cues) if cues else "",
     }
-    return _fill(scene.deal(f"emotion.{group}.{facts.emotion_p is None}", phrases), scene, **values)
+    return _fill(scene.deal(f"emotion.{group}.{facts.emotion_p is None}", phrases), scene, values)
 
 
 def _without_p(phrases: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
@@ -506,7 +506,7 @@ def _age_sentence(scene: _Scene, every_form: bool) -> str | None:
         return _age_group(scene.bank.age[status], *key), f"age.{sorted(have)}.{key[2]}.{every_form}"
 
     group, deal_key = _kept(scene.bank, ("age", status, *key), make)
-    return _fill(scene.deal(deal_key, group), scene, **values)
+    return _fill(scene.deal(deal_key, group), scene, values)
 
 
 AGE_FORMS = 2  # at most this many of the age facts in a region text (the face text states all)
@@ -603,7 +603,7 @@ def _blend(scene: _Scene, group: str, after_which: bool = False) -> str:
     if after_which:
         phrases = _without_which(phrases)
     frame = scene.deal(f"blend.{group}.{scene.facts.emotion_p is None}.{after_which}", phrases)
-    return _fill(frame, scene, **_blend_values(scene, frame))
+    return _fill(frame, scene, _blend_values(scene, frame))
 
 
 def _without_which(phrases: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
@@ -640,7 +640,8 @@ def _region_text(scene: _Scene, name: str) -> str:
             frames = _rest_blends(scene.bank.frames["rest.blend"], status, neutral)
             frame = scene.deal(f"rest.blend.{status}.{neutral}", frames)
             values = _blend_values(scene, frame)
-            return _joined(scene, [_fill(frame, scene, name=name, where=_where(scene, name), **values)])
+            said = _fill(frame, scene, values | {"name": name, "where": _where(scene, name)})
+            return _joined(scene, [said])
         first = [_rest_sentence(scene, name)]
     else:
         first = _au_sentences(scene, name)
@@ -660,8 +661,8 @@ def _one_side(record: FaceRecord, region: Region | None, family: str) -> bool:
     return family in SIDED_FAMILIES
 
 
-def _labels(labels: list[AULabel]) -> dict[str, AULabel]:
-    return {a.au: a for a in labels if a.present}
+def _gt_aus(labels: Iterable[AULabel]) -> frozenset[str]:
+    return frozenset([a.au for a in labels if a.present and _is_gt(a)])
 
 
 def compose_region(
@@ -687,7 +688,7 @@ def compose_region(
         family,
         facts.side,
         _one_side(record, region, family),
-        _labels(region.aus),
+        _gt_aus(region.aus),
         seed,
         _slot(record, region) if slot is None else slot,
     )
@@ -719,7 +720,7 @@ def compose_face(
         "face",
         None,
         False,
-        _labels(strongest),
+        _gt_aus(strongest),
         seed,
         len(record.regions),
     )
@@ -733,7 +734,7 @@ def region_noun(
 ) -> str:
     """A seeded bank name for the region (the face when None); the templater's `{region}` value."""
     family = "face" if region is None else "box" if region.kind == "box" else family_of(region.region_id)
-    scene = _Scene(rng, bank, "code_name", facts, record, family, facts.side, False, {})
+    scene = _Scene(rng, bank, "code_name", facts, record, family, facts.side, False, frozenset())
     return _region_name(scene, record, region)
 
 
@@ -751,7 +752,8 @@ def au_phrases(
     templater's AU slot values, so its texts follow `describe.au_naming` too."""
     family = "face" if region is None else "box" if region.kind == "box" else family_of(region.region_id)
     one_side = _one_side(record, region, family)
-    scene = _Scene(rng, bank, naming, facts, record, family, facts.side, one_side, labels)
+    gt = frozenset(au for au, label in labels.items() if _is_gt(label))
+    scene = _Scene(rng, bank, naming, facts, record, family, facts.side, one_side, gt)
     item = _noun_item if naming == "code_name" else _clause_item
     cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion or "", frozenset())]
     return [item(scene, fact) for fact in facts.aus], _cue_names(scene, cues) if cues else ""
