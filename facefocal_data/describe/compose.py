@@ -271,7 +271,11 @@ def _region_names(scene: _Scene, record: FaceRecord, region: Region | None, coun
 def _names(names: tuple[str, ...], parts: frozenset[str]) -> tuple[str, ...]:
     """A family's names that name only the region's parts, else all of them (every text names
     its region twice)."""
-    return _kept(names, ("names", parts), lambda: tuple(n for n in names if parts_named(n) <= parts) or names)
+    memo = _memo(names)  # not `_kept`: a closure per text for a lookup that always hits
+    hit = memo.get((parts,))
+    if hit is None:
+        hit = memo[(parts,)] = tuple(n for n in names if parts_named(n) <= parts) or names
+    return hit
 
 
 def _where(scene: _Scene, name: str) -> str:
