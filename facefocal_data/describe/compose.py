@@ -397,10 +397,12 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
     """The region's present AUs, strongest first, a few per sentence: as clauses ("the brows are
     lowered"), as noun wordings ("a marked lowering of the brows") or in the code + name form."""
     style = "noun" if scene.naming == "code_name" else "nominal" if _nominal(scene) else "clause"
-    item = {"noun": _noun_item, "nominal": _nominal_item, "clause": _clause_item}[style]
+    item = _noun_item if style == "noun" else _nominal_item if style == "nominal" else _clause_item
     items = [item(scene, fact) for fact in scene.facts.aus]
     for fact in scene.facts.aus:
-        scene.states |= {fact.au} | ({f"{fact.au}:{fact.intensity}"} if fact.intensity else set())
+        scene.states.add(fact.au)
+        if fact.intensity:
+            scene.states.add(f"{fact.au}:{fact.intensity}")
     size = PER_SENTENCE[style]
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     sentences = []
@@ -563,8 +565,8 @@ def _joined(scene: _Scene, order: Sequence[str | None]) -> str:
     """The sentences as one text: the articles fixed over the whole text at once (a sentence ends
     with a stop, so no 'a' at the end of one is read with the next; 'A'/'An' after a capital
     stays one), "1 year" for an age of one (the bank writes "{years} years")."""
-    text = fix_articles(" ".join([_capital(s) for s in order if s]))
-    return one_year(text, scene.facts.age_years)
+    text = fix_articles(" ".join([s[:1].upper() + s[1:] for s in order if s]))  # `_capital`, inlined
+    return one_year(text, 1) if scene.facts.age_years == 1 else text  # a call a text saved
 
 
 def _blend_status(scene: _Scene) -> str | None:
