@@ -234,7 +234,8 @@ class _Slots(dict[str, str]):
 def _fill(phrase: Phrase, scene: _Scene, values: dict[str, str]) -> str:
     """Fill a frame's slots and record the facts it states."""
     scene.states |= phrase.states
-    return _spaces(phrase.text.format_map(_Slots(values)))
+    text = phrase.text.format_map(_Slots(values))
+    return " ".join(text.split()) if "  " in text else text  # `_spaces`, inlined: twice a text
 
 
 def _spaces(text: str) -> str:
