@@ -19,10 +19,10 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
@@ -91,7 +91,7 @@ class _Scene:
     family: str
     side: str | None  # "left" | "right": the subject's side of a sided region
     one_side: bool  # AU wordings in their one-side form
-    labels: dict[str, AULabel]
+    gt: frozenset[str]  # the AUs whose label is ground truth (a set test: asked per AU per text)
     seed: int = 0
     slot: int = 0  # the text's place in its record (regions in order, then the face)
     again: str = ""  # the region named once more, for a later sentence's {here}
@@ -126,23 +126,34 @@ class _Scene:
         return choice
 
 
-_KEPT: dict[tuple[object, ...], tuple[object, object]] = {}
+_KEPT: dict[int, tuple[object, dict[tuple[object, ...], Any]]] = {}
+_LINES: dict[int, tuple[object, Any]] = {}  # `_lines`: every dealt sentence asks, so its own map
+
+
+def _memo(owner: object) -> dict[tuple[object, ...], Any]:
+    """What is worked out once per `owner` (the bank or one of its phrase groups): every text
+    filters the same few groups the same few ways, and doing it per text was slow. An entry
+    holds its owner, so an object that reuses a freed one's id never finds its entry."""
+    hit = _KEPT.get(id(owner))
+    if hit is None or hit[0] is not owner:
+        hit = _KEPT[id(owner)] = (owner, {})
+    return hit[1]
 
 
 def _kept(owner: object, key: tuple[object, ...], make: Callable[[], T]) -> T:
-    """`make()`, worked out once per `owner` (the bank or one of its phrase groups) and `key`:
-    every text filters the same few groups the same few ways, and doing it per text was slow.
-    An entry holds its owner, so an object that reuses a freed one's id never finds its entry."""
-    full = (id(owner), *key)
-    hit = _KEPT.get(full)
-    if hit is None or hit[0] is not owner:
-        hit = _KEPT[full] = (owner, make())
-    return cast(T, hit[1])
+    """`make()`, worked out once per `owner` and `key` (see `_memo`)."""
+    memo = _memo(owner)
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
 
 
 def _lines(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
     """A group's options by the bank line each was written on."""
-    return _kept(options, ("lines",), lambda: _by_line(options))
+    hit = _LINES.get(id(options))
+    if hit is None or hit[0] is not options:
+        hit = _LINES[id(options)] = (options, _by_line(options))
+    return hit[1]
 
 
 def _by_line(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
@@ -220,10 +231,11 @@ class _Slots(dict[str, str]):
         return _capital(self[key.lower()])
 
 
-def _fill(phrase: Phrase, scene: _Scene, **values: str) -> str:
+def _fill(phrase: Phrase, scene: _Scene, values: dict[str, str]) -> str:
     """Fill a frame's slots and record the facts it states."""
     scene.states |= phrase.states
-    return _spaces(phrase.text.format_map(_Slots(values)))
+    text = phrase.text.format_map(_Slots(values))
+    return " ".join(text.split()) if "  " in text else text  # `_spaces`, inlined: twice a text
 
 
 def _spaces(text: str) -> str:
@@ -232,22 +244,39 @@ def _spaces(text: str) -> str:
 
 def _region_name(scene: _Scene, record: FaceRecord, region: Region | None) -> str:
     """A noun phrase for the region; a box by the parts it covers, never by its coordinates."""
+    return _region_names(scene, record, region, 1)[0]
+
+
+def _region_names(scene: _Scene, record: FaceRecord, region: Region | None, count: int) -> list[str]:
+    """`count` seeded names for the region, drawn in turn: a region text names its region twice,
+    and the family, its names for the region's parts and a box's cover words are looked up once."""
     family = scene.bank.families.get(scene.family)
     if family is None and region is not None:  # a region the bank does not know: the template's name
-        return region_name(region)
+        return [region_name(region)] * count
     assert family is not None
-    if region is not None and region.kind == "box":
+    cover = None
+    if region is not None and region.kind == "box" and family.covering:
         parts = sorted(region_parts(record, region))
-        if family.covering and 0 < len(parts) <= MAX_COVER_PARTS and scene.rng.random() < 0.5:
-            cover = join([scene.bank.cover_words[p] for p in parts if p in scene.bank.cover_words])
-            return scene.pick(family.covering).format(cover=cover)
-    return scene.pick(_names(family.names, scene.facts.parts)).format(side=scene.side or "")
+        if 0 < len(parts) <= MAX_COVER_PARTS:
+            cover = [scene.bank.cover_words[p] for p in parts if p in scene.bank.cover_words]
+    names, side = _names(family.names, scene.facts.parts), scene.side or ""
+    out = []
+    for _ in range(count):
+        if cover is not None and scene.rng.random() < 0.5:
+            out.append(scene.pick(family.covering).format(cover=join(cover)))
+        else:
+            out.append(scene.pick(names).format(side=side))
+    return out
 
 
 def _names(names: tuple[str, ...], parts: frozenset[str]) -> tuple[str, ...]:
     """A family's names that name only the region's parts, else all of them (every text names
     its region twice)."""
-    return _kept(names, ("names", parts), lambda: tuple(n for n in names if parts_named(n) <= parts) or names)
+    memo = _memo(names)  # not `_kept`: a closure per text for a lookup that always hits
+    hit = memo.get((parts,))
+    if hit is None:
+        hit = memo[(parts,)] = tuple(n for n in names if parts_named(n) <= parts) or names
+    return hit
 
 
 def _where(scene: _Scene, name: str) -> str:
@@ -258,7 +287,7 @@ def _where(scene: _Scene, name: str) -> str:
 def _noun_item(scene: _Scene, fact: AUFact) -> str:
     """The code + canonical name form: 'an extreme AU25 (Lips Part)'."""
     groups = scene.bank.code_name
-    annotated = _is_gt(scene.labels.get(fact.au))
+    annotated = fact.au in scene.gt
     kind = "annotated" if annotated else "graded" if fact.intensity else "ungraded"
     return scene.pick(groups[kind]).format(code=fact.au, name=fact.name, intensity=fact.intensity or "")
 
@@ -274,15 +303,22 @@ def _fitting(
     """The AU's wordings (`nouns`: its noun wordings) that name only the region's parts and suit
     the intensity, and the shortest of them (the first shortest, as a stable sort has it) for the
     compact form."""
+    key = (au, one_side, parts, intensity, nouns)
+    memo = _memo(bank)  # no `_kept` here: its closure per call showed up, at ~1.5 calls a text
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = _fits(bank, au, one_side, parts, intensity, nouns)
+    return hit
 
-    def make() -> tuple[list[Wording], list[Wording]]:
-        suits, by_length = _suiting(bank, au, intensity, nouns)
-        fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
-        if not fits:
-            return fits, []
-        return fits, [next(w for w in by_length if (w.parts_side if one_side else w.parts_both) <= parts)]
 
-    return _kept(bank, ("fits", au, one_side, parts, intensity, nouns), make)
+def _fits(
+    bank: PhraseBank, au: str, one_side: bool, parts: frozenset[str], intensity: str | None, nouns: bool
+) -> tuple[list[Wording], list[Wording]]:
+    suits, by_length = _suiting(bank, au, intensity, nouns)
+    fits = [w for w in suits if (w.parts_side if one_side else w.parts_both) <= parts]
+    if not fits:
+        return fits, []
+    return fits, [next(w for w in by_length if (w.parts_side if one_side else w.parts_both) <= parts)]
 
 
 def _suiting(
@@ -323,7 +359,7 @@ def _clause_item(scene: _Scene, fact: AUFact) -> str:
     else:
         adverb = scene.fresh(scene.bank.adverbs[fact.intensity]) if fact.intensity else ""
         clause = _spaces(form.replace("{adv}", adverb))
-    annotated = _is_gt(scene.labels.get(fact.au))
+    annotated = fact.au in scene.gt
     if scene.naming == "both":
         frames = scene.bank.attach["annotated" if annotated else "estimate"]
         frame = frames[0] if compact else scene.fresh(frames[1:] or frames)  # the first is the shortest
@@ -352,7 +388,7 @@ def _nominal(scene: _Scene) -> bool:
     if scene.naming == "code_name" or scene.rng.random() >= NOUN_SHARE:
         return False
     return all(
-        not _is_gt(scene.labels.get(fact.au))
+        fact.au not in scene.gt
         and _fitting(scene.bank, fact.au, scene.one_side, scene.facts.parts, fact.intensity, True)[0]
         for fact in scene.facts.aus
     )
@@ -362,10 +398,12 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
     """The region's present AUs, strongest first, a few per sentence: as clauses ("the brows are
     lowered"), as noun wordings ("a marked lowering of the brows") or in the code + name form."""
     style = "noun" if scene.naming == "code_name" else "nominal" if _nominal(scene) else "clause"
-    item = {"noun": _noun_item, "nominal": _nominal_item, "clause": _clause_item}[style]
+    item = _noun_item if style == "noun" else _nominal_item if style == "nominal" else _clause_item
     items = [item(scene, fact) for fact in scene.facts.aus]
     for fact in scene.facts.aus:
-        scene.states |= {fact.au} | ({f"{fact.au}:{fact.intensity}"} if fact.intensity else set())
+        scene.states.add(fact.au)
+        if fact.intensity:
+            scene.states.add(f"{fact.au}:{fact.intensity}")
     size = PER_SENTENCE[style]
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     sentences = []
@@ -378,7 +416,7 @@ def _au_sentences(scene: _Scene, name: str) -> list[str]:
         values = {"name": name, "where": _where(scene, name), slot: joined}
         if "here" in frame.slots:
             values["here"] = _here(scene)
-        sentences.append(_fill(frame, scene, **values))
+        sentences.append(_fill(frame, scene, values))
     return sentences
 
 
@@ -401,7 +439,7 @@ def _pair(scene: _Scene, items: list[str], joiners: tuple[str, ...]) -> str:
 
 def _rest_sentence(scene: _Scene, name: str) -> str:
     frame = scene.deal("rest", scene.bank.frames["rest"])
-    return _fill(frame, scene, name=name, where=_where(scene, name))
+    return _fill(frame, scene, {"name": name, "where": _where(scene, name)})
 
 
 def _is_gt(label: object) -> bool:
@@ -434,7 +472,7 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
         "here": _here(scene),
         "cues": _cue_names(scene, cues) if cues else "",
     }
-    return _fill(scene.deal(f"emotion.{group}.{facts.emotion_p is None}", phrases), scene, **values)
+    return _fill(scene.deal(f"emotion.{group}.{facts.emotion_p is None}", phrases), scene, values)
 
 
 def _without_p(phrases: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
@@ -475,7 +513,7 @@ def _age_sentence(scene: _Scene, every_form: bool) -> str | None:
         return _age_group(scene.bank.age[status], *key), f"age.{sorted(have)}.{key[2]}.{every_form}"
 
     group, deal_key = _kept(scene.bank, ("age", status, *key), make)
-    return _fill(scene.deal(deal_key, group), scene, **values)
+    return _fill(scene.deal(deal_key, group), scene, values)
 
 
 AGE_FORMS = 2  # at most this many of the age facts in a region text (the face text states all)
@@ -528,8 +566,8 @@ def _joined(scene: _Scene, order: Sequence[str | None]) -> str:
     """The sentences as one text: the articles fixed over the whole text at once (a sentence ends
     with a stop, so no 'a' at the end of one is read with the next; 'A'/'An' after a capital
     stays one), "1 year" for an age of one (the bank writes "{years} years")."""
-    text = fix_articles(" ".join([_capital(s) for s in order if s]))
-    return one_year(text, scene.facts.age_years)
+    text = fix_articles(" ".join([s[:1].upper() + s[1:] for s in order if s]))  # `_capital`, inlined
+    return one_year(text, 1) if scene.facts.age_years == 1 else text  # a call a text saved
 
 
 def _blend_status(scene: _Scene) -> str | None:
@@ -572,7 +610,7 @@ def _blend(scene: _Scene, group: str, after_which: bool = False) -> str:
     if after_which:
         phrases = _without_which(phrases)
     frame = scene.deal(f"blend.{group}.{scene.facts.emotion_p is None}.{after_which}", phrases)
-    return _fill(frame, scene, **_blend_values(scene, frame))
+    return _fill(frame, scene, _blend_values(scene, frame))
 
 
 def _without_which(phrases: tuple[Phrase, ...]) -> tuple[Phrase, ...]:
@@ -609,7 +647,8 @@ def _region_text(scene: _Scene, name: str) -> str:
             frames = _rest_blends(scene.bank.frames["rest.blend"], status, neutral)
             frame = scene.deal(f"rest.blend.{status}.{neutral}", frames)
             values = _blend_values(scene, frame)
-            return _joined(scene, [_fill(frame, scene, name=name, where=_where(scene, name), **values)])
+            said = _fill(frame, scene, values | {"name": name, "where": _where(scene, name)})
+            return _joined(scene, [said])
         first = [_rest_sentence(scene, name)]
     else:
         first = _au_sentences(scene, name)
@@ -629,8 +668,8 @@ def _one_side(record: FaceRecord, region: Region | None, family: str) -> bool:
     return family in SIDED_FAMILIES
 
 
-def _labels(labels: list[AULabel]) -> dict[str, AULabel]:
-    return {a.au: a for a in labels if a.present}
+def _gt_aus(labels: Iterable[AULabel]) -> frozenset[str]:
+    return frozenset([a.au for a in labels if a.present and _is_gt(a)])
 
 
 def compose_region(
@@ -656,12 +695,11 @@ def compose_region(
         family,
         facts.side,
         _one_side(record, region, family),
-        _labels(region.aus),
+        _gt_aus(region.aus),
         seed,
         _slot(record, region) if slot is None else slot,
     )
-    name = _region_name(scene, record, region)
-    scene.again = _region_name(scene, record, region)
+    name, scene.again = _region_names(scene, record, region, 2)
     style = length_style("phrases", region=True)
     return Composed(_region_text(scene, name), frozenset(scene.states), facts, style)
 
@@ -689,7 +727,7 @@ def compose_face(
         "face",
         None,
         False,
-        _labels(strongest),
+        _gt_aus(strongest),
         seed,
         len(record.regions),
     )
@@ -703,7 +741,7 @@ def region_noun(
 ) -> str:
     """A seeded bank name for the region (the face when None); the templater's `{region}` value."""
     family = "face" if region is None else "box" if region.kind == "box" else family_of(region.region_id)
-    scene = _Scene(rng, bank, "code_name", facts, record, family, facts.side, False, {})
+    scene = _Scene(rng, bank, "code_name", facts, record, family, facts.side, False, frozenset())
     return _region_name(scene, record, region)
 
 
@@ -721,7 +759,8 @@ def au_phrases(
     templater's AU slot values, so its texts follow `describe.au_naming` too."""
     family = "face" if region is None else "box" if region.kind == "box" else family_of(region.region_id)
     one_side = _one_side(record, region, family)
-    scene = _Scene(rng, bank, naming, facts, record, family, facts.side, one_side, labels)
+    gt = frozenset(au for au, label in labels.items() if _is_gt(label))
+    scene = _Scene(rng, bank, naming, facts, record, family, facts.side, one_side, gt)
     item = _noun_item if naming == "code_name" else _clause_item
     cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion or "", frozenset())]
     return [item(scene, fact) for fact in facts.aus], _cue_names(scene, cues) if cues else ""

@@ -18,7 +18,7 @@ from ..facs import AU_NAMES, intensity_word
 from ..record import AULabel, FaceRecord, Region
 from ..regions.named import NAMED_REGIONS
 from ..regions.propose import region_box
-from .template import region_name
+from .template import named_region_name, region_name
 
 # canonical part -> the words that name it (lower case, matched as whole words)
 PART_WORDS: dict[str, tuple[str, ...]] = {
@@ -150,11 +150,25 @@ def label_facts(record: FaceRecord) -> dict[str, Any]:
 def region_facts(record: FaceRecord, region: Region, labels: dict[str, Any] | None = None) -> Facts:
     """The region's facts; `labels`: `label_facts(record)`, when the caller has them already."""
     present = [a for a in region.aus if a.present]
-    parts = region_parts(record, region)
+    rid = region.region_id
+    if region.kind == "box":
+        name, side, parts = region_name(region), side_of(rid), region_parts(record, region)
+    else:
+        name, side, parts = _named_region(rid)
     if present:
         parts = parts.union(*(AU_NAME_PARTS[a.au] for a in present))
-    rid = region.region_id
-    return _facts(record, rid, region_name(region), side_of(rid), present, labels, parts)
+    return _facts(record, rid, name, side, present, labels, parts)
+
+
+@lru_cache(maxsize=256)
+def _named_region(region_id: str) -> tuple[str, str | None, frozenset[str]]:
+    """A named region's noun phrase, side and parts: the same for every face (cached: all of a
+    face's region texts ask)."""
+    return named_region_name(region_id), side_of(region_id), _parts_of(region_id)
+
+
+def _parts_of(region_id: str) -> frozenset[str]:
+    return REGION_PARTS.get(family_of(region_id), frozenset())
 
 
 def _facts(
@@ -204,7 +218,7 @@ def family_of(region_id: str) -> str:
 def region_parts(record: FaceRecord, region: Region) -> frozenset[str]:
     """Canonical parts a region may speak of; a box inherits the named regions it covers."""
     if region.kind != "box":
-        return REGION_PARTS.get(family_of(region.region_id), frozenset())
+        return _parts_of(region.region_id)
     boxes, known = _named_boxes(record)
     key = tuple(region.bbox_xyxy)
     parts = known.get(key)

@@ -87,6 +87,11 @@ def region_name(region: Region) -> str:
     if region.kind == "box":
         x1, y1, x2, y2 = region.bbox_xyxy
         return f"the region [{x1}, {y1}, {x2}, {y2}]"
+    return named_region_name(rid)
+
+
+def named_region_name(rid: str) -> str:
+    """`region_name` of a region that is not a box: by its id alone."""
     if rid in REGION_PHRASES:
         return REGION_PHRASES[rid]
     base, _, side = rid.rpartition("_")
