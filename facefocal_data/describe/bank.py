@@ -332,12 +332,12 @@ def _pattern(text: str, adverbs: str) -> str:
     return "".join(out)
 
 
-# a start pair's wordings: one regex, each wording in it a group with the word boundary after
-# it, longest first, and the AU of each group (group i's AU at i - 1)
-Candidate = tuple[re.Pattern[str], tuple[str, ...]]
+# a wording's entry in `PlainIndex.by_start`: (the a-z words any text it matches has, its AU, its
+# regex with the word boundary after it)
+Candidate = tuple[frozenset[str], str, re.Pattern[str]]
 # a start pair's entry in `PlainIndex.by_anchor`: (its order among the starts, its a-z words, its
 # regex, its wordings)
-Start = tuple[int, frozenset[str], re.Pattern[str], Candidate]
+Start = tuple[int, frozenset[str], re.Pattern[str], tuple[Candidate, ...]]
 AZ_WORD = re.compile("[a-z]+")
 
 
@@ -345,9 +345,9 @@ AZ_WORD = re.compile("[a-z]+")
 class PlainIndex:
     """Every AU wording as a regex, filed under the first two words it may start with (its
     start pair). The text's a-z words say which start pairs it may hold, each one's regex finds
-    where, and the alternation of the pair's wordings (longest first) is matched there: one
-    regex of all 124 start pairs (bank v5) scanning every text cost 30-40 µs a text; trying
-    the pair's wordings one `match` each, those whose words the text has, 10 calls a text."""
+    where, and the pair's wordings are tried in order (longest first), only those whose words
+    the text has: one regex of all 124 start pairs (bank v5) scanning every text, then one
+    alternation of the pair's wordings, cost 30-40 µs a text."""
 
     by_anchor: dict[str, tuple[Start, ...]]  # a start pair's longest a-z word -> its entries
     anchors: frozenset[str]  # by_anchor's keys
@@ -364,15 +364,17 @@ class PlainIndex:
         """`mentions` of a text already lower-cased (the gate has it; a text costs one `lower`)."""
         found: set[str] = set()
         at = 0
-        for begin, _, end, (wordings, aus) in sorted(self._starts(lower, words)):
+        for begin, _, end, readings in sorted(self._starts(lower, words)):
             if begin < at:
                 continue
-            if (wording := wordings.match(lower, begin)) is not None:
-                found.add(aus[(wording.lastindex or 0) - 1])  # the first wording that matches
+            for need, au, wording in readings:
+                if need <= words and wording.match(lower, begin):
+                    found.add(au)
+                    break
             at = end
         return found
 
-    def _starts(self, lower: str, words: frozenset[str]) -> list[tuple[int, int, int, Candidate]]:
+    def _starts(self, lower: str, words: frozenset[str]) -> list[tuple[int, int, int, tuple[Candidate, ...]]]:
         """(begin, order, end, wordings) of every start pair in `lower` after no word character.
         A start pair's a-z words are whole words of the text there, so only the pairs whose
         words the text has are searched for (most texts: two to five). At one place only one
@@ -410,21 +412,40 @@ def plain_index() -> PlainIndex:
             size = max(len(f) for f in forms)
             for form in forms:
                 index.setdefault(" ".join(form.split()[:2]), {})[f"{au}_{i}"] = (size, pattern.lower())
-    by_start = {k: _alternation(v, adverbs) for k, v in index.items()}
+    regexes: dict[str, re.Pattern[str]] = {}
+    by_start = {  # longest wording first, so that none hides a longer one it begins
+        k: tuple(
+            (_needs(p), g.partition("_")[0], regexes.get(p) or regexes.setdefault(p, _compiled(p, adverbs)))
+            for g, (_, p) in sorted(v.items(), key=_longest)
+        )
+        for k, v in index.items()
+    }
     by_anchor = _by_anchor(sorted(index, key=len, reverse=True), by_start)
     return PlainIndex(by_anchor, frozenset(by_anchor))
 
 
-def _alternation(wordings: dict[str, tuple[int, str]], adverbs: str) -> Candidate:
-    """A start pair's wordings ("AU12_0" -> (longest expansion, wording)) as one regex, longest
-    first so that none hides a longer one it begins: a match is the first wording that matches
-    (each a capturing group; the wordings' own groups capture nothing)."""
-    ordered = sorted(wordings.items(), key=_longest)
-    regex = "|".join(rf"((?:{_pattern(p, adverbs)})\b)" for _, (_, p) in ordered)
-    return re.compile(regex), tuple(g.partition("_")[0] for g, _ in ordered)
+def _compiled(wording: str, adverbs: str) -> re.Pattern[str]:
+    return re.compile(rf"(?:{_pattern(wording, adverbs)})\b")
 
 
-def _by_anchor(keys: list[str], by_start: dict[str, Candidate]) -> dict[str, tuple[Start, ...]]:
+def _needs(wording: str) -> frozenset[str]:
+    """The a-z words every text a wording's regex matches has as words of its own: the runs of
+    a-z letters of its fixed words that neither a choice nor an {adv} slot touches (the match
+    starts after no word character and ends at a word boundary; its words are apart by spaces)."""
+    pieces = PIECE.findall(wording)
+    needs: set[str] = set()
+    for i, piece in enumerate(pieces):
+        if piece.isspace() or piece.startswith("[") or piece == "{adv}":
+            continue
+        open_left = i > 0 and not pieces[i - 1].isspace()  # right after a choice: a word goes on
+        open_right = i + 1 < len(pieces) and not pieces[i + 1].isspace()
+        for run in AZ_WORD.finditer(piece):
+            if not ((open_left and run.start() == 0) or (open_right and run.end() == len(piece))):
+                needs.add(run.group())
+    return frozenset(needs)
+
+
+def _by_anchor(keys: list[str], by_start: dict[str, tuple[Candidate, ...]]) -> dict[str, tuple[Start, ...]]:
     """Each start pair ("the lips") as a regex ("the\\s+lips\\b"), ordered as one alternation of
     them all grouped by first word would try them (the groups as their first pairs come, longest
     first), filed under its longest a-z word. No word boundary first: a regex that starts with
