@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
@@ -127,33 +127,25 @@ class _Scene:
 
 
 _KEPT: dict[int, tuple[object, dict[tuple[object, ...], Any]]] = {}
-_LINES: dict[int, tuple[object, Any]] = {}  # `_lines`: every dealt sentence asks, so its own map
 
 
-def _memo(owner: object) -> dict[tuple[object, ...], Any]:
-    """What is worked out once per `owner` (the bank or one of its phrase groups): every text
-    filters the same few groups the same few ways, and doing it per text was slow. An entry
-    holds its owner, so an object that reuses a freed one's id never finds its entry."""
-    hit = _KEPT.get(id(owner))
-    if hit is None or hit[0] is not owner:
-        hit = _KEPT[id(owner)] = (owner, {})
-    return hit[1]
-
-
-def _kept(owner: object, key: tuple[object, ...], make: Callable[[], T]) -> T:
-    """`make()`, worked out once per `owner` and `key` (see `_memo`)."""
-    memo = _memo(owner)
-    if key not in memo:
-        memo[key] = make()
-    return memo[key]
+def _kept(owner: object, key: tuple[object, ...], make: Callable[..., T], *args: Any) -> T:
+    """`make(*args)`, worked out once per `owner` (the bank or one of its phrase groups) and `key`:
+    every text filters the same few groups the same few ways, and doing it per text was slow.
+    An entry holds its owner, so an object that reuses a freed one's id never finds its entry.
+    The hot callers pass `make` and its arguments, not a closure: one per call showed up."""
+    entry = _KEPT.get(id(owner))
+    if entry is None or entry[0] is not owner:
+        entry = _KEPT[id(owner)] = (owner, {})
+    hit = entry[1].get(key)
+    if hit is None:
+        hit = entry[1][key] = make(*args)
+    return cast(T, hit)
 
 
 def _lines(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
     """A group's options by the bank line each was written on."""
-    hit = _LINES.get(id(options))
-    if hit is None or hit[0] is not options:
-        hit = _LINES[id(options)] = (options, _by_line(options))
-    return hit[1]
+    return _kept(options, ("lines",), _by_line, options)
 
 
 def _by_line(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
@@ -234,8 +226,7 @@ class _Slots(dict[str, str]):
 def _fill(phrase: Phrase, scene: _Scene, values: dict[str, str]) -> str:
     """Fill a frame's slots and record the facts it states."""
     scene.states |= phrase.states
-    text = phrase.text.format_map(_Slots(values))
-    return " ".join(text.split()) if "  " in text else text  # `_spaces`, inlined: twice a text
+    return _spaces(phrase.text.format_map(_Slots(values)))
 
 
 def _spaces(text: str) -> str:
@@ -272,11 +263,11 @@ def _region_names(scene: _Scene, record: FaceRecord, region: Region | None, coun
 def _names(names: tuple[str, ...], parts: frozenset[str]) -> tuple[str, ...]:
     """A family's names that name only the region's parts, else all of them (every text names
     its region twice)."""
-    memo = _memo(names)  # not `_kept`: a closure per text for a lookup that always hits
-    hit = memo.get((parts,))
-    if hit is None:
-        hit = memo[(parts,)] = tuple(n for n in names if parts_named(n) <= parts) or names
-    return hit
+    return _kept(names, (parts,), _naming_only, names, parts)
+
+
+def _naming_only(names: tuple[str, ...], parts: frozenset[str]) -> tuple[str, ...]:
+    return tuple(n for n in names if parts_named(n) <= parts) or names
 
 
 def _where(scene: _Scene, name: str) -> str:
@@ -303,12 +294,8 @@ def _fitting(
     """The AU's wordings (`nouns`: its noun wordings) that name only the region's parts and suit
     the intensity, and the shortest of them (the first shortest, as a stable sort has it) for the
     compact form."""
-    key = (au, one_side, parts, intensity, nouns)
-    memo = _memo(bank)  # no `_kept` here: its closure per call showed up, at ~1.5 calls a text
-    hit = memo.get(key)
-    if hit is None:
-        hit = memo[key] = _fits(bank, au, one_side, parts, intensity, nouns)
-    return hit
+    key = ("fits", au, one_side, parts, intensity, nouns)
+    return _kept(bank, key, _fits, bank, au, one_side, parts, intensity, nouns)
 
 
 def _fits(
@@ -566,8 +553,8 @@ def _joined(scene: _Scene, order: Sequence[str | None]) -> str:
     """The sentences as one text: the articles fixed over the whole text at once (a sentence ends
     with a stop, so no 'a' at the end of one is read with the next; 'A'/'An' after a capital
     stays one), "1 year" for an age of one (the bank writes "{years} years")."""
-    text = fix_articles(" ".join([s[:1].upper() + s[1:] for s in order if s]))  # `_capital`, inlined
-    return one_year(text, 1) if scene.facts.age_years == 1 else text  # a call a text saved
+    text = fix_articles(" ".join([_capital(s) for s in order if s]))
+    return one_year(text, scene.facts.age_years)
 
 
 def _blend_status(scene: _Scene) -> str | None:
@@ -759,8 +746,7 @@ def au_phrases(
     templater's AU slot values, so its texts follow `describe.au_naming` too."""
     family = "face" if region is None else "box" if region.kind == "box" else family_of(region.region_id)
     one_side = _one_side(record, region, family)
-    gt = frozenset(au for au, label in labels.items() if _is_gt(label))
-    scene = _Scene(rng, bank, naming, facts, record, family, facts.side, one_side, gt)
+    scene = _Scene(rng, bank, naming, facts, record, family, facts.side, one_side, _gt_aus(labels.values()))
     item = _noun_item if naming == "code_name" else _clause_item
     cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion or "", frozenset())]
     return [item(scene, fact) for fact in facts.aus], _cue_names(scene, cues) if cues else ""

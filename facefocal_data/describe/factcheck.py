@@ -193,19 +193,18 @@ def _read(text: str, lower: str) -> Reading:
     A mention starts after a non-word character and ends before one (or at a ')'), so no word
     runs across its edges: the text's words are the bare text's and the mentions' together
     (the bare text read whole, the mentions' short texts apart, not the whole text twice)."""
-    if "au" not in lower:  # a mention starts with an a and a u (of either case): none here
+    # a mention starts with an a and a u (of either case): most texts without one are not scanned
+    matches = list(_au_matches(text, lower)) if "au" in lower else []
+    if not matches:
         words = _word_set(lower)
         return Reading((), text, lower, words, words)
     mentions, pieces, said, last = [], [], [], 0
-    for match in _au_matches(text, lower):
+    for match in matches:
         code, named, listed = match.groups("")
         mentions.append((f"AU{int(code):02d}", (named or listed).strip() or None))
         pieces.append(text[last : match.start()])
         said.append(match.group())
         last = match.end()
-    if not mentions:
-        words = _word_set(lower)
-        return Reading((), text, lower, words, words)
     pieces.append(text[last:])
     bare = " ".join(pieces)
     bare_lower = bare.lower()
