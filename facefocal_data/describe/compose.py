@@ -62,8 +62,10 @@ HERE_BY_NAME = 0.35  # share of back-references that name the region again inste
 COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
 NASION = 168  # MediaPipe landmark on the face's vertical midline
 # 'a'/'an' and the next word; the word boundary before it is checked in `fix_articles` (a
-# pattern that starts with a word boundary is tried at every character: slow on every sentence)
-ARTICLE = re.compile(r"([Aa]n?) (?=([A-Za-z0-9][\w-]*))")
+# pattern that starts with a word boundary is tried at every character: slow on every sentence).
+# 'a' before a lower-case consonant is never matched: `article` keeps it, and most articles in a
+# text are those (each match costs a Python call)
+ARTICLE = re.compile(r"([Aa]n|[Aa](?! [b-df-hj-np-tv-z])) (?=([A-Za-z0-9][\w-]*))")
 DIGITS = re.compile(r"\d+")
 T = TypeVar("T")
 
@@ -79,9 +81,41 @@ class Composed:
     style: str = "long"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class RecordShared:
+    """What all of a record's ~24 texts say alike, worked out once per record
+    (`record_shared`) instead of once per text: its label facts and how its emotion and age are
+    said."""
+
+    labels: dict[str, Any]  # `label_facts(record)`
+    emotion: str | None  # the emotion label's status (gt | uncertain | estimate); None: no emotion
+    age: str | None  # the age label's status (gt | estimate); None: no age
+    blend: str | None  # the emotion's status when a region text may say it and the age in one
+    # sentence (both estimates, the age no lower bound), else None
+    p: str  # the emotion's probability as written; "" without one
+
+
+def record_shared(record: FaceRecord) -> RecordShared:
+    """A record's `RecordShared`."""
+    labels = label_facts(record)
+    emotion, uncertain = None, labels["emotion_uncertain"]
+    if labels["emotion"] is not None and record.emotion is not None:
+        emotion = "gt" if _is_gt(record.emotion) else "uncertain" if uncertain else "estimate"
+    age = None
+    if labels["age_years"] is not None and record.age is not None:
+        age = "gt" if _is_gt(record.age) else "estimate"
+    blend = emotion if emotion != "gt" and age == "estimate" and not labels["age_at_least"] else None
+    p = "" if labels["emotion_p"] is None else f"{labels['emotion_p']:.2f}"
+    return RecordShared(labels, emotion, age, blend, p)
+
+
+NO_RECORD = RecordShared({}, None, None, None, "")  # a scene that says no emotion or age
+
+
+@dataclass(slots=True)
 class _Scene:
-    """What one text speaks of, and the facts its chosen phrases have stated so far."""
+    """What one text speaks of, and the facts its chosen phrases have stated so far (slots: its
+    fields are read dozens of times a text)."""
 
     rng: random.Random
     bank: PhraseBank
@@ -94,6 +128,7 @@ class _Scene:
     gt: frozenset[str]  # the AUs whose label is ground truth (a set test: asked per AU per text)
     seed: int = 0
     slot: int = 0  # the text's place in its record (regions in order, then the face)
+    shared: RecordShared = NO_RECORD
     again: str = ""  # the region named once more, for a later sentence's {here}
     states: set[str] = field(default_factory=set)
     used: set[object] = field(default_factory=set)
@@ -443,10 +478,9 @@ def _cue_names(scene: _Scene, cues: list[AUFact]) -> str:
 
 def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
     """The face's emotion, and the region's AUs of its EMFACS prototype when there are some."""
-    facts, label = scene.facts, scene.record.emotion
-    if facts.emotion is None or label is None:
+    facts, status = scene.facts, scene.shared.emotion
+    if facts.emotion is None or status is None:
         return None
-    status = "gt" if _is_gt(label) else "uncertain" if facts.emotion_uncertain else "estimate"
     cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion, frozenset())]
     kind = "neutral" if facts.emotion == "neutral" else "cue" if cues else "no_cue"
     group = f"{status}.{'face_' if face_level else ''}{kind}"
@@ -455,7 +489,7 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
     values = {
         "noun": scene.pick(nouns),
         "adj": scene.pick(adjectives),
-        "p": "" if facts.emotion_p is None else f"{facts.emotion_p:.2f}",
+        "p": scene.shared.p,
         "here": _here(scene),
         "cues": _cue_names(scene, cues) if cues else "",
     }
@@ -480,8 +514,8 @@ def _age_sentence(scene: _Scene, every_form: bool) -> str | None:
     """The age as a person would say it: the face text (`every_form`) gives the point estimate,
     likely range and bin, each when the label has it; a region text the point estimate alone or
     with one of the others, dealt, so that a face's ~24 texts do not say its age three ways each."""
-    facts, label = scene.facts, scene.record.age
-    if facts.age_years is None or label is None:
+    facts, status = scene.facts, scene.shared.age
+    if facts.age_years is None or status is None:
         return None
     values = {"years": str(facts.age_years) if every_form else _years(scene)}
     have = {"age.years"}
@@ -493,7 +527,6 @@ def _age_sentence(scene: _Scene, every_form: bool) -> str | None:
         values["bin"] = facts.age_bin
         if facts.age_bin in scene.bank.bin_words:
             values["bin_words"] = scene.bank.bin_words[facts.age_bin]
-    status = "gt" if _is_gt(label) else "estimate"
     key = (frozenset(have), frozenset(values), facts.age_at_least, every_form)
 
     def make() -> tuple[tuple[Phrase, ...], str]:  # the group, and its key for `deal`
@@ -557,24 +590,13 @@ def _joined(scene: _Scene, order: Sequence[str | None]) -> str:
     return one_year(text, scene.facts.age_years)
 
 
-def _blend_status(scene: _Scene) -> str | None:
-    """'estimate' or 'uncertain' (the emotion label's status) when this region text may say the
-    emotion and the age in one sentence: both are estimates, the age no lower bound."""
-    facts, emotion, age = scene.facts, scene.record.emotion, scene.record.age
-    if facts.emotion is None or emotion is None or facts.age_years is None or age is None:
-        return None
-    if _is_gt(emotion) or _is_gt(age) or facts.age_at_least:
-        return None
-    return "uncertain" if facts.emotion_uncertain else "estimate"
-
-
 def _blend_values(scene: _Scene, frame: Phrase) -> dict[str, str]:
     """A blend's slot values: the emotion's adjective, the age, the probability; {noun} and
     {here} only where the frame has them (seeded picks the others need not pay for)."""
     facts = scene.facts
     nouns, adjectives = scene.bank.emotion_words.get(facts.emotion or "", ((), ()))
-    p = "" if facts.emotion_p is None else f"{facts.emotion_p:.2f}"
-    values = {"adj": scene.pick(adjectives or (facts.emotion or "",)), "years": _years(scene), "p": p}
+    adjective = scene.pick(adjectives or (facts.emotion or "",))
+    values = {"adj": adjective, "years": _years(scene), "p": scene.shared.p}
     if "noun" in frame.slots:  # "the estimate leans to sadness": only the frames that say it pick one
         values["noun"] = scene.pick(nouns or (facts.emotion or "",))
     return values | {"here": _here(scene)} if "here" in frame.slots else values
@@ -625,7 +647,8 @@ def _rest_blends(phrases: tuple[Phrase, ...], status: str, neutral: bool) -> tup
 def _region_text(scene: _Scene, name: str) -> str:
     """A region's text; most say the emotion and the age in one sentence (or with the at-rest
     statement, or after the AU sentence when its AUs are the emotion's cues): each fact once."""
-    status = _blend_status(scene)
+    status = scene.shared.blend  # 'estimate' or 'uncertain' (the emotion label's status) when
+    # this text may say the emotion and the age in one sentence: both estimates, the age no lower bound
     if status is None or scene.rng.random() >= BLEND_SHARE:
         return _text(scene, _au_sentences(scene, name) if scene.facts.aus else [_rest_sentence(scene, name)])
     if not scene.facts.aus:
@@ -666,12 +689,13 @@ def compose_region(
     naming: str = "both",
     bank: PhraseBank | None = None,
     slot: int | None = None,
-    labels: dict[str, Any] | None = None,
+    shared: RecordShared | None = None,
 ) -> Composed:
     """One region's text: what moves there, the face's emotion as this region bears on it, age.
-    `slot` (the region's place in the record) and `labels` (`label_facts(record)`): when the
+    `slot` (the region's place in the record) and `shared` (`record_shared(record)`): when the
     caller composing all of a record's texts has them, instead of working them out per text."""
-    facts = region_facts(record, region, labels)
+    shared = record_shared(record) if shared is None else shared
+    facts = region_facts(record, region, shared.labels)
     family = "box" if region.kind == "box" else family_of(region.region_id)
     scene = _Scene(
         seeded_rng(seed, record.record_id, region.region_id),
@@ -685,6 +709,7 @@ def compose_region(
         _gt_aus(region.aus),
         seed,
         _slot(record, region) if slot is None else slot,
+        shared,
     )
     name, scene.again = _region_names(scene, record, region, 2)
     style = length_style("phrases", region=True)
@@ -700,10 +725,11 @@ def compose_face(
     seed: int = 0,
     naming: str = "both",
     bank: PhraseBank | None = None,
-    labels: dict[str, Any] | None = None,
+    shared: RecordShared | None = None,
 ) -> Composed:
     """The face-level text: every present AU at its strongest, the emotion with its probability, age."""
-    facts = face_facts(record, labels)
+    shared = record_shared(record) if shared is None else shared
+    facts = face_facts(record, shared.labels)
     strongest = strongest_aus(record)
     scene = _Scene(
         seeded_rng(seed, record.record_id, "face"),
@@ -717,6 +743,7 @@ def compose_face(
         _gt_aus(strongest),
         seed,
         len(record.regions),
+        shared,
     )
     name = _region_name(scene, record, None)
     first = _au_sentences(scene, name) if facts.aus else [_rest_sentence(scene, name)]
@@ -774,11 +801,11 @@ class PhraseDescriber:
         return Description(fallback.text, "template", None, fallback.prompt_version, problems, True)
 
     def __call__(self, record: FaceRecord) -> None:
-        labels = label_facts(record)  # the same for every text of the record
+        shared = record_shared(record)  # the same for every text of the record
         for slot, region in enumerate(record.regions):
-            composed = compose_region(record, region, self.seed, self.naming, self.bank, slot, labels)
+            composed = compose_region(record, region, self.seed, self.naming, self.bank, slot, shared)
             region.description = self._gated(composed, partial(describe_region, record, region, self.seed))
-        composed = compose_face(record, self.seed, self.naming, self.bank, labels)
+        composed = compose_face(record, self.seed, self.naming, self.bank, shared)
         record.face_description = self._gated(composed, lambda: describe_face(record, self.seed))
 
     def describe_batch(self, records: list[FaceRecord]) -> None:
