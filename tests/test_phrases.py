@@ -25,6 +25,7 @@ from facefocal_data.describe.compose import (
     Composed,
     PhraseDescriber,
     _capital,
+    _shuffled,
     _Slots,
     compose_face,
     compose_region,
@@ -362,9 +363,26 @@ def test_articles_and_agreement() -> None:
         "an slight AU04": "a slight AU04",
         "a 8-year-old, a 18-year-old, an 28-year-old": "an 8-year-old, an 18-year-old, a 28-year-old",
         "a 11-year-old, a 84-year-old, an 0.87 chance": "an 11-year-old, an 84-year-old, a 0.87 chance",
+        "A yawn, a brow via a eye, an brow": "A yawn, a brow via an eye, a brow",  # 'a' + consonant: kept
     }
     for text, fixed in cases.items():
         assert fix_articles(text) == fixed
+
+
+@pytest.mark.unit
+def test_deal_orders_are_the_generators_own_shuffles() -> None:
+    """`_shuffled` draws as `Random.shuffle` does: a record's dealt orders (and texts) stay as
+    they were, whatever the group's size."""
+    for size in [*range(40), 64, 65, 300]:
+        for seed in range(20):
+            ours, theirs, order = (
+                random.Random(seed + 1000 * size),
+                random.Random(seed + 1000 * size),
+                list(range(size)),
+            )
+            theirs.shuffle(order)
+            assert _shuffled(ours, size) == order
+            assert ours.getrandbits(32) == theirs.getrandbits(32)  # the walk's number after it too
 
 
 def test_no_article_or_number_disagreement_in_real_texts(records: list[FaceRecord]) -> None:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from ..labels.stage import region_side
 from ..record import AULabel, Description, FaceRecord, Region
@@ -142,7 +142,7 @@ class _Scene:
         restating the face's emotion and age in the same words; other records use other orders.
         Options are dealt by the bank line they come from, then among that line's expansions, so
         a line written as a large grammar is not dealt more often than a short one."""
-        lines = _lines(options)
+        lines = _kept(options, ("lines",), _by_line, options)  # the group's options by bank line
         order, mix = _order(self.seed, self.record.record_id, key, len(lines))
         i = order[self.slot % len(lines)]
         line = lines[i]
@@ -175,12 +175,7 @@ def _kept(owner: object, key: tuple[object, ...], make: Callable[..., T], *args:
     hit = entry[1].get(key)
     if hit is None:
         hit = entry[1][key] = make(*args)
-    return cast(T, hit)
-
-
-def _lines(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
-    """A group's options by the bank line each was written on."""
-    return _kept(options, ("lines",), _by_line, options)
+    return hit  # Any: no `cast`, a call per use
 
 
 def _by_line(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
@@ -205,10 +200,24 @@ def _nth(mix: int, line: int, size: int, k: int) -> int:
 def _order(seed: int, record_id: str, key: str, size: int) -> tuple[tuple[int, ...], int]:
     """A record's seeded order of a phrase group of `size` lines, and a number to walk each
     line's expansions by (cached: the record's texts share them)."""
-    order = list(range(size))
     rng = seeded_rng(seed, record_id, "deal", key, str(size))
-    rng.shuffle(order)
-    return tuple(order), rng.getrandbits(32)
+    return tuple(_shuffled(rng, size)), rng.getrandbits(32)
+
+
+def _shuffled(rng: random.Random, size: int) -> list[int]:
+    """`rng.shuffle(list(range(size)))`'s list from the same draws (its Fisher-Yates walk, each
+    index drawn by `getrandbits` of the bound's bit length, redrawn while too large), without its
+    Python call per index: a build asks for ~8 orders of ~40 lines a record, and they cost a
+    tenth of composing its texts (tests/test_phrases.py holds the two to the same lists)."""
+    order = list(range(size))
+    draw = rng.getrandbits
+    for i in range(size - 1, 0, -1):
+        bits = (i + 1).bit_length()
+        j = draw(bits)
+        while j > i:
+            j = draw(bits)
+        order[i], order[j] = order[j], order[i]
+    return order
 
 
 def article(word: str) -> str:
@@ -285,24 +294,24 @@ def _region_names(scene: _Scene, record: FaceRecord, region: Region | None, coun
         parts = sorted(region_parts(record, region))
         if 0 < len(parts) <= MAX_COVER_PARTS:
             cover = [scene.bank.cover_words[p] for p in parts if p in scene.bank.cover_words]
-    names, side = _names(family.names, scene.facts.parts), scene.side or ""
+    names = _names(family.names, scene.facts.parts, scene.side or "")
     out = []
     for _ in range(count):
         if cover is not None and scene.rng.random() < 0.5:
             out.append(scene.pick(family.covering).format(cover=join(cover)))
         else:
-            out.append(scene.pick(names).format(side=side))
+            out.append(scene.pick(names))
     return out
 
 
-def _names(names: tuple[str, ...], parts: frozenset[str]) -> tuple[str, ...]:
-    """A family's names that name only the region's parts, else all of them (every text names
-    its region twice)."""
-    return _kept(names, (parts,), _naming_only, names, parts)
+def _names(names: tuple[str, ...], parts: frozenset[str], side: str) -> tuple[str, ...]:
+    """A family's names that name only the region's parts, else all of them, with the side filled
+    in (every text names its region twice)."""
+    return _kept(names, (parts, side), _naming_only, names, parts, side)
 
 
-def _naming_only(names: tuple[str, ...], parts: frozenset[str]) -> tuple[str, ...]:
-    return tuple(n for n in names if parts_named(n) <= parts) or names
+def _naming_only(names: tuple[str, ...], parts: frozenset[str], side: str) -> tuple[str, ...]:
+    return tuple(n.format(side=side) for n in tuple(n for n in names if parts_named(n) <= parts) or names)
 
 
 def _where(scene: _Scene, name: str) -> str:
@@ -633,14 +642,14 @@ def _rest_blends(phrases: tuple[Phrase, ...], status: str, neutral: bool) -> tup
     yet the person looks neutral": a region at rest is what a neutral face has)."""
     uncertain = status == "uncertain"
     contrast_ok = uncertain or not neutral  # an uncertain one contrasts the guess with its doubt
-    return _kept(
-        phrases,
-        ("status", uncertain, contrast_ok),
-        lambda: tuple(
-            p
-            for p in phrases
-            if ("uncertain" in p.states) == uncertain and (contrast_ok or not CONTRAST.search(p.text))
-        ),
+    return _kept(phrases, ("status", uncertain, contrast_ok), _rest_fitting, phrases, uncertain, contrast_ok)
+
+
+def _rest_fitting(phrases: tuple[Phrase, ...], uncertain: bool, contrast_ok: bool) -> tuple[Phrase, ...]:
+    return tuple(
+        p
+        for p in phrases
+        if ("uncertain" in p.states) == uncertain and (contrast_ok or not CONTRAST.search(p.text))
     )
 
 
@@ -682,6 +691,9 @@ def _gt_aus(labels: Iterable[AULabel]) -> frozenset[str]:
     return frozenset([a.au for a in labels if a.present and _is_gt(a)])
 
 
+REGION_STYLE = length_style("phrases", region=True)
+
+
 def compose_region(
     record: FaceRecord,
     region: Region,
@@ -712,8 +724,7 @@ def compose_region(
         shared,
     )
     name, scene.again = _region_names(scene, record, region, 2)
-    style = length_style("phrases", region=True)
-    return Composed(_region_text(scene, name), frozenset(scene.states), facts, style)
+    return Composed(_region_text(scene, name), frozenset(scene.states), facts, REGION_STYLE)
 
 
 def _slot(record: FaceRecord, region: Region) -> int:
