@@ -93,6 +93,8 @@ class RecordShared:
     blend: str | None  # the emotion's status when a region text may say it and the age in one
     # sentence (both estimates, the age no lower bound), else None
     p: str  # the emotion's probability as written; "" without one
+    years: tuple[str, str]  # the age in digits and in words ("" without an age)
+    cues: frozenset[str]  # the emotion's cue AUs
 
 
 def record_shared(record: FaceRecord) -> RecordShared:
@@ -106,10 +108,16 @@ def record_shared(record: FaceRecord) -> RecordShared:
         age = "gt" if _is_gt(record.age) else "estimate"
     blend = emotion if emotion != "gt" and age == "estimate" and not labels["age_at_least"] else None
     p = "" if labels["emotion_p"] is None else f"{labels['emotion_p']:.2f}"
-    return RecordShared(labels, emotion, age, blend, p)
+    years = labels["age_years"]
+    said = ("", "") if years is None else (str(years), in_words(years))
+    return RecordShared(
+        labels, emotion, age, blend, p, said, EMOTION_CUES.get(labels["emotion"] or "", frozenset())
+    )
 
 
-NO_RECORD = RecordShared({}, None, None, None, "")  # a scene that says no emotion or age
+NO_RECORD = RecordShared(
+    {}, None, None, None, "", ("", ""), frozenset()
+)  # a scene that says no emotion or age
 
 
 @dataclass(slots=True)
@@ -490,7 +498,7 @@ def _emotion_sentence(scene: _Scene, face_level: bool) -> str | None:
     facts, status = scene.facts, scene.shared.emotion
     if facts.emotion is None or status is None:
         return None
-    cues = [a for a in facts.aus if a.au in EMOTION_CUES.get(facts.emotion, frozenset())]
+    cues = [a for a in facts.aus if a.au in scene.shared.cues]
     kind = "neutral" if facts.emotion == "neutral" else "cue" if cues else "no_cue"
     group = f"{status}.{'face_' if face_level else ''}{kind}"
     phrases = _without_p(scene.bank.emotion[group]) if facts.emotion_p is None else scene.bank.emotion[group]
@@ -614,9 +622,7 @@ def _blend_values(scene: _Scene, frame: Phrase) -> dict[str, str]:
 def _years(scene: _Scene) -> str:
     """The point estimate for a region text: in words in some texts ("about thirty-five", as prose
     writes an age; the fact check and the evaluator read them), else in digits."""
-    years = scene.facts.age_years
-    assert years is not None
-    return in_words(years) if scene.rng.random() < IN_WORDS else str(years)
+    return scene.shared.years[scene.rng.random() < IN_WORDS]  # (digits, words)
 
 
 def _blend(scene: _Scene, group: str, after_which: bool = False) -> str:
@@ -671,7 +677,7 @@ def _region_text(scene: _Scene, name: str) -> str:
         first = [_rest_sentence(scene, name)]
     else:
         first = _au_sentences(scene, name)
-        cues = EMOTION_CUES.get(scene.facts.emotion or "", frozenset())
+        cues = scene.shared.cues
         cued = any(a.au in cues for a in scene.facts.aus)
         if status == "estimate" and cued and scene.rng.random() < TAIL_SHARE:
             tail = _blend(scene, "tail", after_which=RELATIVE.search(first[-1]) is not None)
