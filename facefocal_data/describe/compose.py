@@ -693,6 +693,9 @@ def _one_side(record: FaceRecord, region: Region | None, family: str) -> bool:
     return family in SIDED_FAMILIES
 
 
+NO_AUS: frozenset[str] = frozenset()
+
+
 def _gt_aus(labels: Iterable[AULabel]) -> frozenset[str]:
     return frozenset([a.au for a in labels if a.present and _is_gt(a)])
 
@@ -724,7 +727,7 @@ def compose_region(
         family,
         facts.side,
         _one_side(record, region, family),
-        _gt_aus(region.aus),
+        _gt_aus(region.aus) if facts.aus else NO_AUS,  # no AU present: none is ground truth
         seed,
         _slot(record, region) if slot is None else slot,
         shared,

@@ -115,10 +115,6 @@ class Facts:
         return out
 
 
-def _au_fact(label: AULabel) -> AUFact:
-    return _au_fact_of(label.au, label.value_type, label.value)
-
-
 @lru_cache(maxsize=4096)
 def _au_fact_of(au: str, value_type: str, value: float | None) -> AUFact:
     """Cached: a build's regions repeat the same few readings, and every text needs its facts."""
@@ -156,7 +152,7 @@ def region_facts(record: FaceRecord, region: Region, labels: dict[str, Any] | No
     else:
         name, side, parts = _named_region(rid)
     if present:
-        parts = parts.union(*(AU_NAME_PARTS[a.au] for a in present))
+        parts = parts.union(*[AU_NAME_PARTS[a.au] for a in present])
     return _facts(record, rid, name, side, present, labels, parts)
 
 
@@ -180,7 +176,9 @@ def _facts(
     labels: dict[str, Any] | None,
     parts: frozenset[str],
 ) -> Facts:
-    aus = tuple(_au_fact(a) for a in sorted(present, key=_strength)) if present else ()
+    if len(present) > 1:  # most regions have one present AU or none: no sort, no key calls
+        present = sorted(present, key=_strength)
+    aus = tuple([_au_fact_of(a.au, a.value_type, a.value) for a in present])
     shared = label_facts(record) if labels is None else labels
     return Facts(region_id=region_id, region=region, side=side, aus=aus, **shared, parts=parts)
 
