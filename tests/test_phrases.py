@@ -30,6 +30,7 @@ from facefocal_data.describe.compose import (
     compose_face,
     compose_region,
     fix_articles,
+    record_shared,
 )
 from facefocal_data.describe.factcheck import (
     AU_MENTION,
@@ -367,6 +368,16 @@ def test_articles_and_agreement() -> None:
     }
     for text, fixed in cases.items():
         assert fix_articles(text) == fixed
+
+
+def test_texts_with_the_records_shared_facts_passed_in_are_the_same(astronaut: FaceRecord) -> None:
+    """The describer works what a record's texts share out once and passes it to each text."""
+    shared = record_shared(astronaut)
+    for naming in AU_NAMINGS:
+        for slot, region in enumerate(astronaut.regions):
+            passed = compose_region(astronaut, region, 3, naming, None, slot, shared)
+            assert passed == compose_region(astronaut, region, 3, naming)
+        assert compose_face(astronaut, 3, naming, None, shared) == compose_face(astronaut, 3, naming)
 
 
 @pytest.mark.unit

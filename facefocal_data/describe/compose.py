@@ -93,7 +93,7 @@ class RecordShared:
     blend: str | None  # the emotion's status when a region text may say it and the age in one
     # sentence (both estimates, the age no lower bound), else None
     p: str  # the emotion's probability as written; "" without one
-    years: tuple[str, str]  # the age in digits and in words ("" without an age)
+    years: tuple[str, str]  # the age in digits and in words (`_years`); "" without an age
     cues: frozenset[str]  # the emotion's cue AUs
 
 
@@ -115,9 +115,8 @@ def record_shared(record: FaceRecord) -> RecordShared:
     )
 
 
-NO_RECORD = RecordShared(
-    {}, None, None, None, "", ("", ""), frozenset()
-)  # a scene that says no emotion or age
+# the templater's scenes (a region's name, its AU phrases) say no emotion or age
+NO_RECORD = RecordShared({}, None, None, None, "", ("", ""), frozenset())
 
 
 @dataclass(slots=True)
@@ -183,7 +182,7 @@ def _kept(owner: object, key: tuple[object, ...], make: Callable[..., T], *args:
     hit = entry[1].get(key)
     if hit is None:
         hit = entry[1][key] = make(*args)
-    return hit  # Any: no `cast`, a call per use
+    return hit  # Any, so no `cast`: it was a call per use
 
 
 def _by_line(options: Sequence[T]) -> tuple[tuple[T, ...], ...]:
@@ -319,7 +318,8 @@ def _names(names: tuple[str, ...], parts: frozenset[str], side: str) -> tuple[st
 
 
 def _naming_only(names: tuple[str, ...], parts: frozenset[str], side: str) -> tuple[str, ...]:
-    return tuple(n.format(side=side) for n in tuple(n for n in names if parts_named(n) <= parts) or names)
+    fitting = [n for n in names if parts_named(n) <= parts] or names
+    return tuple(n.format(side=side) for n in fitting)
 
 
 def _where(scene: _Scene, name: str) -> str:
@@ -662,8 +662,7 @@ def _rest_fitting(phrases: tuple[Phrase, ...], uncertain: bool, contrast_ok: boo
 def _region_text(scene: _Scene, name: str) -> str:
     """A region's text; most say the emotion and the age in one sentence (or with the at-rest
     statement, or after the AU sentence when its AUs are the emotion's cues): each fact once."""
-    status = scene.shared.blend  # 'estimate' or 'uncertain' (the emotion label's status) when
-    # this text may say the emotion and the age in one sentence: both estimates, the age no lower bound
+    status = scene.shared.blend  # None: the emotion and the age are not said in one sentence
     if status is None or scene.rng.random() >= BLEND_SHARE:
         return _text(scene, _au_sentences(scene, name) if scene.facts.aus else [_rest_sentence(scene, name)])
     if not scene.facts.aus:
