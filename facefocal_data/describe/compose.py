@@ -61,11 +61,12 @@ DEGREE_SHARE = 0.25  # share of AU clauses that say the intensity after the word
 HERE_BY_NAME = 0.35  # share of back-references that name the region again instead of "this area"
 COMPACT_ABOVE = 5  # more present AUs than this: the shortest wording and code form for each
 NASION = 168  # MediaPipe landmark on the face's vertical midline
-# 'a'/'an' and the next word; the word boundary before it is checked in `fix_articles` (a
-# pattern that starts with a word boundary is tried at every character: slow on every sentence).
-# 'a' before a lower-case consonant is never matched: `article` keeps it, and most articles in a
-# text are those (each match costs a Python call)
-ARTICLE = re.compile(r"([Aa]n|[Aa](?! [b-df-hj-np-tv-z])) (?=([A-Za-z0-9][\w-]*))")
+# 'a'/'an', then 'A'/'An', and the next word; the word boundary before it is checked in
+# `_agreeing` (a pattern that starts with a word boundary is tried at every character: slow on
+# every sentence; one that starts with one letter is scanned for twice as fast as one that starts
+# with [Aa]). 'a' before a lower-case consonant is never matched: `article` keeps it, and most
+# articles in a text are those (each match costs a Python call)
+ARTICLES = tuple(re.compile(rf"({a}n|{a}(?! [b-df-hj-np-tv-z])) (?=([A-Za-z0-9][\w-]*))") for a in "aA")
 DIGITS = re.compile(r"\d+")
 T = TypeVar("T")
 
@@ -247,20 +248,23 @@ _ARTICLE_OF: dict[tuple[str, str], str] = {}  # (the article as written, next wo
 
 def fix_articles(text: str) -> str:
     """Every 'a'/'an' agrees with the word after it; phrases are written with 'a'."""
+    for pattern in ARTICLES:
+        text = pattern.sub(_agreeing, text)
+    return text
 
-    def fixed(match: re.Match[str]) -> str:
-        if after_word_char(text, match.start()):  # inside a word ("can ", "via ")
-            return match.group()
-        key: tuple[str, str] = (match.group(1), match.group(2))
-        hit = _ARTICLE_OF.get(key)
-        if hit is None:  # the bank's few next words: each worked out once
-            word = article(key[1])
-            hit = (word.capitalize() if key[0][0] == "A" else word) + " "
-            if len(_ARTICLE_OF) < 65536:
-                _ARTICLE_OF[key] = hit
-        return hit
 
-    return ARTICLE.sub(fixed, text)
+def _agreeing(match: re.Match[str]) -> str:
+    """The article of `match` that agrees with the word after it."""
+    if after_word_char(match.string, match.start()):  # inside a word ("can ", "via ")
+        return match.group()
+    key: tuple[str, str] = (match.group(1), match.group(2))
+    hit = _ARTICLE_OF.get(key)
+    if hit is None:  # the bank's few next words: each worked out once
+        word = article(key[1])
+        hit = (word.capitalize() if key[0][0] == "A" else word) + " "
+        if len(_ARTICLE_OF) < 65536:
+            _ARTICLE_OF[key] = hit
+    return hit
 
 
 def _capital(text: str) -> str:
