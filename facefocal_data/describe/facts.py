@@ -237,6 +237,13 @@ def _box_parts(box: tuple[int, ...], boxes: list[tuple[str, list[int]]]) -> froz
 
 
 _Boxes = tuple[list[tuple[str, list[int]]], dict[tuple[int, ...], frozenset[str]]]
+# (family, named region) of the named regions a box's parts are read from: not the face halves
+# or the whole face (worked out once, not per record)
+_BOX_SOURCES = tuple(
+    (family_of(n.name), n)
+    for n in NAMED_REGIONS
+    if family_of(n.name) not in ("upper_face", "lower_face", "full_face")
+)
 _BOXES: dict[int, tuple[FaceRecord, _Boxes]] = {}
 
 
@@ -248,11 +255,12 @@ def _named_boxes(record: FaceRecord) -> _Boxes:
     if hit is not None and hit[0] is record:
         return hit[1]
     stored = {r.region_id: r.bbox_xyxy for r in record.regions if r.kind == "named"}
-    wanted = [n for n in NAMED_REGIONS if family_of(n.name) not in ("upper_face", "lower_face", "full_face")]
-    if any(n.name not in stored for n in wanted):  # the record's own boxes where it has them
+    if any(n.name not in stored for _, n in _BOX_SOURCES):  # the record's own boxes where it has them
         points = np.asarray(record.landmarks_478, dtype=np.float32)
-        stored |= {n.name: region_box(points, n, record.width) for n in wanted if n.name not in stored}
-    boxes = [(family_of(n.name), stored[n.name]) for n in wanted]
+        stored |= {
+            n.name: region_box(points, n, record.width) for _, n in _BOX_SOURCES if n.name not in stored
+        }
+    boxes = [(family, stored[n.name]) for family, n in _BOX_SOURCES]
     if len(_BOXES) >= 8:
         _BOXES.clear()
     entry: _Boxes = (boxes, {})
