@@ -336,8 +336,10 @@ def _pattern(text: str, adverbs: str) -> str:
 # regex with the word boundary after it)
 Candidate = tuple[frozenset[str], str, re.Pattern[str]]
 # a start pair's entry in `PlainIndex.by_anchor`: (its order among the starts, its a-z words, its
-# regex, its wordings)
-Start = tuple[int, frozenset[str], re.Pattern[str], tuple[Candidate, ...]]
+# regex, the pair as one string where `str.find` may stand for the regex (else None), its wordings)
+Start = tuple[int, frozenset[str], re.Pattern[str], str | None, tuple[Candidate, ...]]
+# a start pair found in a text: (where it begins, its order, where it ends, its wordings)
+Found = tuple[int, int, int, tuple[Candidate, ...]]
 AZ_WORD = re.compile("[a-z]+")
 
 
@@ -358,13 +360,15 @@ class PlainIndex:
         Reads what one scan for the leftmost start pair at a time reads: a start after a word
         character is none, and one found ends the next one's search (the starts are read in
         the text's order, each dropped where it begins before the last one read ends)."""
-        return self.mentions_in(text.lower(), words)
+        return self.mentions_in(text.lower(), words, single_spaced(text))
 
-    def mentions_in(self, lower: str, words: frozenset[str]) -> set[str]:
-        """`mentions` of a text already lower-cased (the gate has it; a text costs one `lower`)."""
+    def mentions_in(self, lower: str, words: frozenset[str], spaced: bool = False) -> set[str]:
+        """`mentions` of a text already lower-cased (the gate has it; a text costs one `lower`).
+        `spaced`: `single_spaced` of the text, where the caller knows it (start pairs found by `find`;
+        an ASCII text lower-cased keeps its white space where it was)."""
         found: set[str] = set()
         at = 0
-        for begin, _, end, readings in sorted(self._starts(lower, words)):
+        for begin, _, end, readings in sorted(self._starts(lower, words, spaced)):
             if begin < at:
                 continue
             for need, au, wording in readings:
@@ -374,16 +378,19 @@ class PlainIndex:
             at = end
         return found
 
-    def _starts(self, lower: str, words: frozenset[str]) -> list[tuple[int, int, int, tuple[Candidate, ...]]]:
+    def _starts(self, lower: str, words: frozenset[str], spaced: bool) -> list[Found]:
         """(begin, order, end, wordings) of every start pair in `lower` after no word character.
         A start pair's a-z words are whole words of the text there, so only the pairs whose
         words the text has are searched for (most texts: two to five). At one place only one
         pair matches but where a pair's second word begins another's (none in bank v5); the
         order says which one the alternation of them all, in this order, finds there."""
-        out = []
+        out: list[Found] = []
         for anchor in words & self.anchors:
-            for order, need, starts, readings in self.by_anchor[anchor]:
+            for order, need, starts, pair, readings in self.by_anchor[anchor]:
                 if not need <= words:
+                    continue
+                if spaced and pair is not None:
+                    _found(lower, pair, order, readings, out)
                     continue
                 start = starts.search(lower)
                 while start is not None:
@@ -392,6 +399,30 @@ class PlainIndex:
                         out.append((begin, order, start.end(), readings))
                     start = starts.search(lower, begin + 1)
         return out
+
+
+def _found(
+    lower: str,
+    pair: str,
+    order: int,
+    readings: tuple[Candidate, ...],
+    out: list[Found],
+) -> None:
+    """A start pair's regex search by `str.find` (cheaper than a regex call) in a text whose only
+    white space is single spaces, where its \\s+ is one space: the pair ends with a word character,
+    so its \\b is no word character after it (`after_word_char` of the next one)."""
+    begin = lower.find(pair)
+    while begin >= 0:
+        end = begin + len(pair)
+        if not (after_word_char(lower, begin) or (end < len(lower) and after_word_char(lower, end + 1))):
+            out.append((begin, order, end, readings))
+        begin = lower.find(pair, begin + 1)
+
+
+def single_spaced(text: str, words: list[str] | None = None) -> bool:
+    """Whether the text is ASCII and its only white space is single spaces between words (a
+    composed text's). `words`: `text.split()`, where the caller has it."""
+    return text.isascii() and " ".join(text.split() if words is None else words) == text
 
 
 def _longest(item: tuple[str, tuple[int, str]]) -> int:
@@ -404,7 +435,7 @@ def plain_index() -> PlainIndex:
     each wording as written, a regex over all its choices, filed under every pair of first words
     one of its expansions starts with."""
     bank = load_bank()
-    adverbs = "|".join(sorted({_literal(a) for v in bank.adverbs.values() for a in v}, key=len, reverse=True))
+    adverbs = _alternation([a.split() for v in bank.adverbs.values() for a in v])
     index: dict[str, dict[str, tuple[int, str]]] = {}
     for au, patterns in bank.patterns.items():
         for i, pattern in enumerate(patterns):
@@ -422,6 +453,37 @@ def plain_index() -> PlainIndex:
     }
     by_anchor = _by_anchor(sorted(index, key=len, reverse=True), by_start)
     return PlainIndex(by_anchor, frozenset(by_anchor))
+
+
+def _alternation(phrases: list[list[str]]) -> str:
+    """Phrases (each its words) as one regex alternation with their common beginnings shared, a
+    letter at a time ("s(?:trongly|lightly)"): it states what the flat list states (a wording's
+    regex is only asked whether it matches), but a text is tried against a letter's few
+    continuations instead of every phrase in turn, and the wordings' regexes, each with this
+    in its {adv} slot, are a third shorter to compile at start-up."""
+    trie: dict[str, Any] = {}
+    for words in phrases:
+        node = trie
+        for token in _tokens(words):
+            node = node.setdefault(token, {})
+        node[""] = {}  # a phrase ends here
+    return _branches(trie)
+
+
+def _tokens(words: list[str]) -> list[str]:
+    """A phrase's regex a piece at a time: each character escaped, words apart by any white space."""
+    return [SPACES if c == " " else re.escape(c) for c in " ".join(words)]
+
+
+def _branches(node: dict[str, Any]) -> str:
+    """The regex of a trie node: its continuations as one alternation (optional where a phrase ends)."""
+    ways = [token + _branches(child) for token, child in node.items() if token]
+    if not ways:
+        return ""
+    joined = "|".join(ways)
+    if "" in node:
+        return f"(?:{joined})?"
+    return joined if len(ways) == 1 else f"(?:{joined})"
 
 
 def _compiled(wording: str, adverbs: str) -> re.Pattern[str]:
@@ -460,5 +522,6 @@ def _by_anchor(keys: list[str], by_start: dict[str, tuple[Candidate, ...]]) -> d
         words = AZ_WORD.findall(key)
         if not words:  # a pair that every text would be searched for: no bank wording starts so
             raise PhraseBankError(f"a wording starts with {key!r}, which has no word of letters a-z")
-        out.setdefault(max(words, key=len), []).append((order, frozenset(words), regex, by_start[key]))
+        pair = key if second and key[-1].isalnum() and " " not in second else None  # `_found`'s kind
+        out.setdefault(max(words, key=len), []).append((order, frozenset(words), regex, pair, by_start[key]))
     return {anchor: tuple(entries) for anchor, entries in out.items()}

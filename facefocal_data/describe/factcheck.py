@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from ..facs import AU_NAMES
 from ..record import FaceRecord, Region
-from .bank import after_word_char, plain_index
+from .bank import after_word_char, plain_index, single_spaced
 from .facts import PART_WORDS, Facts, region_facts
 
 # "AU12", "AU 12", "AU1" optionally followed by "(Name)", or inside brackets as "(AU12, Name)"
@@ -453,23 +453,34 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     lower = text.lower()
     reading = _read(text, lower)
     present = [a.au for a in facts.aus]
-    described = plain_index().mentions_in(lower, reading.words)
+    split = text.split()
+    spaced = single_spaced(text, split)
+    described = plain_index().mentions_in(lower, reading.words, spaced)
     problems = _check_aus(reading, set(present), described)
-    mentioned = {au for au, _ in reading.mentions} | described
-    problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
+    if present:
+        mentioned = {au for au, _ in reading.mentions} | described
+        problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
     problems += _check_emotion(reading.words, facts) + _check_numbers(reading, facts)
-    problems += _check_parts(reading, facts) + _check_repetition(text) + _extra_facts(text, reading.words)
+    problems += _check_parts(reading, facts) + _check_repetition(text, lower, spaced)
+    problems += _extra_facts(text, reading.words)
     low, high = LENGTH_WORDS[style]
     high += WORDS_PER_AU * len(present)
-    words = len(text.split())
+    words = len(split)
     if not low <= words <= high:
         problems.append(f"{words} words; a {style} description has {low}-{high}")
-    return list(dict.fromkeys(problems))
+    return list(dict.fromkeys(problems)) if problems else problems
 
 
-def _check_repetition(text: str) -> list[str]:
-    pieces = SENTENCE_SPLIT.split(text)
-    if len({s.strip().lower() for s in pieces}) == len(pieces):
+def _check_repetition(text: str, lower: str = "", spaced: bool = False) -> list[str]:
+    """`spaced`: `single_spaced(text)`, `lower` its lower case: a sentence ends at one of .;!? and
+    one space, so one `split` of `lower` finds the sentences SENTENCE_SPLIT finds, lower-cased."""
+    if spaced:
+        pieces = lower.replace("; ", ". ").replace("! ", ". ").replace("? ", ". ").split(". ")
+        alike = set(map(str.strip, pieces))
+    else:
+        pieces = SENTENCE_SPLIT.split(text)
+        alike = set(map(str.lower, map(str.strip, pieces)))
+    if len(alike) == len(pieces):
         return []  # no two sentences alike even lower-cased and stripped (most texts)
     # len(s.split(None, 2)) >= 3 is len(s.split()) >= 3 without splitting the whole sentence
     sentences = [s.strip().lower() for s in pieces if len(s.split(None, 2)) >= 3]
@@ -477,6 +488,9 @@ def _check_repetition(text: str) -> list[str]:
 
 
 def _check_emotion(words: frozenset[str], facts: Facts) -> list[str]:
+    said = words & EMOTION_WORD_SET
+    if len(said) == 1 and EMOTIONS_OF[next(iter(said))] == (facts.emotion,):
+        return []  # one emotion word, the label's (most texts): no sets built
     stated = _emotions(words)
     if facts.emotion is None:
         return [f"states emotion {e!r} but the face has no emotion label" for e in sorted(stated)]
@@ -513,13 +527,17 @@ def _ages(years: int | None, interval: tuple[int, int] | None, age_bin: str | No
     return frozenset(ages)
 
 
-def _check_parts(reading: Reading, facts: Facts) -> list[str]:
-    problems = [
+def _outside(part: str) -> str:
+    return (
         "names a face part no label covers"
         if part == "unlabelled"
         else f"names the {part}, outside this region"
-        for part in sorted(_parts(reading.bare_words) - facts.parts)
-    ]
+    )
+
+
+def _check_parts(reading: Reading, facts: Facts) -> list[str]:
+    outside = _parts(reading.bare_words) - facts.parts
+    problems = [_outside(part) for part in sorted(outside)] if outside else []
     if facts.side is not None:
         other = "right" if facts.side == "left" else "left"
         if other in reading.words:
