@@ -333,8 +333,10 @@ def _pattern(text: str, adverbs: str) -> str:
 
 
 # a wording's entry in `PlainIndex.by_start`: (the a-z words any text it matches has, its AU, its
-# regex with the word boundary after it)
-Candidate = tuple[frozenset[str], str, re.Pattern[str]]
+# regex with the word boundary after it, the beginnings one of which a single-spaced text it
+# matches has where it matches, or None: `_heads`)
+Candidate = tuple[frozenset[str], str, re.Pattern[str], tuple[str, ...] | None]
+MAX_HEADS = 32  # a wording's beginnings are read up to where they would be more
 # a start pair's entry in `PlainIndex.by_anchor`: (its order among the starts, its a-z words, its
 # regex, the pair as one string where `str.find` may stand for the regex (else None), its wordings)
 Start = tuple[int, frozenset[str], re.Pattern[str], str | None, tuple[Candidate, ...]]
@@ -371,8 +373,12 @@ class PlainIndex:
         for begin, _, end, readings in sorted(self._starts(lower, words, spaced)):
             if begin < at:
                 continue
-            for need, au, wording in readings:
-                if need <= words and wording.match(lower, begin):
+            for need, au, wording, heads in readings:
+                # in a single-spaced text a wording begins with one of its heads where it matches:
+                # `startswith` rules out most (five in six) before their regex is run
+                if not need <= words or (spaced and heads and not lower.startswith(heads, begin)):
+                    continue
+                if wording.match(lower, begin):
                     found.add(au)
                     break
             at = end
@@ -446,7 +452,12 @@ def plain_index() -> PlainIndex:
     regexes: dict[str, re.Pattern[str]] = {}
     by_start = {  # longest wording first, so that none hides a longer one it begins
         k: tuple(
-            (_needs(p), g.partition("_")[0], regexes.get(p) or regexes.setdefault(p, _compiled(p, adverbs)))
+            (
+                _needs(p),
+                g.partition("_")[0],
+                regexes.get(p) or regexes.setdefault(p, _compiled(p, adverbs)),
+                _heads(p),
+            )
             for g, (_, p) in sorted(v.items(), key=_longest)
         )
         for k, v in index.items()
@@ -484,6 +495,29 @@ def _branches(node: dict[str, Any]) -> str:
     if "" in node:
         return f"(?:{joined})?"
     return joined if len(ways) == 1 else f"(?:{joined})"
+
+
+def _heads(wording: str) -> tuple[str, ...] | None:
+    """What a single-spaced text has where the wording's regex (`_pattern`) matches it: one of
+    these beginnings, its choices' alternatives each in turn, up to its {adv} slot or while they
+    are at most MAX_HEADS; None where one is empty (every text would have it)."""
+    heads, spaced, started = [""], False, False
+    for piece in PIECE.findall(wording):
+        if piece.isspace():
+            spaced = True
+            continue
+        if piece == "{adv}":
+            break
+        lead = " " if spaced and started else ""  # where `_pattern` puts \s+: one space here
+        spaced, started = False, True
+        if piece.startswith("["):
+            ways = [lead + " ".join(a.split()) if a else "" for a in piece[1:-1].split("|")]
+        else:
+            ways = [lead + piece]
+        if len(heads) * len(ways) > MAX_HEADS:
+            break
+        heads = [head + way for head in heads for way in ways]
+    return None if "" in heads else tuple(dict.fromkeys(heads))
 
 
 def _compiled(wording: str, adverbs: str) -> re.Pattern[str]:

@@ -266,7 +266,12 @@ def check_aus(text: str, present: Iterable[str], described: set[str] | None = No
 
 
 def _check_aus(reading: Reading, allowed: set[str], described: set[str]) -> list[str]:
-    problems = [f"{au} is described in words but not present in the region" for au in described - allowed]
+    unlabelled = described - allowed
+    problems = (
+        [f"{au} is described in words but not present in the region" for au in unlabelled]
+        if unlabelled
+        else []
+    )
     for au, name in reading.mentions:
         if au not in allowed:
             problems.append(f"{au} is named but not present in the region")
@@ -276,10 +281,11 @@ def _check_aus(reading: Reading, allowed: set[str], described: set[str]) -> list
         elif canonical is None or name.lower() != canonical.lower():
             problems.append(f"{au} is called {name!r}; its FACS name is {canonical!r}")
     # a canonical name without its code still states the AU
-    named = _bare_names(reading)
-    problems += [
-        f"'{AU_NAMES[au]}' ({au}) is named but not present in the region" for au in sorted(named - allowed)
-    ]
+    named = _bare_names(reading) - allowed
+    if named:  # a comprehension is a call (most texts name none)
+        problems += [
+            f"'{AU_NAMES[au]}' ({au}) is named but not present in the region" for au in sorted(named)
+        ]
     return problems
 
 
@@ -319,10 +325,10 @@ def extra_facts_stated(text: str) -> list[str]:
 
 
 def _extra_facts(text: str, words: frozenset[str]) -> list[str]:
-    problems = [
-        f"says {w!r} ({EXTRA_FACT_INDEX[w]}), which no label states"
-        for w in sorted(words & EXTRA_FACT_WORD_SET)
-    ]
+    said = words & EXTRA_FACT_WORD_SET
+    problems = (
+        [f"says {w!r} ({EXTRA_FACT_INDEX[w]}), which no label states" for w in sorted(said)] if said else []
+    )
     if KNOWN_CAPITALISED.issuperset(CAPITAL_INSIDE.findall(text)):
         return problems  # every capital inside a sentence a FACS or emotion word (most texts)
     for match in CAPITAL_WORD.finditer(text):
@@ -511,7 +517,10 @@ def _check_numbers(reading: Reading, facts: Facts) -> list[str]:
     ages = _ages(facts.age_years, facts.age_range, facts.age_bin)
     if facts.age_years is not None and facts.age_years not in integers:
         problems.append(f"does not state the age ({facts.age_years} years)")
-    problems += [f"states the number {i}, which is no age or fact here" for i in integers if i not in ages]
+    if not ages.issuperset(integers):
+        problems += [
+            f"states the number {i}, which is no age or fact here" for i in integers if i not in ages
+        ]
     return problems
 
 
