@@ -389,40 +389,42 @@ class PlainIndex:
         A start pair's a-z words are whole words of the text there, so only the pairs whose
         words the text has are searched for (most texts: two to five). At one place only one
         pair matches but where a pair's second word begins another's (none in bank v5); the
-        order says which one the alternation of them all, in this order, finds there."""
+        order says which one the alternation of them all, in this order, finds there.
+
+        In a text whose only white space is single spaces (`spaced`), a pair's \\s+ is one space:
+        its regex search is a `str.find` of the pair (a regex call costs more), its \\b no word
+        character after it (the pair ends with one); a space either side is the usual edge."""
         out: list[Found] = []
         for anchor in words & self.anchors:
             for order, need, starts, pair, readings in self.by_anchor[anchor]:
                 if not need <= words:
                     continue
-                if spaced and pair is not None:
-                    _found(lower, pair, order, readings, out)
+                if not spaced or pair is None:
+                    out += _searched(lower, order, starts, readings)
                     continue
-                start = starts.search(lower)
-                while start is not None:
-                    begin = start.start()
-                    if not after_word_char(lower, begin):
-                        out.append((begin, order, start.end(), readings))
-                    start = starts.search(lower, begin + 1)
+                begin = lower.find(pair)
+                while begin >= 0:
+                    end = begin + len(pair)
+                    if (begin == 0 or lower[begin - 1] == " " or not after_word_char(lower, begin)) and (
+                        end == len(lower) or lower[end] == " " or not after_word_char(lower, end + 1)
+                    ):
+                        out.append((begin, order, end, readings))
+                    begin = lower.find(pair, begin + 1)
         return out
 
 
-def _found(
-    lower: str,
-    pair: str,
-    order: int,
-    readings: tuple[Candidate, ...],
-    out: list[Found],
-) -> None:
-    """A start pair's regex search by `str.find` (cheaper than a regex call) in a text whose only
-    white space is single spaces, where its \\s+ is one space: the pair ends with a word character,
-    so its \\b is no word character after it (`after_word_char` of the next one)."""
-    begin = lower.find(pair)
-    while begin >= 0:
-        end = begin + len(pair)
-        if not (after_word_char(lower, begin) or (end < len(lower) and after_word_char(lower, end + 1))):
-            out.append((begin, order, end, readings))
-        begin = lower.find(pair, begin + 1)
+def _searched(
+    lower: str, order: int, starts: re.Pattern[str], readings: tuple[Candidate, ...]
+) -> list[Found]:
+    """A start pair's places in `lower` found by its regex (any text)."""
+    out: list[Found] = []
+    start = starts.search(lower)
+    while start is not None:
+        begin = start.start()
+        if not after_word_char(lower, begin):
+            out.append((begin, order, start.end(), readings))
+        start = starts.search(lower, begin + 1)
+    return out
 
 
 def single_spaced(text: str, words: list[str] | None = None) -> bool:
@@ -556,6 +558,6 @@ def _by_anchor(keys: list[str], by_start: dict[str, tuple[Candidate, ...]]) -> d
         words = AZ_WORD.findall(key)
         if not words:  # a pair that every text would be searched for: no bank wording starts so
             raise PhraseBankError(f"a wording starts with {key!r}, which has no word of letters a-z")
-        pair = key if second and key[-1].isalnum() and " " not in second else None  # `_found`'s kind
+        pair = key if second and key[-1].isalnum() and " " not in second else None  # see `_starts`
         out.setdefault(max(words, key=len), []).append((order, frozenset(words), regex, pair, by_start[key]))
     return {anchor: tuple(entries) for anchor, entries in out.items()}

@@ -104,6 +104,9 @@ SENTENCE_ENDS_AFTER = frozenset(SENTENCE_ENDS)  # one of them as a one-character
 CAPITAL_INSIDE = re.compile(r"[A-Z](?<=\W[A-Z])(?<![.!?:;(\"'] [A-Z])[a-z]+\b")
 WORD = re.compile(r"[a-z]+")
 NAME_TO_AU = {name.lower(): au for au, name in AU_NAMES.items()}
+NAME_LOWER = {au: name.lower() for au, name in AU_NAMES.items()}
+# a mention's code as written ("7", "07", "12") -> its normal form, without int() and a format
+CODES = {f"{n:0{width}d}": f"AU{n:02d}" for n in range(100) for width in (1, 2)}
 # each canonical name as a whole-word pattern, tried only where the name occurs at all
 BARE_NAME = {au: re.compile(rf"\b{re.escape(name)}\b") for name, au in NAME_TO_AU.items()}
 # the words of each name: a name is found only where all of its words are (names are words of
@@ -194,14 +197,14 @@ def _read(text: str, lower: str) -> Reading:
     runs across its edges: the text's words are the bare text's and the mentions' together
     (the bare text read whole, the mentions' short texts apart, not the whole text twice)."""
     # a mention starts with an a and a u (of either case): most texts without one are not scanned
-    matches = list(_au_matches(text, lower)) if "au" in lower else []
+    matches = _au_matches(text, lower) if "au" in lower else []
     if not matches:
         words = _word_set(lower)
         return Reading((), text, lower, words, words)
     mentions, pieces, said, last = [], [], [], 0
     for match in matches:
         code, named, listed = match.groups("")
-        mentions.append((f"AU{int(code):02d}", (named or listed).strip() or None))
+        mentions.append((CODES.get(code) or f"AU{int(code):02d}", (named or listed).strip() or None))
         pieces.append(text[last : match.start()])
         said.append(match.group())
         last = match.end()
@@ -213,23 +216,24 @@ def _read(text: str, lower: str) -> Reading:
     return Reading(tuple(mentions), bare, bare_lower, words, bare_words)
 
 
-def _au_matches(text: str, lower: str) -> Iterator[re.Match[str]]:
+def _au_matches(text: str, lower: str) -> list[re.Match[str]]:
     """AU_MENTION.finditer(text): candidates found by AU_SCAN, kept where a word boundary is
     before them; past one that is not, the search goes on from its next character (a mention
     may begin inside it). In an ASCII text, where a mention can only begin at an "au" of either
     case, those places are found by `str.find` and AU_SCAN matched there: its search, case-blind,
     tried every character (5 µs a text). `lower`: the text lower-cased (the caller has it)."""
     if not text.isascii():
-        yield from _au_scan(text)
-        return
+        return list(_au_scan(text))
+    found = []
     at = lower.find("au")
     while at >= 0:
         match = AU_SCAN.match(text, at)
         if match is None or after_word_char(text, at):
             at = lower.find("au", at + 1)
             continue
-        yield match
+        found.append(match)
         at = lower.find("au", match.end())
+    return found
 
 
 def _au_scan(text: str) -> Iterator[re.Match[str]]:
@@ -275,11 +279,10 @@ def _check_aus(reading: Reading, allowed: set[str], described: set[str]) -> list
     for au, name in reading.mentions:
         if au not in allowed:
             problems.append(f"{au} is named but not present in the region")
-        canonical = AU_NAMES.get(au)
         if name is None:
             problems.append(f"{au} is named without its FACS name")
-        elif canonical is None or name.lower() != canonical.lower():
-            problems.append(f"{au} is called {name!r}; its FACS name is {canonical!r}")
+        elif name.lower() != NAME_LOWER.get(au):  # None where the code is no FACS AU
+            problems.append(f"{au} is called {name!r}; its FACS name is {AU_NAMES.get(au)!r}")
     # a canonical name without its code still states the AU
     named = _bare_names(reading) - allowed
     if named:  # a comprehension is a call (most texts name none)
@@ -458,7 +461,7 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     """Every reason `text` may not be written as a description of `facts`; empty when it passes."""
     lower = text.lower()
     reading = _read(text, lower)
-    present = [a.au for a in facts.aus]
+    present = [a.au for a in facts.aus] if facts.aus else []
     split = text.split()
     spaced = single_spaced(text, split)
     described = plain_index().mentions_in(lower, reading.words, spaced)
