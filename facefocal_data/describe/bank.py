@@ -427,10 +427,10 @@ def _searched(
     return out
 
 
-def single_spaced(text: str, words: list[str] | None = None) -> bool:
-    """Whether the text is ASCII and its only white space is single spaces between words (a
-    composed text's). `words`: `text.split()`, where the caller has it."""
-    return text.isascii() and " ".join(text.split() if words is None else words) == text
+def single_spaced(text: str) -> bool:
+    """Whether the text is ASCII and its only white space is single spaces (a composed text's):
+    every ASCII white space character but the space is unprintable."""
+    return text.isascii() and text.isprintable() and "  " not in text
 
 
 def _longest(item: tuple[str, tuple[int, str]]) -> int:

@@ -462,8 +462,7 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     lower = text.lower()
     reading = _read(text, lower)
     present = [a.au for a in facts.aus] if facts.aus else []
-    split = text.split()
-    spaced = single_spaced(text, split)
+    spaced = single_spaced(text)
     described = plain_index().mentions_in(lower, reading.words, spaced)
     problems = _check_aus(reading, set(present), described)
     if present:
@@ -474,10 +473,17 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     problems += _extra_facts(text, reading.words)
     low, high = LENGTH_WORDS[style]
     high += WORDS_PER_AU * len(present)
-    words = len(split)
+    words = _word_count(text, spaced)
     if not low <= words <= high:
         problems.append(f"{words} words; a {style} description has {low}-{high}")
     return list(dict.fromkeys(problems)) if problems else problems
+
+
+def _word_count(text: str, spaced: bool) -> int:
+    """len(text.split()); a single-spaced text's by counting its spaces (no list of words made)."""
+    if not spaced or not text:
+        return len(text.split())
+    return text.count(" ") + 1 - text.startswith(" ") - text.endswith(" ")
 
 
 def _check_repetition(text: str, lower: str = "", spaced: bool = False) -> list[str]:
