@@ -333,11 +333,15 @@ def _pattern(text: str, adverbs: str) -> str:
 
 
 # a wording's entry in `PlainIndex.by_start`: (the a-z words any text it matches has, its AU, its
-# regex with the word boundary after it)
-Candidate = tuple[frozenset[str], str, re.Pattern[str]]
+# regex with the word boundary after it, the beginnings one of which a single-spaced text it
+# matches has where it matches, or None: `_heads`)
+Candidate = tuple[frozenset[str], str, re.Pattern[str], tuple[str, ...] | None]
+MAX_HEADS = 32  # a wording's beginnings are read up to where they would be more
 # a start pair's entry in `PlainIndex.by_anchor`: (its order among the starts, its a-z words, its
-# regex, its wordings)
-Start = tuple[int, frozenset[str], re.Pattern[str], tuple[Candidate, ...]]
+# regex, the pair as one string where `str.find` may stand for the regex (else None), its wordings)
+Start = tuple[int, frozenset[str], re.Pattern[str], str | None, tuple[Candidate, ...]]
+# a start pair found in a text: (where it begins, its order, where it ends, its wordings)
+Found = tuple[int, int, int, tuple[Candidate, ...]]
 AZ_WORD = re.compile("[a-z]+")
 
 
@@ -358,40 +362,75 @@ class PlainIndex:
         Reads what one scan for the leftmost start pair at a time reads: a start after a word
         character is none, and one found ends the next one's search (the starts are read in
         the text's order, each dropped where it begins before the last one read ends)."""
-        return self.mentions_in(text.lower(), words)
+        return self.mentions_in(text.lower(), words, single_spaced(text))
 
-    def mentions_in(self, lower: str, words: frozenset[str]) -> set[str]:
-        """`mentions` of a text already lower-cased (the gate has it; a text costs one `lower`)."""
+    def mentions_in(self, lower: str, words: frozenset[str], spaced: bool = False) -> set[str]:
+        """`mentions` of a text already lower-cased (the gate has it; a text costs one `lower`).
+        `spaced`: `single_spaced` of the text, where the caller knows it (start pairs found by `find`;
+        an ASCII text lower-cased keeps its white space where it was)."""
         found: set[str] = set()
         at = 0
-        for begin, _, end, readings in sorted(self._starts(lower, words)):
+        for begin, _, end, readings in sorted(self._starts(lower, words, spaced)):
             if begin < at:
                 continue
-            for need, au, wording in readings:
-                if need <= words and wording.match(lower, begin):
+            for need, au, wording, heads in readings:
+                # in a single-spaced text a wording begins with one of its heads where it matches:
+                # `startswith` rules out most (five in six) before their regex is run
+                if not need <= words or (spaced and heads and not lower.startswith(heads, begin)):
+                    continue
+                if wording.match(lower, begin):
                     found.add(au)
                     break
             at = end
         return found
 
-    def _starts(self, lower: str, words: frozenset[str]) -> list[tuple[int, int, int, tuple[Candidate, ...]]]:
+    def _starts(self, lower: str, words: frozenset[str], spaced: bool) -> list[Found]:
         """(begin, order, end, wordings) of every start pair in `lower` after no word character.
         A start pair's a-z words are whole words of the text there, so only the pairs whose
         words the text has are searched for (most texts: two to five). At one place only one
         pair matches but where a pair's second word begins another's (none in bank v5); the
-        order says which one the alternation of them all, in this order, finds there."""
-        out = []
+        order says which one the alternation of them all, in this order, finds there.
+
+        In a text whose only white space is single spaces (`spaced`), a pair's \\s+ is one space:
+        its regex search is a `str.find` of the pair (a regex call costs more), its \\b no word
+        character after it (the pair ends with one); a space either side is the usual edge."""
+        out: list[Found] = []
         for anchor in words & self.anchors:
-            for order, need, starts, readings in self.by_anchor[anchor]:
+            for order, need, starts, pair, readings in self.by_anchor[anchor]:
                 if not need <= words:
                     continue
-                start = starts.search(lower)
-                while start is not None:
-                    begin = start.start()
-                    if not after_word_char(lower, begin):
-                        out.append((begin, order, start.end(), readings))
-                    start = starts.search(lower, begin + 1)
+                if not spaced or pair is None:
+                    out += _searched(lower, order, starts, readings)
+                    continue
+                begin = lower.find(pair)
+                while begin >= 0:
+                    end = begin + len(pair)
+                    if (begin == 0 or lower[begin - 1] == " " or not after_word_char(lower, begin)) and (
+                        end == len(lower) or lower[end] == " " or not after_word_char(lower, end + 1)
+                    ):
+                        out.append((begin, order, end, readings))
+                    begin = lower.find(pair, begin + 1)
         return out
+
+
+def _searched(
+    lower: str, order: int, starts: re.Pattern[str], readings: tuple[Candidate, ...]
+) -> list[Found]:
+    """A start pair's places in `lower` found by its regex (any text)."""
+    out: list[Found] = []
+    start = starts.search(lower)
+    while start is not None:
+        begin = start.start()
+        if not after_word_char(lower, begin):
+            out.append((begin, order, start.end(), readings))
+        start = starts.search(lower, begin + 1)
+    return out
+
+
+def single_spaced(text: str) -> bool:
+    """Whether the text is ASCII and its only white space is single spaces (a composed text's):
+    every ASCII white space character but the space is unprintable."""
+    return text.isascii() and text.isprintable() and "  " not in text
 
 
 def _longest(item: tuple[str, tuple[int, str]]) -> int:
@@ -404,7 +443,7 @@ def plain_index() -> PlainIndex:
     each wording as written, a regex over all its choices, filed under every pair of first words
     one of its expansions starts with."""
     bank = load_bank()
-    adverbs = "|".join(sorted({_literal(a) for v in bank.adverbs.values() for a in v}, key=len, reverse=True))
+    adverbs = _alternation([a.split() for v in bank.adverbs.values() for a in v])
     index: dict[str, dict[str, tuple[int, str]]] = {}
     for au, patterns in bank.patterns.items():
         for i, pattern in enumerate(patterns):
@@ -415,13 +454,72 @@ def plain_index() -> PlainIndex:
     regexes: dict[str, re.Pattern[str]] = {}
     by_start = {  # longest wording first, so that none hides a longer one it begins
         k: tuple(
-            (_needs(p), g.partition("_")[0], regexes.get(p) or regexes.setdefault(p, _compiled(p, adverbs)))
+            (
+                _needs(p),
+                g.partition("_")[0],
+                regexes.get(p) or regexes.setdefault(p, _compiled(p, adverbs)),
+                _heads(p),
+            )
             for g, (_, p) in sorted(v.items(), key=_longest)
         )
         for k, v in index.items()
     }
     by_anchor = _by_anchor(sorted(index, key=len, reverse=True), by_start)
     return PlainIndex(by_anchor, frozenset(by_anchor))
+
+
+def _alternation(phrases: list[list[str]]) -> str:
+    """Phrases (each its words) as one regex alternation with their common beginnings shared, a
+    letter at a time ("s(?:trongly|lightly)"): it states what the flat list states (a wording's
+    regex is only asked whether it matches), but a text is tried against a letter's few
+    continuations instead of every phrase in turn (a tenth of the wording matches' cost; the
+    index builds about as fast: compiling is not where the flat list's length costs)."""
+    trie: dict[str, Any] = {}
+    for words in phrases:
+        node = trie
+        for token in _tokens(words):
+            node = node.setdefault(token, {})
+        node[""] = {}  # a phrase ends here
+    return _branches(trie)
+
+
+def _tokens(words: list[str]) -> list[str]:
+    """A phrase's regex a piece at a time: each character escaped, words apart by any white space."""
+    return [SPACES if c == " " else re.escape(c) for c in " ".join(words)]
+
+
+def _branches(node: dict[str, Any]) -> str:
+    """The regex of a trie node: its continuations as one alternation (optional where a phrase ends)."""
+    ways = [token + _branches(child) for token, child in node.items() if token]
+    if not ways:
+        return ""
+    joined = "|".join(ways)
+    if "" in node:
+        return f"(?:{joined})?"
+    return joined if len(ways) == 1 else f"(?:{joined})"
+
+
+def _heads(wording: str) -> tuple[str, ...] | None:
+    """What a single-spaced text has where the wording's regex (`_pattern`) matches it: one of
+    these beginnings, its choices' alternatives each in turn, up to its {adv} slot or while they
+    are at most MAX_HEADS; None where one is empty (every text would have it)."""
+    heads, spaced, started = [""], False, False
+    for piece in PIECE.findall(wording):
+        if piece.isspace():
+            spaced = True
+            continue
+        if piece == "{adv}":
+            break
+        lead = " " if spaced and started else ""  # where `_pattern` puts \s+: one space here
+        spaced, started = False, True
+        if piece.startswith("["):
+            ways = [lead + " ".join(a.split()) if a else "" for a in piece[1:-1].split("|")]
+        else:
+            ways = [lead + piece]
+        if len(heads) * len(ways) > MAX_HEADS:
+            break
+        heads = [head + way for head in heads for way in ways]
+    return None if "" in heads else tuple(dict.fromkeys(heads))
 
 
 def _compiled(wording: str, adverbs: str) -> re.Pattern[str]:
@@ -460,5 +558,6 @@ def _by_anchor(keys: list[str], by_start: dict[str, tuple[Candidate, ...]]) -> d
         words = AZ_WORD.findall(key)
         if not words:  # a pair that every text would be searched for: no bank wording starts so
             raise PhraseBankError(f"a wording starts with {key!r}, which has no word of letters a-z")
-        out.setdefault(max(words, key=len), []).append((order, frozenset(words), regex, by_start[key]))
+        pair = key if second and key[-1].isalnum() and " " not in second else None  # see `_starts`
+        out.setdefault(max(words, key=len), []).append((order, frozenset(words), regex, pair, by_start[key]))
     return {anchor: tuple(entries) for anchor, entries in out.items()}

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from ..facs import AU_NAMES
 from ..record import FaceRecord, Region
-from .bank import after_word_char, plain_index
+from .bank import after_word_char, plain_index, single_spaced
 from .facts import PART_WORDS, Facts, region_facts
 
 # "AU12", "AU 12", "AU1" optionally followed by "(Name)", or inside brackets as "(AU12, Name)"
@@ -104,6 +104,9 @@ SENTENCE_ENDS_AFTER = frozenset(SENTENCE_ENDS)  # one of them as a one-character
 CAPITAL_INSIDE = re.compile(r"[A-Z](?<=\W[A-Z])(?<![.!?:;(\"'] [A-Z])[a-z]+\b")
 WORD = re.compile(r"[a-z]+")
 NAME_TO_AU = {name.lower(): au for au, name in AU_NAMES.items()}
+NAME_LOWER = {au: name.lower() for au, name in AU_NAMES.items()}
+# a mention's code as written ("7", "07", "12") -> its normal form, without int() and a format
+CODES = {f"{n:0{width}d}": f"AU{n:02d}" for n in range(100) for width in (1, 2)}
 # each canonical name as a whole-word pattern, tried only where the name occurs at all
 BARE_NAME = {au: re.compile(rf"\b{re.escape(name)}\b") for name, au in NAME_TO_AU.items()}
 # the words of each name: a name is found only where all of its words are (names are words of
@@ -194,14 +197,14 @@ def _read(text: str, lower: str) -> Reading:
     runs across its edges: the text's words are the bare text's and the mentions' together
     (the bare text read whole, the mentions' short texts apart, not the whole text twice)."""
     # a mention starts with an a and a u (of either case): most texts without one are not scanned
-    matches = list(_au_matches(text, lower)) if "au" in lower else []
+    matches = _au_matches(text, lower) if "au" in lower else []
     if not matches:
         words = _word_set(lower)
         return Reading((), text, lower, words, words)
     mentions, pieces, said, last = [], [], [], 0
     for match in matches:
         code, named, listed = match.groups("")
-        mentions.append((f"AU{int(code):02d}", (named or listed).strip() or None))
+        mentions.append((CODES.get(code) or f"AU{int(code):02d}", (named or listed).strip() or None))
         pieces.append(text[last : match.start()])
         said.append(match.group())
         last = match.end()
@@ -213,23 +216,24 @@ def _read(text: str, lower: str) -> Reading:
     return Reading(tuple(mentions), bare, bare_lower, words, bare_words)
 
 
-def _au_matches(text: str, lower: str) -> Iterator[re.Match[str]]:
+def _au_matches(text: str, lower: str) -> list[re.Match[str]]:
     """AU_MENTION.finditer(text): candidates found by AU_SCAN, kept where a word boundary is
     before them; past one that is not, the search goes on from its next character (a mention
     may begin inside it). In an ASCII text, where a mention can only begin at an "au" of either
     case, those places are found by `str.find` and AU_SCAN matched there: its search, case-blind,
     tried every character (5 µs a text). `lower`: the text lower-cased (the caller has it)."""
     if not text.isascii():
-        yield from _au_scan(text)
-        return
+        return list(_au_scan(text))
+    found = []
     at = lower.find("au")
     while at >= 0:
         match = AU_SCAN.match(text, at)
         if match is None or after_word_char(text, at):
             at = lower.find("au", at + 1)
             continue
-        yield match
+        found.append(match)
         at = lower.find("au", match.end())
+    return found
 
 
 def _au_scan(text: str) -> Iterator[re.Match[str]]:
@@ -266,20 +270,25 @@ def check_aus(text: str, present: Iterable[str], described: set[str] | None = No
 
 
 def _check_aus(reading: Reading, allowed: set[str], described: set[str]) -> list[str]:
-    problems = [f"{au} is described in words but not present in the region" for au in described - allowed]
+    unlabelled = described - allowed
+    problems = (
+        [f"{au} is described in words but not present in the region" for au in unlabelled]
+        if unlabelled
+        else []
+    )
     for au, name in reading.mentions:
         if au not in allowed:
             problems.append(f"{au} is named but not present in the region")
-        canonical = AU_NAMES.get(au)
         if name is None:
             problems.append(f"{au} is named without its FACS name")
-        elif canonical is None or name.lower() != canonical.lower():
-            problems.append(f"{au} is called {name!r}; its FACS name is {canonical!r}")
+        elif name.lower() != NAME_LOWER.get(au):  # None where the code is no FACS AU
+            problems.append(f"{au} is called {name!r}; its FACS name is {AU_NAMES.get(au)!r}")
     # a canonical name without its code still states the AU
-    named = _bare_names(reading)
-    problems += [
-        f"'{AU_NAMES[au]}' ({au}) is named but not present in the region" for au in sorted(named - allowed)
-    ]
+    named = _bare_names(reading) - allowed
+    if named:  # a comprehension is a call (most texts name none)
+        problems += [
+            f"'{AU_NAMES[au]}' ({au}) is named but not present in the region" for au in sorted(named)
+        ]
     return problems
 
 
@@ -319,10 +328,10 @@ def extra_facts_stated(text: str) -> list[str]:
 
 
 def _extra_facts(text: str, words: frozenset[str]) -> list[str]:
-    problems = [
-        f"says {w!r} ({EXTRA_FACT_INDEX[w]}), which no label states"
-        for w in sorted(words & EXTRA_FACT_WORD_SET)
-    ]
+    said = words & EXTRA_FACT_WORD_SET
+    problems = (
+        [f"says {w!r} ({EXTRA_FACT_INDEX[w]}), which no label states" for w in sorted(said)] if said else []
+    )
     if KNOWN_CAPITALISED.issuperset(CAPITAL_INSIDE.findall(text)):
         return problems  # every capital inside a sentence a FACS or emotion word (most texts)
     for match in CAPITAL_WORD.finditer(text):
@@ -452,24 +461,41 @@ def check_text(text: str, facts: Facts, style: str = "short") -> list[str]:
     """Every reason `text` may not be written as a description of `facts`; empty when it passes."""
     lower = text.lower()
     reading = _read(text, lower)
-    present = [a.au for a in facts.aus]
-    described = plain_index().mentions_in(lower, reading.words)
+    present = [a.au for a in facts.aus] if facts.aus else []
+    spaced = single_spaced(text)
+    described = plain_index().mentions_in(lower, reading.words, spaced)
     problems = _check_aus(reading, set(present), described)
-    mentioned = {au for au, _ in reading.mentions} | described
-    problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
+    if present:
+        mentioned = {au for au, _ in reading.mentions} | described
+        problems += [f"{au} is present but not stated" for au in present if au not in mentioned]
     problems += _check_emotion(reading.words, facts) + _check_numbers(reading, facts)
-    problems += _check_parts(reading, facts) + _check_repetition(text) + _extra_facts(text, reading.words)
+    problems += _check_parts(reading, facts) + _check_repetition(text, lower, spaced)
+    problems += _extra_facts(text, reading.words)
     low, high = LENGTH_WORDS[style]
     high += WORDS_PER_AU * len(present)
-    words = len(text.split())
+    words = _word_count(text, spaced)
     if not low <= words <= high:
         problems.append(f"{words} words; a {style} description has {low}-{high}")
-    return list(dict.fromkeys(problems))
+    return list(dict.fromkeys(problems)) if problems else problems
 
 
-def _check_repetition(text: str) -> list[str]:
-    pieces = SENTENCE_SPLIT.split(text)
-    if len({s.strip().lower() for s in pieces}) == len(pieces):
+def _word_count(text: str, spaced: bool) -> int:
+    """len(text.split()); a single-spaced text's by counting its spaces (no list of words made)."""
+    if not spaced or not text:
+        return len(text.split())
+    return text.count(" ") + 1 - text.startswith(" ") - text.endswith(" ")
+
+
+def _check_repetition(text: str, lower: str = "", spaced: bool = False) -> list[str]:
+    """`spaced`: `single_spaced(text)`, `lower` its lower case: a sentence ends at one of .;!? and
+    one space, so one `split` of `lower` finds the sentences SENTENCE_SPLIT finds, lower-cased."""
+    if spaced:
+        pieces = lower.replace("; ", ". ").replace("! ", ". ").replace("? ", ". ").split(". ")
+        alike = set(map(str.strip, pieces))
+    else:
+        pieces = SENTENCE_SPLIT.split(text)
+        alike = set(map(str.lower, map(str.strip, pieces)))
+    if len(alike) == len(pieces):
         return []  # no two sentences alike even lower-cased and stripped (most texts)
     # len(s.split(None, 2)) >= 3 is len(s.split()) >= 3 without splitting the whole sentence
     sentences = [s.strip().lower() for s in pieces if len(s.split(None, 2)) >= 3]
@@ -477,6 +503,9 @@ def _check_repetition(text: str) -> list[str]:
 
 
 def _check_emotion(words: frozenset[str], facts: Facts) -> list[str]:
+    said = words & EMOTION_WORD_SET
+    if len(said) == 1 and EMOTIONS_OF[next(iter(said))] == (facts.emotion,):
+        return []  # one emotion word, the label's (most texts): no sets built
     stated = _emotions(words)
     if facts.emotion is None:
         return [f"states emotion {e!r} but the face has no emotion label" for e in sorted(stated)]
@@ -497,7 +526,10 @@ def _check_numbers(reading: Reading, facts: Facts) -> list[str]:
     ages = _ages(facts.age_years, facts.age_range, facts.age_bin)
     if facts.age_years is not None and facts.age_years not in integers:
         problems.append(f"does not state the age ({facts.age_years} years)")
-    problems += [f"states the number {i}, which is no age or fact here" for i in integers if i not in ages]
+    if not ages.issuperset(integers):
+        problems += [
+            f"states the number {i}, which is no age or fact here" for i in integers if i not in ages
+        ]
     return problems
 
 
@@ -513,13 +545,17 @@ def _ages(years: int | None, interval: tuple[int, int] | None, age_bin: str | No
     return frozenset(ages)
 
 
-def _check_parts(reading: Reading, facts: Facts) -> list[str]:
-    problems = [
+def _outside(part: str) -> str:
+    return (
         "names a face part no label covers"
         if part == "unlabelled"
         else f"names the {part}, outside this region"
-        for part in sorted(_parts(reading.bare_words) - facts.parts)
-    ]
+    )
+
+
+def _check_parts(reading: Reading, facts: Facts) -> list[str]:
+    outside = _parts(reading.bare_words) - facts.parts
+    problems = [_outside(part) for part in sorted(outside)] if outside else []
     if facts.side is not None:
         other = "right" if facts.side == "left" else "left"
         if other in reading.words:
