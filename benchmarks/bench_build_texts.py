@@ -9,6 +9,8 @@ per region text, the fact check's pass rate (every region and face text against 
 recall / hallucination), and link-grammar failures over a seeded sample of unique sentences.
 Each run also prints the seconds the cyclic garbage collector ran (all threads); `--gc-compare`
 alternates the build's collector thresholds (engines.BUILD_GC_THRESHOLDS) with Python's defaults.
+Then the default describer alone re-describes the last build's records (CPU ms a face, best of
+`--describe-repeats`): what describing costs without the vision stages beside it on the cores.
 
 Run: python benchmarks/bench_build_texts.py DIR [--runs 3] [--grammar-sample 1000] [--gc-compare]
 Not a test: machines are noisy; read the ratios, not the absolute numbers.
@@ -17,6 +19,7 @@ Not a test: machines are noisy; read the ratios, not the absolute numbers.
 from __future__ import annotations
 
 import argparse
+import copy
 import gc
 import tempfile
 import threading
@@ -33,10 +36,12 @@ from bench_describe import (
 )
 
 from facefocal_data import engines
+from facefocal_data.config import DescribeConfig
 from facefocal_data.describe.quality import variety
 from facefocal_data.exporters.base import iter_records
 from facefocal_data.pipeline import BuildSummary, build
 from facefocal_data.record import FaceRecord
+from facefocal_data.stages import make_describer
 
 
 def _run_line(summary: BuildSummary) -> str:
@@ -78,6 +83,21 @@ def _timed_build(images: Path, out: Path, thresholds: tuple[int, int, int] | Non
     return f"{line}; gc {clock.seconds:.2f} s (thresholds {said})"
 
 
+def describer_cpu_ms(records: list[FaceRecord], repeats: int) -> float:
+    """The default describer's CPU milliseconds a face over `records`, best of `repeats` (each
+    pass over fresh copies; the first texts of a process fill its caches, as in a build)."""
+    describer, best = make_describer(DescribeConfig()), float("inf")
+    try:
+        for _ in range(repeats):
+            fresh = copy.deepcopy(records)
+            started = time.process_time()
+            describer.describe_batch(fresh)
+            best = min(best, time.process_time() - started)
+    finally:
+        describer.close()
+    return 1000 * best / max(1, len(records))
+
+
 def text_figures(records: list[FaceRecord], grammar_sample: int, seed: int) -> dict[str, Any]:
     """What the issue measures over a build's texts."""
     region_texts = [region.description.text for record in records for region in record.regions]
@@ -115,6 +135,7 @@ def main() -> None:
     parser.add_argument(
         "--gc-compare", action="store_true", help="every other run with Python's default gc thresholds"
     )
+    parser.add_argument("--describe-repeats", type=int, default=5, help="passes of the describer alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
@@ -122,6 +143,8 @@ def main() -> None:
             thresholds = None if args.gc_compare and run % 2 else engines.BUILD_GC_THRESHOLDS
             print(f"build {run + 1}: {_timed_build(args.images, out, thresholds)}", flush=True)
         records = list(iter_records(out, pixels=False))
+    ms = describer_cpu_ms(records, args.describe_repeats)
+    print(f"describer alone: {ms:.2f} ms CPU a face (best of {args.describe_repeats}, {len(records)} faces)")
     for key, value in text_figures(records, args.grammar_sample, args.seed).items():
         print(f"  {key}: {value:.4f}" if isinstance(value, float) else f"  {key}: {value}")
 

@@ -130,6 +130,9 @@ def test_numbers_in_words_are_read_as_their_digits(astronaut: FaceRecord) -> Non
     # the counting words are no ages: free text says "the two brows" (the bank writes 7, not seven)
     assert in_words(7) == "7" and in_words(11) == "eleven"
     assert numbers_stated("One side; the two brows and three action units, ten in all.") == ([], [])
+    # numbers in words in the order the text says them, whatever the hash seed orders its words by
+    said = "Ninety, seventeen, thirty-one, eighty-two, fifteen, twenty and ninety again."
+    assert numbers_stated(said) == ([], [90, 17, 31, 82, 15, 20, 90])
     assert check_text(base + f"About {years}. The two brows are still.", facts, "terse") == []
     assert age_stated(f"A {words}-year-old looks happy.") == years
 

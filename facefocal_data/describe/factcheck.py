@@ -413,20 +413,22 @@ def as_digits(text: str) -> str:
 
 def _word_integers(reading: Reading) -> list[int]:
     """The numbers the text writes in words ("twenty-nine" 29, "seventeen" 17), found by the
-    words it has (most texts have none; `as_digits`, a regex over the text, cost 80 µs a text)."""
+    words it has (most texts have none; `as_digits`, a regex over the text, cost 80 µs a text).
+    In the order the text says them: the words are a set, whose order moves with the hash seed."""
     present = reading.words & NUMBER_WORD_SET
     if not present:
         return []
-    lower, out = reading.bare_lower, []
+    lower, found = reading.bare_lower, []
     for word in present:
         at = lower.find(word)
         while at >= 0:
             end = at + len(word)
             if not (after_word_char(lower, at) or lower[end : end + 1].isalpha()):
                 ones = ONES_AFTER_TENS.match(lower, end) if word in TENS_SET else None
-                out.append(NUMBER_VALUES[word] + (SMALL_NUMBERS.index(ones.group(1)) if ones else 0))
+                found.append((at, NUMBER_VALUES[word] + (SMALL_NUMBERS.index(ones.group(1)) if ones else 0)))
             at = lower.find(word, end)
-    return out
+    found.sort()
+    return [value for _, value in found]
 
 
 def _digit_runs(text: str) -> list[str]:
