@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,19 @@ def _canvas_ink(driver) -> int:  # type: ignore[no-untyped-def]
     )
 
 
+def _downloaded_json(target: Path, seconds: float = 10.0) -> Any:
+    """The JSON Chromium downloads to `target`, once it is whole: the file can exist, empty,
+    before the browser has written it (a CI run read it then)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return json.loads(target.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.1)
+
+
 def test_report_in_chromium_filters_toggles_edits_and_exports(browser, mixed_build, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -91,11 +105,8 @@ def test_report_in_chromium_filters_toggles_edits_and_exports(browser, mixed_bui
         By.CSS_SELECTOR, ".buttons button"
     )[1].click()
     browser.find_element(By.ID, "export").click()
-    target = browser.downloads / "decisions.json"
-    deadline = time.monotonic() + 10
-    while not target.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    decisions = {d["record_id"]: d for d in json.loads(target.read_text())["decisions"]}
+    exported = _downloaded_json(browser.downloads / "decisions.json")
+    decisions = {d["record_id"]: d for d in exported["decisions"]}
     region = text.get_attribute("data-region")
     assert decisions[record_id]["edits"][region].startswith("Edited in the browser")
     assert "reject" in [d["decision"] for d in decisions.values()]
