@@ -364,7 +364,7 @@ class PlainIndex:
         the text's order, each dropped where it begins before the last one read ends)."""
         return self.mentions_in(text.lower(), words, single_spaced(text))
 
-    def mentions_in(self, lower: str, words: frozenset[str], spaced: bool = False) -> set[str]:
+    def mentions_in(self, lower: str, words: frozenset[str], spaced: bool) -> set[str]:
         """`mentions` of a text already lower-cased (the gate has it; a text costs one `lower`).
         `spaced`: `single_spaced` of the text, where the caller knows it (start pairs found by `find`;
         an ASCII text lower-cased keeps its white space where it was)."""

@@ -488,7 +488,7 @@ def _word_count(text: str, spaced: bool) -> int:
     return text.count(" ") + 1 - text.startswith(" ") - text.endswith(" ")
 
 
-def _check_repetition(text: str, lower: str = "", spaced: bool = False) -> list[str]:
+def _check_repetition(text: str, lower: str, spaced: bool) -> list[str]:
     """`spaced`: `single_spaced(text)`, `lower` its lower case: a sentence ends at one of .;!? and
     one space, so one `split` of `lower` finds the sentences SENTENCE_SPLIT finds, lower-cased."""
     if spaced:
